@@ -1,0 +1,45 @@
+/*
+ * ingest.h - one log record in, counters out: header split (logline),
+ * program filter, rule match (parse) and session correlation (session).
+ *
+ * Sources call ingest_line() for text lines and ingest_entry() for records
+ * that arrive already split (the journal). Nothing here blocks or logs.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "logline.h"
+#include "store.h"
+
+typedef struct Ingest Ingest;
+typedef struct Peers Peers;
+
+typedef struct IngestConfig {
+	const char *syslog_name_regex; /* NULL: default "^postfix.*" on the syslog name */
+	size_t max_sessions;           /* inbound sessions in flight */
+	int64_t session_max_age_usec;  /* log-time age after which an open session expires */
+	size_t max_line;               /* longer lines are cut and counted as oversized */
+} IngestConfig;
+
+#define INGEST_CONFIG_DEFAULT ((IngestConfig){ NULL, 10000, 3600 * 1000000LL, 8192 })
+
+/* ingest_new - compile the rules; returns -EINVAL with *ret_error set to a
+ * message (static or owned by the ingest) when the syslog-name regex is bad. */
+int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, const char **ret_error);
+Ingest *ingest_free(Ingest *in);
+
+/* ingest_set_peers - optional per-peer accounting (may be NULL). */
+void ingest_set_peers(Ingest *in, Peers *peers);
+
+/* ingest_line - one text line without its newline. */
+void ingest_line(Ingest *in, const char *line, size_t len);
+/* ingest_entry - a record split by the source (journal). */
+void ingest_entry(Ingest *in, const LogLine *ll);
+/* ingest_oversized - the source cut a line at max_line. */
+void ingest_oversized(Ingest *in);
+
+size_t ingest_max_line(const Ingest *in);
+size_t ingest_sessions_open(const Ingest *in);
+int64_t ingest_last_event_usec(const Ingest *in);

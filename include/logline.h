@@ -1,0 +1,43 @@
+/*
+ * logline.h - split one log record into event time, host, program, pid and
+ * message.
+ *
+ * Text lines come in three on-disk layouts (all seen in the corpus):
+ *   postlogd maillog_file   "Nov 08 15:48:34 mx1 postfix/smtpd[24782]: msg"
+ *   BSD syslog              "Nov  8 15:48:34 mx1 postfix/smtpd[24782]: msg"
+ *   rsyslog RFC 3339        "2026-11-28T15:48:34.397141+00:00 mx1 postfix/smtpd[24782]: msg"
+ * The journal source fills a LogLine from journal fields instead.
+ *
+ * LIMITS
+ *	The year of a BSD timestamp is not in the log: it is taken from the
+ *	reference time (now), and a date more than a day in the future is
+ *	moved to the previous year. Local time is used, as syslog wrote it.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "slice.h"
+
+typedef struct LogLine {
+	int64_t ts_usec; /* event time, µs since the epoch; 0 if unknown */
+	Slice host;
+	Slice prog;      /* full identifier, e.g. "postfix/submission/smtpd" */
+	Slice msg;       /* text after "prog[pid]: " */
+	uint32_t pid;
+} LogLine;
+
+typedef struct LoglineClock LoglineClock;
+
+/* logline_parse - parse a text line (no trailing newline).
+ * Return: 0, or -EBADMSG when the header is not a syslog header. */
+int logline_parse(LoglineClock *clk, const char *line, size_t len, LogLine *ret);
+
+/* The clock caches the last parsed date (lines come in order, so almost every
+ * line reuses it) and holds the reference year for BSD timestamps. */
+int logline_clock_new(LoglineClock **ret, int64_t now_usec);
+LoglineClock *logline_clock_free(LoglineClock *c);
+
+/* logline_split_prog - "postfix/submission/smtpd" -> syslog name
+ * "postfix/submission" and daemon "smtpd". Return false if there is no '/'. */
+bool logline_split_prog(Slice prog, Slice *ret_syslog_name, Slice *ret_daemon);

@@ -1,0 +1,43 @@
+/*
+ * metrics.h - the metric contract: every family this exporter exposes.
+ *
+ * The table in metrics.c is the single place that names metrics, their HELP
+ * text and label schema; the README and the man page list the same families.
+ */
+#pragma once
+
+#include "store.h"
+
+typedef enum MetricId {
+	M_INBOUND_CONNECTIONS,      /* {syslog_name} */
+	M_INBOUND_SESSIONS,         /* {syslog_name,encryption,mail} */
+	M_INBOUND_HANDSHAKES,       /* {syslog_name,trust,protocol,cipher,key_exchange} -> 5 labels, see metrics.c */
+	M_INBOUND_TLS_FAILURES,     /* {syslog_name,reason} */
+	M_OUTBOUND_HANDSHAKES,      /* {syslog_name,trust,protocol,cipher,key_exchange} */
+	M_OUTBOUND_DELIVERIES,      /* {syslog_name,tls,status} */
+	M_OUTBOUND_TLS_FAILURES,    /* {syslog_name,reason} */
+	M_INBOUND_PEER_SESSIONS,    /* {peer_domain,encryption,mail} */
+	M_OUTBOUND_PEER_DELIVERIES, /* {peer_domain,tls,status} */
+	M_BUILD_INFO,               /* {version} */
+	M_LINES_READ,
+	M_UNRECOGNIZED_LINES,       /* {daemon} */
+	M_MALFORMED_LINES,
+	M_OVERSIZED_LINES,
+	M_LAST_EVENT_TS,
+	M_SESSIONS_OPEN,
+	M_SESSIONS_EXPIRED,
+	M_SERIES_DROPPED,
+	M_SOURCE_UP,                /* {source} */
+	M_JOURNAL_ENTRIES_READ,
+	M_PEERS_TRACKED,            /* {direction} */
+	M_PEERS_FOLDED,             /* {direction} */
+	M_PROCESS_CPU,
+	M_PROCESS_RSS,
+	M_PROCESS_VSIZE,
+	M_PROCESS_OPEN_FDS,
+	M_PROCESS_MAX_FDS,
+	M_PROCESS_START_TIME,
+	_M_MAX,
+} MetricId;
+
+extern const FamilyDesc metrics_families[_M_MAX];

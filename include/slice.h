@@ -1,0 +1,29 @@
+/*
+ * slice.h - borrowed (pointer, length) views into a line buffer.
+ *
+ * A Slice never owns memory and never outlives the buffer it points into;
+ * whoever keeps a value beyond the current line copies it (store interns
+ * label values when it creates a series).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+typedef struct Slice {
+	const char *p;
+	size_t n;
+} Slice;
+
+#define SLICE_NULL ((Slice){ NULL, 0 })
+#define SLICE_LIT(s) ((Slice){ (s), sizeof(s) - 1 })
+
+static inline Slice slice_from(const char *s) { return (Slice){ s, s ? strlen(s) : 0 }; }
+static inline bool slice_eq(Slice a, Slice b) { return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0); }
+static inline bool slice_eq_str(Slice a, const char *s) { return slice_eq(a, slice_from(s)); }
+static inline bool slice_has_prefix(Slice a, const char *pfx)
+{
+	size_t n = strlen(pfx);
+	return a.n >= n && memcmp(a.p, pfx, n) == 0;
+}
