@@ -502,7 +502,6 @@ static int sj_entry(SourceJournal *sj)
 	uint64_t rt = 0;
 	int r;
 
-	sj->entries_unflushed++;
 	buf_clear(&sj->scratch);
 	(void)sd_journal_get_realtime_usec(sj->j, &rt);
 
@@ -543,7 +542,8 @@ static int sj_entry(SourceJournal *sj)
 		have[f] = true;
 	}
 	if (sj_faulted(sj))
-		return SJ_FAULT;
+		return SJ_FAULT; /* not counted: it is read again after the reopen */
+	sj->entries_unflushed++;
 	/* r < 0: a damaged item; use what was read before it. */
 	if (!have[F_MESSAGE])
 		return 0;
