@@ -41,5 +41,6 @@ void ingest_entry(Ingest *in, const LogLine *ll);
 void ingest_oversized(Ingest *in);
 
 size_t ingest_max_line(const Ingest *in);
+uint64_t ingest_lines_read(const Ingest *in);
 size_t ingest_sessions_open(const Ingest *in);
 int64_t ingest_last_event_usec(const Ingest *in);

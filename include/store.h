@@ -44,6 +44,7 @@ typedef struct FamilyDesc {
 
 typedef struct Series {
 	double value;
+	double created;    /* realtime seconds when the series was created */
 	unsigned family;
 	Slice values[STORE_LABELS_MAX]; /* owned copies, NUL-terminated */
 } Series;

@@ -45,7 +45,7 @@ const FamilyDesc metrics_families[_M_MAX] = {
 		"Lines without a recognisable syslog header.",
 		METRIC_COUNTER, 0, { 0 } },
 	[M_OVERSIZED_LINES] = { "postfix_tls_exporter_oversized_lines_total",
-		"Lines longer than --source.max-line-length; only the first bytes were parsed.",
+		"Lines longer than --source.max-line-length, skipped unparsed (Postfix itself truncates at 2000 bytes).",
 		METRIC_COUNTER, 0, { 0 } },
 	[M_LAST_EVENT_TS] = { "postfix_tls_exporter_last_event_timestamp_seconds",
 		"Log timestamp of the newest Postfix record processed.",

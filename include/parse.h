@@ -1,0 +1,29 @@
+/*
+ * parse.h - the rule engine: compile the rule table once (PCRE2, JIT when
+ * the kernel allows it), then match one message against the rules of its
+ * daemon class.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "rules.h"
+#include "slice.h"
+
+typedef struct Parser Parser;
+
+typedef struct Match {
+	RuleId rule;
+	Slice g[_G_MAX]; /* captured groups; {NULL,0} when unset */
+} Match;
+
+enum { PARSE_NO_MATCH = 1, PARSE_IRRELEVANT = 2 };
+
+int parser_new(Parser **ret, const char **ret_error);
+Parser *parser_free(Parser *p);
+/* parser_jit - whether PCRE2 JIT is active (false under MemoryDenyWriteExecute). */
+bool parser_jit(const Parser *p);
+
+/* parser_match - 0 with *ret filled; PARSE_NO_MATCH when a relevant line
+ * matched no rule; PARSE_IRRELEVANT when the line is of no interest. */
+int parser_match(Parser *p, uint32_t daemon_class, Slice msg, Match *ret);

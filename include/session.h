@@ -1,0 +1,57 @@
+/*
+ * session.h - correlation of Postfix lines into sessions and deliveries.
+ *
+ * DESCRIPTION
+ *	Inbound: smtpd sessions are keyed by (program, pid) from "connect from"
+ *	to "disconnect from" (one smtpd process serves one client at a time);
+ *	postscreen connections by their [addr]:port, joined with tlsproxy's
+ *	server-role lines for the same endpoint. Each ended session is
+ *	classified once: tls / starttls_failed / plaintext, and whether a
+ *	message was accepted.
+ *	Outbound: the TLS state of each smtp/lmtp process is the last TLS
+ *	summary it logged; a delivery line takes it when its relay= equals the
+ *	summary's peer and it belongs to the same delivery request (the first
+ *	queue ID after the summary). tlsproxy client-role copies are ignored.
+ * LIMITS
+ *	max entries in flight (sessions and client processes each); an entry
+ *	not updated for max_age of log time, a PID reused without disconnect,
+ *	or an entry evicted when the table is full is dropped and counted in
+ *	postfix_tls_exporter_sessions_expired_total (inbound sessions only).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "logline.h"
+#include "parse.h"
+#include "peers.h"
+#include "store.h"
+
+typedef struct ProgInfo {
+	uint32_t id;
+	uint32_t daemon_class; /* DAEMON_* or 0 if not interesting */
+	Slice prog;            /* owned copies */
+	Slice syslog_name;
+	Slice daemon;
+	bool accepted;         /* passes --postfix.syslog-name */
+} ProgInfo;
+
+typedef struct Sessions Sessions;
+
+int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_age_usec);
+Sessions *sessions_free(Sessions *s);
+void sessions_set_peers(Sessions *s, Peers *peers);
+
+/* sessions_handle - apply one matched line. */
+void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m);
+/* sessions_sweep - expire entries idle for max_age of log time before now. */
+void sessions_sweep(Sessions *s, int64_t now_usec);
+
+size_t sessions_open(const Sessions *s);
+
+/* Mappings exposed for the unit tests. */
+const char *sessions_inbound_failure_reason(Slice ssl_error_text);
+const char *sessions_outbound_cert_reason(Slice why);
+/* sessions_key_exchange - normalised key-exchange label ("x25519", "secp256r1", "unknown"). */
+int sessions_key_exchange(Slice kex, Slice kexparm, char *out, size_t out_size);

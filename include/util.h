@@ -1,0 +1,27 @@
+/*
+ * util.h - checked number and duration parsing, clocks, calendar, hashing.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slice.h"
+
+/* parse_u64 - whole decimal string, no sign, no overflow. -EINVAL/-ERANGE. */
+int parse_u64(const char *s, uint64_t *ret);
+/* parse_duration - "500ms", "30s", "5m", "6h", "7d", "1w", or a sum "1h30m". */
+int parse_duration_usec(const char *s, int64_t *ret);
+/* slice_to_u32 - digits only, at most 10, no overflow. */
+bool slice_to_u32(Slice s, uint32_t *ret);
+
+int64_t now_realtime_usec(void);
+int64_t now_monotonic_usec(void);
+
+/* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* hash64 - seeded 64-bit hash (wyhash-style mixing) of a byte string. */
+uint64_t hash64(const void *p, size_t n, uint64_t seed);
+uint64_t hash_random_seed(void);

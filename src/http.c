@@ -1,0 +1,605 @@
+/*
+ * http.c - libmicrohttpd in "external epoll" mode inside our event loop.
+ *
+ * DESIGN
+ *	One thread. Each listening socket gets its own MHD daemon; the
+ *	daemon's epoll fd is registered in the main loop and MHD_run() is
+ *	called when it is readable or its timeout expires. Handlers render
+ *	straight from the store: no other thread mutates it, so a scrape sees
+ *	the state between two log records and needs no lock. The sources
+ *	process input in slices of a few milliseconds, so a scrape waits at
+ *	most one slice; a slow client never blocks anything because MHD
+ *	writes non-blockingly.
+ *	We bind the sockets ourselves (or take them from systemd), so that a
+ *	reload of the web configuration can replace the MHD daemons while the
+ *	listening sockets stay open.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "config.h"
+#include "expo.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define HTTP_MAX_LISTENERS 16
+
+typedef struct Listener {
+	int fd;
+	struct MHD_Daemon *d;
+	int epfd;
+	Http *http;
+} Listener;
+
+struct Http {
+	HttpConfig cfg;
+	char *telemetry_path;
+	WebConfig *wc;
+	Store *store;
+	Loop *loop;
+	Listener l[HTTP_MAX_LISTENERS];
+	size_t n;
+	bool ready;
+	HttpReportFn report_fn;
+	void *report_ud;
+	Buf body;      /* reused render buffer */
+	Buf gz;        /* reused compression buffer */
+	uint64_t logged_causes[64];
+};
+
+/* log_once - errors are logged once per cause (format string), not per request. */
+static void log_once(Http *h, const char *fmt, ...) _printf_(2, 3);
+static void log_once(Http *h, const char *fmt, ...)
+{
+	uint64_t k = hash64(fmt, strlen(fmt), 1);
+	for (size_t i = 0; i < ELEMENTSOF(h->logged_causes); i++) {
+		if (h->logged_causes[i] == k)
+			return;
+		if (h->logged_causes[i] == 0) {
+			h->logged_causes[i] = k;
+			break;
+		}
+	}
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("http: %s", msg);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_debug("http: libmicrohttpd: %s", msg);
+}
+
+/* ---- sockets -------------------------------------------------------------- */
+
+static int bind_address(const char *addr, int *ret_fd)
+{
+	char host[256], port[16];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || !colon[1] || strlen(colon + 1) >= sizeof(port))
+		return -EINVAL;
+	size_t hl = (size_t)(colon - addr);
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		if (n < 2 || host[n - 1] != ']')
+			return -EINVAL;
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	/* ":9633" (all addresses) listens on [::] dual-stack, as Go does. */
+	bool any = host[0] == '\0';
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int gr = getaddrinfo(any ? "::" : host, port, &hints, &res);
+	if (gr != 0 && any)
+		gr = getaddrinfo("0.0.0.0", port, &hints, &res);
+	if (gr != 0)
+		return -EADDRNOTAVAIL;
+	int r = -EADDRNOTAVAIL;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			r = -errno;
+			continue;
+		}
+		int one = 1, zero = 0;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(int));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+			r = -errno;
+			close(fd);
+			continue;
+		}
+		*ret_fd = fd;
+		r = 0;
+		break;
+	}
+	freeaddrinfo(res);
+	return r;
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+static void add_common_headers(Http *h, struct MHD_Response *resp)
+{
+	for (size_t i = 0; i < webconfig_n_headers(h->wc); i++) {
+		const char *name, *value;
+		webconfig_header(h->wc, i, &name, &value);
+		if (name && value)
+			MHD_add_response_header(resp, name, value);
+	}
+}
+
+static enum MHD_Result respond(Http *h, struct MHD_Connection *c, unsigned status, const char *ctype,
+			       const void *body, size_t len, const char *encoding)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (encoding)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, encoding);
+	add_common_headers(h, resp);
+	enum MHD_Result r = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result respond_text(Http *h, struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return respond(h, c, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
+}
+
+/* accepts - does a comma-separated header list accept this token (q>0)? */
+static bool accepts(const char *header, const char *token)
+{
+	if (!header)
+		return false;
+	size_t tl = strlen(token);
+	for (const char *p = header; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n >= tl && strncasecmp(p, token, tl) == 0 && (n == tl || p[tl] == ';' || p[tl] == ' ')) {
+			const char *q = memmem(p, n, "q=", 2);
+			if (!q || strtod(q + 2, NULL) > 0)
+				return true;
+		}
+		p = end;
+	}
+	return false;
+}
+
+static int gzip_into(Buf *out, const char *data, size_t len)
+{
+	z_stream zs = { 0 };
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	buf_clear(out);
+	size_t bound = deflateBound(&zs, len);
+	int r = buf_reserve(out, bound);
+	if (r < 0) {
+		deflateEnd(&zs);
+		return r;
+	}
+	zs.next_in = (Bytef *)data;
+	zs.avail_in = (uInt)len;
+	zs.next_out = (Bytef *)out->data;
+	zs.avail_out = (uInt)bound;
+	int zr = deflate(&zs, Z_FINISH);
+	out->len = zs.total_out;
+	deflateEnd(&zs);
+	return zr == Z_STREAM_END ? 0 : -EIO;
+}
+
+static enum MHD_Result serve_metrics(Http *h, struct MHD_Connection *c)
+{
+	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	bool om = accepts(accept, "application/openmetrics-text");
+	buf_clear(&h->body);
+	int r = expo_render(h->store, om ? EXPO_OPENMETRICS : EXPO_TEXT, h->cfg.openmetrics_created, &h->body);
+	if (r < 0) {
+		log_once(h, "rendering metrics failed: %s", strerror(-r));
+		return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render error\n");
+	}
+	const char *ctype = om ? EXPO_CONTENT_TYPE_OPENMETRICS : EXPO_CONTENT_TYPE_TEXT;
+	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	struct MHD_Response *resp;
+	if (accepts(ae, "gzip") && gzip_into(&h->gz, h->body.data, h->body.len) == 0)
+		resp = MHD_create_response_from_buffer(h->gz.len, h->gz.data, MHD_RESPMEM_MUST_COPY);
+	else
+		resp = MHD_create_response_from_buffer(h->body.len, h->body.data, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	if (accepts(ae, "gzip") && h->gz.len)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	add_common_headers(h, resp);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	buf_clear(&h->gz);
+	return ret;
+}
+
+static enum MHD_Result serve_landing(Http *h, struct MHD_Connection *c)
+{
+	buf_clear(&h->body);
+	buf_printf(&h->body,
+		   "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		   "<title>Postfix TLS Exporter</title></head>\n<body>\n<h1>Postfix TLS Exporter</h1>\n"
+		   "<p>Version %s. TLS statistics of Postfix, read from its log.</p>\n<ul>\n"
+		   "<li><a href=\"%s\">Metrics</a></li>\n"
+		   "<li><a href=\"/report\">TLS enforcement readiness report</a> "
+		   "(<a href=\"/report?format=json\">JSON</a>)</li>\n"
+		   "<li><a href=\"/-/healthy\">Health</a>, <a href=\"/-/ready\">Readiness</a></li>\n"
+		   "</ul>\n</body></html>\n",
+		   PTE_VERSION, h->telemetry_path);
+	return respond(h, c, MHD_HTTP_OK, "text/html; charset=utf-8", h->body.data, h->body.len, NULL);
+}
+
+static enum MHD_Result serve_report(Http *h, struct MHD_Connection *c)
+{
+	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	ReportFormat fmt = REPORT_HTML;
+	if (f && report_format_from_string(f, &fmt) < 0)
+		return respond_text(h, c, MHD_HTTP_BAD_REQUEST, "format must be html, json, text or markdown\n");
+	if (!h->report_fn)
+		return respond_text(h, c, MHD_HTTP_NOT_FOUND, "no report\n");
+	buf_clear(&h->body);
+	int r = h->report_fn(h->report_ud, fmt, &h->body);
+	if (r < 0) {
+		log_once(h, "rendering the report failed: %s", strerror(-r));
+		return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "report error\n");
+	}
+	static const char *const types[] = {
+		[REPORT_TEXT] = "text/plain; charset=utf-8",
+		[REPORT_JSON] = "application/json",
+		[REPORT_MARKDOWN] = "text/markdown; charset=utf-8",
+		[REPORT_HTML] = "text/html; charset=utf-8",
+	};
+	return respond(h, c, MHD_HTTP_OK, types[fmt], h->body.data, h->body.len, NULL);
+}
+
+/* ---- authentication ------------------------------------------------------- */
+
+static int b64val(char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+/* base64_decode - into out (size), NUL-terminated; -EINVAL on bad input. */
+static int base64_decode(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	for (; *in && *in != '='; in++) {
+		int v = b64val(*in);
+		if (v < 0)
+			return -EINVAL;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n + 1 >= size)
+				return -EINVAL;
+			out[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+static bool authorized(Http *h, struct MHD_Connection *c)
+{
+	if (!webconfig_auth_enabled(h->wc))
+		return true;
+	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!a || strncasecmp(a, "Basic ", 6) != 0)
+		return false;
+	char dec[1024];
+	int n = base64_decode(a + 6, dec, sizeof(dec));
+	if (n < 0 || memchr(dec, '\0', (size_t)n))
+		return false;
+	char *colon = strchr(dec, ':');
+	if (!colon)
+		return false;
+	*colon = '\0';
+	return webconfig_check_basic_auth(h->wc, dec, colon + 1);
+}
+
+/* client_cert_ok - RequireAndVerifyClientCert: MHD only asks for a
+ * certificate (MHD_OPTION_HTTPS_MEM_TRUST); checking it is ours. */
+static bool client_cert_ok(Http *h, struct MHD_Connection *c)
+{
+	WebClientAuth ca = webconfig_client_auth(h->wc);
+	if (!webconfig_tls_enabled(h->wc) || ca == WEB_CLIENT_AUTH_NONE || ca == WEB_CLIENT_AUTH_REQUEST)
+		return true;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+	unsigned int n = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+	bool present = certs && n > 0;
+	if (!present)
+		return ca == WEB_CLIENT_AUTH_VERIFY_IF_GIVEN;
+	if (ca == WEB_CLIENT_AUTH_REQUIRE_ANY)
+		return true;
+	unsigned int status = 0;
+	return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			       const char *version, const char *upload_data, size_t *upload_data_size,
+			       void **con_cls)
+{
+	Listener *l = cls;
+	Http *h = l->http;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(19, (void *)"method not allowed\n",
+									   MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		add_common_headers(h, resp);
+		enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+		MHD_destroy_response(resp);
+		return r;
+	}
+	if (!client_cert_ok(h, c))
+		return respond_text(h, c, MHD_HTTP_FORBIDDEN, "client certificate required\n");
+	if (!authorized(h, c)) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(13, (void *)"Unauthorized\n",
+									   MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"postfix_tls_exporter\"");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		add_common_headers(h, resp);
+		enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, resp);
+		MHD_destroy_response(resp);
+		return r;
+	}
+	if (!strcmp(url, h->telemetry_path))
+		return serve_metrics(h, c);
+	if (!strcmp(url, "/"))
+		return serve_landing(h, c);
+	if (!strcmp(url, "/report"))
+		return serve_report(h, c);
+	if (!strcmp(url, "/-/healthy"))
+		return respond_text(h, c, MHD_HTTP_OK, "Healthy\n");
+	if (!strcmp(url, "/-/ready"))
+		return h->ready ? respond_text(h, c, MHD_HTTP_OK, "Ready\n")
+				: respond_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "Not ready\n");
+	return respond_text(h, c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* ---- daemons --------------------------------------------------------------- */
+
+static void on_ready(void *userdata, uint32_t events)
+{
+	Listener *l = userdata;
+	if (l->d)
+		MHD_run(l->d);
+}
+
+static int start_daemon(Http *h, Listener *l)
+{
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, l->fd, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.max_connections_per_ip, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.connection_timeout_sec, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)h->cfg.max_request_bytes, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, h };
+	if (webconfig_tls_enabled(h->wc)) {
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)webconfig_cert_pem(h->wc) };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)webconfig_key_pem(h->wc) };
+		if (webconfig_tls_priorities(h->wc))
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+							     (void *)webconfig_tls_priorities(h->wc) };
+		if (webconfig_client_ca_pem(h->wc))
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							     (void *)webconfig_client_ca_pem(h->wc) };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (!l->d)
+		return -EINVAL;
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!di) {
+		MHD_stop_daemon(l->d);
+		l->d = NULL;
+		return -EINVAL;
+	}
+	l->epfd = di->epoll_fd;
+	return loop_add(h->loop, l->epfd, EPOLLIN, on_ready, l);
+}
+
+static void stop_daemon(Http *h, Listener *l)
+{
+	if (!l->d)
+		return;
+	loop_del(h->loop, l->epfd);
+	/* Quiesce first: MHD then leaves the listening socket open for us. */
+	MHD_quiesce_daemon(l->d);
+	MHD_stop_daemon(l->d);
+	l->d = NULL;
+}
+
+int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loop *loop)
+{
+	Http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->cfg = *cfg;
+	h->wc = wc;
+	h->store = store;
+	h->loop = loop;
+	h->telemetry_path = strdup(cfg->telemetry_path ? cfg->telemetry_path : "/metrics");
+	if (!h->telemetry_path) {
+		http_free(h);
+		return -ENOMEM;
+	}
+	if (cfg->systemd_socket) {
+		int n = sd_listen_fds(1);
+		if (n <= 0) {
+			log_error("http: --web.systemd-socket given, but systemd passed no socket");
+			http_free(h);
+			return n < 0 ? n : -EBADF;
+		}
+		for (int i = 0; i < n && h->n < HTTP_MAX_LISTENERS; i++)
+			h->l[h->n++] = (Listener){ .fd = SD_LISTEN_FDS_START + i, .http = h, .epfd = -1 };
+	} else {
+		for (char **a = cfg->listen_addresses; a && *a; a++) {
+			if (h->n >= HTTP_MAX_LISTENERS) {
+				log_error("http: at most %d listen addresses", HTTP_MAX_LISTENERS);
+				http_free(h);
+				return -E2BIG;
+			}
+			int fd;
+			int r = bind_address(*a, &fd);
+			if (r < 0) {
+				log_errno(LOG_LEVEL_ERROR, r, "http: listen on '%s'", *a);
+				http_free(h);
+				return r;
+			}
+			h->l[h->n++] = (Listener){ .fd = fd, .http = h, .epfd = -1 };
+		}
+	}
+	*ret = h;
+	return 0;
+}
+
+int http_start(Http *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		int r = start_daemon(h, &h->l[i]);
+		if (r < 0)
+			return log_errno(LOG_LEVEL_ERROR, r, "http: starting libmicrohttpd");
+	}
+	return 0;
+}
+
+int http_reload(Http *h, WebConfig *wc)
+{
+	WebConfig *old = h->wc;
+	h->wc = wc;
+	for (size_t i = 0; i < h->n; i++)
+		stop_daemon(h, &h->l[i]);
+	int r = 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (start_daemon(h, &h->l[i]) < 0)
+			r = -EINVAL;
+	if (r < 0) {
+		/* The new TLS material was refused by GnuTLS: go back to the old. */
+		log_error("http: new web configuration could not be applied, keeping the previous one");
+		for (size_t i = 0; i < h->n; i++)
+			stop_daemon(h, &h->l[i]);
+		h->wc = old;
+		for (size_t i = 0; i < h->n; i++)
+			start_daemon(h, &h->l[i]);
+		webconfig_free(wc);
+		return r;
+	}
+	webconfig_free(old);
+	return 0;
+}
+
+Http *http_free(Http *h)
+{
+	if (!h)
+		return NULL;
+	for (size_t i = 0; i < h->n; i++) {
+		stop_daemon(h, &h->l[i]);
+		if (h->l[i].fd >= 0)
+			close(h->l[i].fd);
+	}
+	webconfig_free(h->wc);
+	buf_deinit(&h->body);
+	buf_deinit(&h->gz);
+	free(h->telemetry_path);
+	free(h);
+	return NULL;
+}
+
+void http_set_ready(Http *h, bool ready)
+{
+	h->ready = ready;
+}
+
+void http_set_report(Http *h, HttpReportFn fn, void *userdata)
+{
+	h->report_fn = fn;
+	h->report_ud = userdata;
+}
+
+int http_timeout_ms(Http *h)
+{
+	int best = -1;
+	for (size_t i = 0; i < h->n; i++) {
+		MHD_UNSIGNED_LONG_LONG t;
+		if (h->l[i].d && MHD_get_timeout(h->l[i].d, &t) == MHD_YES) {
+			int ms = t > 60000 ? 60000 : (int)t;
+			if (best < 0 || ms < best)
+				best = ms;
+		}
+	}
+	return best;
+}
+
+void http_run(Http *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->l[i].d)
+			MHD_run(h->l[i].d);
+}

@@ -1,0 +1,282 @@
+/*
+ * ingest.c - per-record pipeline: header split, program filter, rule
+ * match, session correlation.
+ *
+ * DESCRIPTION
+ *	The hot path is every line of the mail log, most of which are not TLS
+ *	related (qmgr, cleanup, other daemons): the header is split by hand,
+ *	the program is looked up in a small intern table (which also caches
+ *	the --postfix.syslog-name decision), and only smtpd, smtp/lmtp,
+ *	tlsproxy and postscreen lines reach the rule engine. Per-line counters
+ *	are plain integers published to the store by a collector.
+ * LIMITS
+ *	INGEST_MAX_PROGRAMS distinct program names are interned; lines of
+ *	further programs are ignored (a local user can log under any name).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "metrics.h"
+#include "parse.h"
+#include "session.h"
+#include "util.h"
+
+#define INGEST_MAX_PROGRAMS 4096
+#define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+/* Start-up errors are reported once, before anything runs concurrently. */
+static char ingest_error[256];
+
+struct Ingest {
+	Store *store;
+	IngestConfig cfg;
+	Parser *parser;
+	Sessions *sessions;
+	LoglineClock *clock;
+	pcre2_code *name_re;
+	pcre2_match_data *name_md;
+
+	ProgInfo **progs;      /* intern table, open addressing */
+	size_t progs_cap;
+	size_t n_progs;
+	ProgInfo *last_prog;   /* lines of one program come in runs */
+	uint64_t seed;
+
+	uint64_t lines_read;
+	uint64_t malformed;
+	uint64_t oversized;
+	int64_t last_event_usec;
+	int64_t last_sweep_usec;
+};
+
+static void collect(Store *store, void *userdata)
+{
+	Ingest *in = userdata;
+	store_set(store, M_LINES_READ, NULL, (double)in->lines_read);
+	store_set(store, M_MALFORMED_LINES, NULL, (double)in->malformed);
+	store_set(store, M_OVERSIZED_LINES, NULL, (double)in->oversized);
+	store_set(store, M_LAST_EVENT_TS, NULL, (double)in->last_event_usec / 1e6);
+	store_set(store, M_SESSIONS_OPEN, NULL, (double)sessions_open(in->sessions));
+	store_set(store, M_SERIES_DROPPED, NULL, (double)store_series_dropped(store));
+}
+
+int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, const char **ret_error)
+{
+	Ingest *in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	in->store = store;
+	in->cfg = *cfg;
+	in->seed = hash_random_seed();
+	*ret_error = NULL;
+	const char *perr = NULL;
+	int r = parser_new(&in->parser, &perr);
+	if (r < 0) {
+		snprintf(ingest_error, sizeof(ingest_error), "%s", perr ? perr : "parser");
+		*ret_error = ingest_error;
+		goto fail;
+	}
+	r = sessions_new(&in->sessions, store, cfg->max_sessions, cfg->session_max_age_usec);
+	if (r < 0)
+		goto fail;
+	r = logline_clock_new(&in->clock, now_realtime_usec());
+	if (r < 0)
+		goto fail;
+	const char *re = cfg->syslog_name_regex ? cfg->syslog_name_regex : "^postfix";
+	int err;
+	PCRE2_SIZE off;
+	in->name_re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+	if (!in->name_re) {
+		char msg[128];
+		pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof(msg));
+		snprintf(ingest_error, sizeof(ingest_error), "--postfix.syslog-name='%s': %s at offset %zu", re, msg,
+			 (size_t)off);
+		*ret_error = ingest_error;
+		r = -EINVAL;
+		goto fail;
+	}
+	in->name_md = pcre2_match_data_create_from_pattern(in->name_re, NULL);
+	in->progs_cap = 64;
+	in->progs = calloc(in->progs_cap, sizeof(ProgInfo *));
+	if (!in->name_md || !in->progs) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = store_add_collector(store, collect, in);
+	if (r < 0)
+		goto fail;
+	*ret = in;
+	return 0;
+fail:
+	ingest_free(in);
+	return r;
+}
+
+Ingest *ingest_free(Ingest *in)
+{
+	if (!in)
+		return NULL;
+	parser_free(in->parser);
+	sessions_free(in->sessions);
+	logline_clock_free(in->clock);
+	pcre2_code_free(in->name_re);
+	pcre2_match_data_free(in->name_md);
+	for (size_t i = 0; i < in->progs_cap; i++)
+		if (in->progs[i]) {
+			free((char *)in->progs[i]->prog.p);
+			free(in->progs[i]);
+		}
+	free(in->progs);
+	free(in);
+	return NULL;
+}
+
+void ingest_set_peers(Ingest *in, Peers *peers)
+{
+	sessions_set_peers(in->sessions, peers);
+}
+
+size_t ingest_max_line(const Ingest *in)
+{
+	return in->cfg.max_line;
+}
+
+uint64_t ingest_lines_read(const Ingest *in)
+{
+	return in->lines_read;
+}
+
+size_t ingest_sessions_open(const Ingest *in)
+{
+	return sessions_open(in->sessions);
+}
+
+int64_t ingest_last_event_usec(const Ingest *in)
+{
+	return in->last_event_usec;
+}
+
+static uint32_t daemon_class_of(Slice d)
+{
+	if (slice_eq_str(d, "smtpd"))
+		return DAEMON_SMTPD;
+	if (slice_eq_str(d, "smtp") || slice_eq_str(d, "lmtp"))
+		return DAEMON_SMTP;
+	if (slice_eq_str(d, "tlsproxy"))
+		return DAEMON_TLSPROXY;
+	if (slice_eq_str(d, "postscreen"))
+		return DAEMON_POSTSCREEN;
+	return 0;
+}
+
+static ProgInfo *prog_new(Ingest *in, Slice prog)
+{
+	ProgInfo *pi = calloc(1, sizeof(*pi));
+	char *copy = malloc(prog.n + 1);
+	if (!pi || !copy) {
+		free(pi);
+		free(copy);
+		return NULL;
+	}
+	memcpy(copy, prog.p, prog.n);
+	copy[prog.n] = '\0';
+	pi->id = (uint32_t)in->n_progs;
+	pi->prog = (Slice){ copy, prog.n };
+	Slice name, daemon;
+	if (logline_split_prog(pi->prog, &name, &daemon)) {
+		pi->syslog_name = name;
+		pi->daemon = daemon;
+		pi->daemon_class = daemon_class_of(daemon);
+		int rc = pcre2_match(in->name_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
+		pi->accepted = rc >= 0;
+	}
+	return pi;
+}
+
+static ProgInfo *prog_intern(Ingest *in, Slice prog)
+{
+	if (in->last_prog && slice_eq(in->last_prog->prog, prog))
+		return in->last_prog;
+	uint64_t h = hash64(prog.p, prog.n, in->seed);
+	size_t j = h & (in->progs_cap - 1);
+	for (; in->progs[j]; j = (j + 1) & (in->progs_cap - 1))
+		if (slice_eq(in->progs[j]->prog, prog))
+			return in->last_prog = in->progs[j];
+	if (in->n_progs >= INGEST_MAX_PROGRAMS)
+		return NULL;
+	ProgInfo *pi = prog_new(in, prog);
+	if (!pi)
+		return NULL;
+	in->progs[j] = pi;
+	in->n_progs++;
+	if (in->n_progs * 2 > in->progs_cap) {
+		size_t cap = in->progs_cap * 2;
+		ProgInfo **t = calloc(cap, sizeof(*t));
+		if (t) {
+			for (size_t i = 0; i < in->progs_cap; i++) {
+				ProgInfo *x = in->progs[i];
+				if (!x)
+					continue;
+				size_t k = hash64(x->prog.p, x->prog.n, in->seed) & (cap - 1);
+				while (t[k])
+					k = (k + 1) & (cap - 1);
+				t[k] = x;
+			}
+			free(in->progs);
+			in->progs = t;
+			in->progs_cap = cap;
+		}
+	}
+	return in->last_prog = pi;
+}
+
+static void handle(Ingest *in, const LogLine *ll)
+{
+	ProgInfo *pi = prog_intern(in, ll->prog);
+	if (!pi || !pi->accepted || !pi->daemon_class)
+		return;
+	if (ll->ts_usec > in->last_event_usec)
+		in->last_event_usec = ll->ts_usec;
+	Match m;
+	int r = parser_match(in->parser, pi->daemon_class, ll->msg, &m);
+	if (r == 0) {
+		sessions_handle(in->sessions, pi, ll, &m);
+	} else if (r == PARSE_NO_MATCH) {
+		Slice l[] = { pi->daemon };
+		store_add(in->store, M_UNRECOGNIZED_LINES, l, 1);
+	}
+	if (in->last_event_usec - in->last_sweep_usec >= SWEEP_INTERVAL_USEC) {
+		sessions_sweep(in->sessions, in->last_event_usec);
+		in->last_sweep_usec = in->last_event_usec;
+	}
+}
+
+void ingest_line(Ingest *in, const char *line, size_t len)
+{
+	in->lines_read++;
+	if (len && line[len - 1] == '\r')
+		len--;
+	LogLine ll;
+	if (logline_parse(in->clock, line, len, &ll) < 0) {
+		if (len)
+			in->malformed++;
+		return;
+	}
+	handle(in, &ll);
+}
+
+void ingest_entry(Ingest *in, const LogLine *ll)
+{
+	in->lines_read++;
+	handle(in, ll);
+}
+
+void ingest_oversized(Ingest *in)
+{
+	in->oversized++;
+}

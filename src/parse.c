@@ -1,0 +1,149 @@
+/*
+ * parse.c - rule engine over rules.c.
+ *
+ * DESCRIPTION
+ *	Rules are tried in table order among those of the line's daemon class,
+ *	each behind a cheap literal test (prefix or memmem) so that most lines
+ *	never reach PCRE2. Patterns are compiled without PCRE2_UTF (log lines
+ *	are bytes, not necessarily valid UTF-8). Named groups are resolved to
+ *	GroupId slots once at start-up.
+ * DIAGNOSTICS
+ *	A pattern that does not compile is a programming error reported by
+ *	parser_new(); JIT failure (no executable memory) falls back to the
+ *	interpreter and is reported by parser_jit().
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+/* Only relevance literals in the first bytes count: later parts of a line
+ * carry client-chosen text (HELO names, addresses) that must not make an
+ * unrelated line look like a TLS line. */
+#define RELEVANCE_WINDOW 64
+
+typedef struct CompiledRule {
+	pcre2_code *code;
+	bool jit;
+	int group[_G_MAX]; /* capture number, or -1 */
+} CompiledRule;
+
+struct Parser {
+	CompiledRule r[_R_MAX];
+	pcre2_match_data *md;
+	bool jit;
+	char error[256];
+};
+
+int parser_new(Parser **ret, const char **ret_error)
+{
+	Parser *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	uint32_t jit_available = 0;
+	pcre2_config(PCRE2_CONFIG_JIT, &jit_available);
+	p->jit = jit_available;
+	uint32_t max_groups = 0;
+	for (unsigned i = 0; i < _R_MAX; i++) {
+		const Rule *rule = &rules[i];
+		int err;
+		PCRE2_SIZE off;
+		CompiledRule *cr = &p->r[i];
+		cr->code = pcre2_compile((PCRE2_SPTR)rule->pattern, PCRE2_ZERO_TERMINATED,
+					 PCRE2_ANCHORED | PCRE2_DOLLAR_ENDONLY, &err, &off, NULL);
+		if (!cr->code) {
+			char msg[128];
+			pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof(msg));
+			snprintf(p->error, sizeof(p->error), "rule %s: %s at offset %zu", rule->name, msg, (size_t)off);
+			*ret_error = p->error;
+			parser_free(p);
+			return -EINVAL;
+		}
+		if (jit_available && pcre2_jit_compile(cr->code, PCRE2_JIT_COMPLETE) == 0)
+			cr->jit = true;
+		else
+			p->jit = false;
+		for (unsigned g = 0; g < _G_MAX; g++)
+			cr->group[g] = pcre2_substring_number_from_name(cr->code, (PCRE2_SPTR)rules_group_names[g]);
+		uint32_t n = 0;
+		pcre2_pattern_info(cr->code, PCRE2_INFO_CAPTURECOUNT, &n);
+		if (n > max_groups)
+			max_groups = n;
+	}
+	p->md = pcre2_match_data_create(max_groups + 1, NULL);
+	if (!p->md) {
+		parser_free(p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+Parser *parser_free(Parser *p)
+{
+	if (!p)
+		return NULL;
+	for (unsigned i = 0; i < _R_MAX; i++)
+		pcre2_code_free(p->r[i].code);
+	pcre2_match_data_free(p->md);
+	free(p);
+	return NULL;
+}
+
+bool parser_jit(const Parser *p)
+{
+	return p->jit;
+}
+
+static bool literal_ok(const Rule *rule, Slice msg)
+{
+	if (rule->prefix) {
+		size_t n = strlen(rule->prefix);
+		if (msg.n < n || memcmp(msg.p, rule->prefix, n) != 0)
+			return false;
+	}
+	if (rule->contains && !memmem(msg.p, msg.n, rule->contains, strlen(rule->contains)))
+		return false;
+	return true;
+}
+
+static bool relevant(uint32_t daemon_class, Slice msg)
+{
+	size_t n = msg.n < RELEVANCE_WINDOW ? msg.n : RELEVANCE_WINDOW;
+	for (unsigned i = 0; i < rules_n_relevance; i++) {
+		const RelevanceRule *rr = &rules_relevance[i];
+		if ((rr->daemons & daemon_class) && memmem(msg.p, n, rr->contains, strlen(rr->contains)))
+			return true;
+	}
+	return false;
+}
+
+int parser_match(Parser *p, uint32_t daemon_class, Slice msg, Match *ret)
+{
+	for (unsigned i = 0; i < _R_MAX; i++) {
+		const Rule *rule = &rules[i];
+		if (!(rule->daemons & daemon_class) || !literal_ok(rule, msg))
+			continue;
+		CompiledRule *cr = &p->r[i];
+		int rc = cr->jit ? pcre2_jit_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL)
+				 : pcre2_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL);
+		if (rc < 0)
+			continue;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+		ret->rule = rule->id;
+		for (unsigned g = 0; g < _G_MAX; g++) {
+			int k = cr->group[g];
+			if (k < 0 || k >= rc || ov[2 * k] == PCRE2_UNSET) {
+				ret->g[g] = SLICE_NULL;
+				continue;
+			}
+			ret->g[g] = (Slice){ msg.p + ov[2 * k], ov[2 * k + 1] - ov[2 * k] };
+		}
+		return 0;
+	}
+	return relevant(daemon_class, msg) ? PARSE_NO_MATCH : PARSE_IRRELEVANT;
+}

@@ -1,0 +1,962 @@
+/*
+ * session.c - turn matched lines into classified sessions and deliveries.
+ *
+ * DESCRIPTION
+ *	Entries (inbound sessions, postscreen connections, smtp client
+ *	processes, tlsproxy processes) live in one hash map keyed by
+ *	(kind, program id, pid or endpoint), and on one LRU list per kind so
+ *	that the oldest entry is found in O(1) for expiry and eviction.
+ *	See session.h for the correlation rules; the Postfix behaviour they
+ *	rely on is cited where it is used.
+ * SECURITY
+ *	Keys and copied strings come from the log. Lengths are bounded by the
+ *	line length limit, the map hash is seeded, and the number of entries
+ *	is capped.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "metrics.h"
+#include "session.h"
+#include "util.h"
+
+typedef enum EntryKind {
+	KIND_SMTPD,      /* inbound smtpd session */
+	KIND_POSTSCREEN, /* postscreen connection, by endpoint */
+	KIND_CLIENT,     /* smtp/lmtp process */
+	KIND_TLSPROXY,   /* tlsproxy process: last TLS library problem */
+	_KIND_MAX,
+} EntryKind;
+
+typedef struct Entry Entry;
+struct Entry {
+	Entry *prev, *next; /* LRU list of its kind, most recent first */
+	EntryKind kind;
+	uint64_t hash;
+	char *key;
+	size_t keylen;
+	const ProgInfo *prog;
+	int64_t last_ts;
+
+	/* inbound (smtpd, postscreen) */
+	bool tls_done;
+	bool tls_attempted;
+	bool client_seen;
+	bool passed;            /* postscreen PASS: may be handed to smtpd */
+	bool failure_counted;
+	const char *pending_failure;
+	char *peer;             /* "host[addr]" as smtpd logged it */
+	char *proto;
+	char *cipher;
+
+	/* outbound client process */
+	Trust tls;              /* TRUST_NONE: no TLS line armed */
+	char *tls_peer;
+	char *bound_qid;
+	const char *pending_cert;
+	char *not_offered_qid;
+	int64_t not_offered_ts;
+
+	/* tlsproxy */
+	const char *last_library_reason;
+};
+
+typedef struct List {
+	Entry *head, *tail;
+	size_t n;
+} List;
+
+struct Sessions {
+	Store *store;
+	Peers *peers;
+	size_t max_entries;
+	int64_t max_age_usec;
+	uint64_t seed;
+	Entry **slots;
+	size_t cap;
+	size_t n;
+	List lists[_KIND_MAX];
+	char keybuf[512];
+};
+
+int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_age_usec)
+{
+	Sessions *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->store = store;
+	s->max_entries = max_entries ? max_entries : 1;
+	s->max_age_usec = max_age_usec;
+	s->seed = hash_random_seed();
+	s->cap = 1024;
+	s->slots = calloc(s->cap, sizeof(Entry *));
+	if (!s->slots) {
+		free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+static void entry_free(Entry *e)
+{
+	free(e->key);
+	free(e->peer);
+	free(e->proto);
+	free(e->cipher);
+	free(e->tls_peer);
+	free(e->bound_qid);
+	free(e->not_offered_qid);
+	free(e);
+}
+
+Sessions *sessions_free(Sessions *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i])
+			entry_free(s->slots[i]);
+	free(s->slots);
+	free(s);
+	return NULL;
+}
+
+void sessions_set_peers(Sessions *s, Peers *peers)
+{
+	s->peers = peers;
+}
+
+size_t sessions_open(const Sessions *s)
+{
+	/* Postscreen connections that passed are normally handed to smtpd and
+	 * never disconnect in postscreen's name: they are not "open". */
+	size_t n = s->lists[KIND_SMTPD].n;
+	for (const Entry *e = s->lists[KIND_POSTSCREEN].head; e; e = e->next)
+		n += !e->passed;
+	return n;
+}
+
+/* ---- map ---------------------------------------------------------------- */
+
+static void list_unlink(List *l, Entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		l->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		l->tail = e->prev;
+	e->prev = e->next = NULL;
+	l->n--;
+}
+
+static void list_push(List *l, Entry *e)
+{
+	e->prev = NULL;
+	e->next = l->head;
+	if (l->head)
+		l->head->prev = e;
+	l->head = e;
+	if (!l->tail)
+		l->tail = e;
+	l->n++;
+}
+
+static void touch(Sessions *s, Entry *e, int64_t ts)
+{
+	if (ts > e->last_ts)
+		e->last_ts = ts;
+	List *l = &s->lists[e->kind];
+	if (l->head != e) {
+		list_unlink(l, e);
+		list_push(l, e);
+	}
+}
+
+static size_t make_key(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
+{
+	size_t n = 0;
+	s->keybuf[n++] = (char)kind;
+	memcpy(s->keybuf + n, &prog->id, sizeof(prog->id));
+	n += sizeof(prog->id);
+	if (ep.p) {
+		size_t m = MIN(ep.n, sizeof(s->keybuf) - n);
+		memcpy(s->keybuf + n, ep.p, m);
+		n += m;
+	} else {
+		memcpy(s->keybuf + n, &pid, sizeof(pid));
+		n += sizeof(pid);
+	}
+	return n;
+}
+
+static size_t find_slot(const Sessions *s, uint64_t h, const char *key, size_t keylen)
+{
+	size_t j = h & (s->cap - 1);
+	for (; s->slots[j]; j = (j + 1) & (s->cap - 1)) {
+		const Entry *e = s->slots[j];
+		if (e->hash == h && e->keylen == keylen && memcmp(e->key, key, keylen) == 0)
+			break;
+	}
+	return j;
+}
+
+static Entry *lookup(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
+{
+	size_t n = make_key(s, kind, prog, pid, ep);
+	uint64_t h = hash64(s->keybuf, n, s->seed);
+	return s->slots[find_slot(s, h, s->keybuf, n)];
+}
+
+/* remove - backward-shift deletion keeps linear probing tombstone-free. */
+static void map_remove(Sessions *s, Entry *e)
+{
+	size_t j = find_slot(s, e->hash, e->key, e->keylen);
+	if (s->slots[j] != e)
+		return;
+	s->slots[j] = NULL;
+	size_t k = (j + 1) & (s->cap - 1);
+	while (s->slots[k]) {
+		Entry *x = s->slots[k];
+		size_t home = x->hash & (s->cap - 1);
+		/* move x into the hole when the hole lies between its home and k */
+		if ((k > j && (home <= j || home > k)) || (k < j && home <= j && home > k)) {
+			s->slots[j] = x;
+			s->slots[k] = NULL;
+			j = k;
+		}
+		k = (k + 1) & (s->cap - 1);
+	}
+	s->n--;
+}
+
+static void destroy(Sessions *s, Entry *e)
+{
+	map_remove(s, e);
+	list_unlink(&s->lists[e->kind], e);
+	entry_free(e);
+}
+
+static int grow(Sessions *s)
+{
+	size_t cap = s->cap * 2;
+	Entry **slots = calloc(cap, sizeof(Entry *));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		Entry *e = s->slots[i];
+		if (!e)
+			continue;
+		size_t j = e->hash & (cap - 1);
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = e;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->cap = cap;
+	return 0;
+}
+
+static void expire(Sessions *s, Entry *e);
+
+static Entry *create(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep, int64_t ts)
+{
+	/* Bound the table: the least recently used entry of the kind makes room. */
+	List *l = &s->lists[kind];
+	if (l->n >= s->max_entries && l->tail)
+		expire(s, l->tail);
+	if ((s->n + 1) * 2 > s->cap && grow(s) < 0)
+		return NULL;
+	size_t n = make_key(s, kind, prog, pid, ep);
+	Entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->key = malloc(n);
+	if (!e->key) {
+		free(e);
+		return NULL;
+	}
+	memcpy(e->key, s->keybuf, n);
+	e->keylen = n;
+	e->hash = hash64(e->key, n, s->seed);
+	e->kind = kind;
+	e->prog = prog;
+	e->last_ts = ts;
+	size_t j = find_slot(s, e->hash, e->key, n);
+	s->slots[j] = e;
+	s->n++;
+	list_push(l, e);
+	return e;
+}
+
+static char *slice_dup(Slice v)
+{
+	char *p = malloc(v.n + 1);
+	if (!p)
+		return NULL;
+	if (v.n)
+		memcpy(p, v.p, v.n);
+	p[v.n] = '\0';
+	return p;
+}
+
+static void set_str(char **dst, Slice v)
+{
+	free(*dst);
+	*dst = v.p ? slice_dup(v) : NULL;
+}
+
+/* ---- metrics helpers ---------------------------------------------------- */
+
+static void count(Sessions *s, MetricId m, const Slice *labels)
+{
+	store_add(s->store, m, labels, 1);
+}
+
+static void count_failure(Sessions *s, MetricId m, const ProgInfo *prog, const char *reason)
+{
+	Slice l[] = { prog->syslog_name, slice_from(reason) };
+	count(s, m, l);
+}
+
+/* ---- mappings ------------------------------------------------------------ */
+
+typedef struct Mapping {
+	const char *needle;
+	const char *reason;
+} Mapping;
+
+static const char *map_text(const Mapping *map, size_t n, Slice text, const char *fallback)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memmem(text.p, text.n, map[i].needle, strlen(map[i].needle)))
+			return map[i].reason;
+	return fallback;
+}
+
+/* OpenSSL reason strings (ssl/ssl_err.c) as printed by tls_print_errors(). */
+static const Mapping library_reasons[] = {
+	{ "no shared cipher", "no_shared_cipher" },
+	{ "no ciphers available", "no_shared_cipher" },
+	{ "no suitable signature algorithm", "no_shared_cipher" },
+	{ "no shared signature algorithms", "no_shared_cipher" },
+	{ "no suitable key share", "no_shared_cipher" },
+	{ "unsupported protocol", "unsupported_protocol" },
+	{ "version too low", "unsupported_protocol" },
+	{ "wrong ssl version", "unsupported_protocol" },
+	{ "alert protocol version", "unsupported_protocol" },
+	{ "wrong version number", "wrong_version_number" },
+	{ "http request", "http_request" },
+	{ "https proxy request", "http_request" },
+	{ "alert unknown ca", "unknown_ca" },
+	{ "alert bad certificate", "bad_certificate" },
+	{ "alert certificate unknown", "bad_certificate" },
+	{ "alert certificate expired", "bad_certificate" },
+	{ "alert internal error", "internal_error" },
+	{ "unexpected eof", "lost_connection" },
+	{ "alert handshake failure", "handshake_failure" },
+	{ "sslv3 alert handshake failure", "handshake_failure" },
+	{ "alert decode error", "decode_error" },
+	{ "alert illegal parameter", "decode_error" },
+	{ "record layer failure", "decode_error" },
+	{ "packet length too long", "wrong_version_number" },
+};
+
+const char *sessions_inbound_failure_reason(Slice text)
+{
+	return map_text(library_reasons, ELEMENTSOF(library_reasons), text, "other");
+}
+
+/* SSL_accept error text: "%d" (then library lines refine it) or "%m". */
+static const char *accept_error_reason(Slice err)
+{
+	static const Mapping m[] = {
+		{ "lost connection", "lost_connection" },
+		{ "timed out", "timeout" },
+		{ "reset by peer", "connection_reset" },
+		{ "Broken pipe", "connection_reset" },
+	};
+	return map_text(m, ELEMENTSOF(m), err, NULL);
+}
+
+/* tls_log_verify_error() wordings, most specific first. */
+static const Mapping cert_reasons[] = {
+	{ "certificate has expired", "cert_expired" },
+	{ "hostname mismatch", "hostname_mismatch" },
+	{ "num=62:", "hostname_mismatch" },
+	{ "self-signed certificate", "cert_untrusted" },
+	{ "self signed certificate", "cert_untrusted" },
+	{ "untrusted issuer", "cert_untrusted" },
+	{ "not trusted by local or TLSA policy", "cert_untrusted" },
+	{ "unable to get local issuer", "cert_untrusted" },
+	{ "unable to verify the first certificate", "cert_untrusted" },
+};
+
+const char *sessions_outbound_cert_reason(Slice why)
+{
+	return map_text(cert_reasons, ELEMENTSOF(cert_reasons), why, "other");
+}
+
+static int cert_rank(const char *reason)
+{
+	if (!reason)
+		return 0;
+	if (!strcmp(reason, "cert_expired"))
+		return 4;
+	if (!strcmp(reason, "hostname_mismatch"))
+		return 3;
+	if (!strcmp(reason, "cert_untrusted"))
+		return 2;
+	return 1;
+}
+
+static void lower_into(char *out, size_t size, Slice v)
+{
+	size_t n = MIN(v.n, size - 1);
+	for (size_t i = 0; i < n; i++) {
+		char c = v.p[i];
+		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = '\0';
+}
+
+/*
+ * Key exchange as tls_get_signature_params() logs it: 3.4-3.9 print the
+ * algorithm and the curve ("X25519", "ECDHE (prime256v1)", "ECDHE (P-256)",
+ * "DHE (2048 bits)"), 3.10 the TLS group name ("x25519", "secp256r1",
+ * "X25519MLKEM768"). Both map to the lower-case group name.
+ */
+int sessions_key_exchange(Slice kex, Slice kexparm, char *out, size_t size)
+{
+	static const Mapping curves[] = {
+		{ "prime256v1", "secp256r1" }, { "P-256", "secp256r1" }, { "secp256r1", "secp256r1" },
+		{ "P-384", "secp384r1" }, { "secp384r1", "secp384r1" },
+		{ "P-521", "secp521r1" }, { "secp521r1", "secp521r1" },
+	};
+	if (!kex.p || kex.n == 0) {
+		snprintf(out, size, "unknown");
+		return 0;
+	}
+	if (kexparm.p && kexparm.n) {
+		const char *c = map_text(curves, ELEMENTSOF(curves), kexparm, NULL);
+		if (c) {
+			snprintf(out, size, "%s", c);
+			return 0;
+		}
+		/* "DHE (2048 bits)" -> "dhe2048" */
+		uint32_t bits;
+		if (kexparm.n > 5 && memcmp(kexparm.p + kexparm.n - 5, " bits", 5) == 0 &&
+		    slice_to_u32((Slice){ kexparm.p, kexparm.n - 5 }, &bits)) {
+			char alg[32];
+			lower_into(alg, sizeof(alg), kex);
+			snprintf(out, size, "%s%u", alg, bits);
+			return 0;
+		}
+		lower_into(out, size, kexparm);
+		return 0;
+	}
+	const char *c = map_text(curves, ELEMENTSOF(curves), kex, NULL);
+	if (c && strlen(c) == kex.n) /* exact names only: "P-256" yes, "X25519MLKEM768" no */
+		snprintf(out, size, "%s", c);
+	else
+		lower_into(out, size, kex);
+	return 0;
+}
+
+static Trust trust_from(Slice w)
+{
+	if (slice_eq_str(w, "Anonymous"))
+		return TRUST_ANONYMOUS;
+	if (slice_eq_str(w, "Untrusted"))
+		return TRUST_UNTRUSTED;
+	if (slice_eq_str(w, "Trusted"))
+		return TRUST_TRUSTED;
+	if (slice_eq_str(w, "Verified"))
+		return TRUST_VERIFIED;
+	return TRUST_NONE;
+}
+
+/* ---- inbound ------------------------------------------------------------- */
+
+typedef struct Stats {
+	bool present;            /* 3.0+ "commands=" statistics */
+	uint32_t starttls_ok, starttls_total;
+	uint32_t data_ok, bdat_ok;
+} Stats;
+
+/* parse_stats - " ehlo=2 starttls=1 mail=1 rcpt=0/1 ... commands=5/6" */
+static Stats parse_stats(Slice st)
+{
+	Stats r = { 0 };
+	const char *p = st.p, *end = st.p + st.n;
+	while (p && p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		if (!eq)
+			break;
+		const char *sp = memchr(eq, ' ', (size_t)(end - eq));
+		if (!sp)
+			sp = end;
+		Slice name = { p, (size_t)(eq - p) };
+		Slice val = { eq + 1, (size_t)(sp - eq - 1) };
+		const char *slash = memchr(val.p, '/', val.n);
+		uint32_t ok = 0, total = 0;
+		if (slash) {
+			slice_to_u32((Slice){ val.p, (size_t)(slash - val.p) }, &ok);
+			slice_to_u32((Slice){ slash + 1, (size_t)(val.p + val.n - slash - 1) }, &total);
+		} else {
+			slice_to_u32(val, &ok);
+			total = ok;
+		}
+		if (slice_eq_str(name, "starttls")) {
+			r.starttls_ok = ok;
+			r.starttls_total = total;
+		} else if (slice_eq_str(name, "data")) {
+			r.data_ok = ok;
+		} else if (slice_eq_str(name, "bdat")) {
+			r.bdat_ok = ok;
+		} else if (slice_eq_str(name, "commands")) {
+			r.present = true;
+		}
+		p = sp;
+	}
+	return r;
+}
+
+/* split_peer - "host[addr]" or "host[addr]:port" into name and address. */
+static void split_peer(const char *peer, Slice *name, Slice *addr)
+{
+	*name = SLICE_LIT("unknown");
+	*addr = SLICE_NULL;
+	if (!peer)
+		return;
+	const char *lb = strrchr(peer, '[');
+	const char *rb = lb ? strchr(lb, ']') : NULL;
+	if (!lb || !rb) {
+		*name = slice_from(peer);
+		return;
+	}
+	*name = (Slice){ peer, (size_t)(lb - peer) };
+	*addr = (Slice){ lb + 1, (size_t)(rb - lb - 1) };
+}
+
+/* finish - classify an ended inbound session exactly once, then drop it. */
+static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
+{
+	const ProgInfo *prog = e->prog;
+	bool attempted = e->tls_attempted || (st && st->starttls_total > 0);
+	Encryption enc = e->tls_done ? ENC_TLS : attempted ? ENC_STARTTLS_FAILED : ENC_PLAINTEXT;
+	/* A message was accepted: DATA or BDAT succeeded (3.0+ statistics);
+	 * before 3.0, a queue file was opened ("QID: client=" logged). */
+	bool mail = (st && st->present) ? (st->data_ok + st->bdat_ok) > 0 : e->client_seen;
+
+	if (enc == ENC_STARTTLS_FAILED && !e->failure_counted) {
+		/* No handshake error line: smtpd refused STARTTLS itself (syntax
+		 * error, "454 TLS not available due to local problem"). */
+		const char *reason = e->pending_failure ? e->pending_failure : "starttls_rejected";
+		count_failure(s, M_INBOUND_TLS_FAILURES, prog, reason);
+		e->failure_counted = true;
+	}
+	Slice l[] = { prog->syslog_name, slice_from(encryption_name(enc)), mail ? SLICE_LIT("true") : SLICE_LIT("false") };
+	count(s, M_INBOUND_SESSIONS, l);
+	if (e->kind == KIND_POSTSCREEN) {
+		Slice c[] = { prog->syslog_name };
+		count(s, M_INBOUND_CONNECTIONS, c);
+	}
+	if (s->peers) {
+		PeerSession ps = {
+			.ts_usec = ts,
+			.syslog_name = prog->syslog_name,
+			.encryption = enc,
+			.mail = mail,
+			.protocol = slice_from(e->proto),
+			.cipher = slice_from(e->cipher),
+			.failure = enc == ENC_STARTTLS_FAILED ? (e->pending_failure ? e->pending_failure : "starttls_rejected") : NULL,
+		};
+		if (e->kind == KIND_POSTSCREEN) {
+			/* postscreen logs no client name: "[addr]:port" */
+			ps.client_name = SLICE_LIT("unknown");
+			Slice name;
+			split_peer(e->peer, &name, &ps.client_addr);
+		} else {
+			split_peer(e->peer, &ps.client_name, &ps.client_addr);
+		}
+		peers_inbound_session(s->peers, &ps);
+	}
+	destroy(s, e);
+}
+
+/* expire - an entry dropped without its end line. */
+static void expire(Sessions *s, Entry *e)
+{
+	if (e->kind == KIND_SMTPD || (e->kind == KIND_POSTSCREEN && !e->passed))
+		store_add(s->store, M_SESSIONS_EXPIRED, NULL, 1);
+	destroy(s, e);
+}
+
+void sessions_sweep(Sessions *s, int64_t now)
+{
+	for (unsigned k = 0; k < _KIND_MAX; k++) {
+		List *l = &s->lists[k];
+		while (l->tail && l->tail->last_ts + s->max_age_usec < now)
+			expire(s, l->tail);
+	}
+}
+
+static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
+{
+	Entry *e = lookup(s, KIND_SMTPD, prog, ll->pid, SLICE_NULL);
+	switch (m->rule) {
+	case R_CONNECT: {
+		/* One smtpd process serves one client at a time: an open session
+		 * under the same PID lost its disconnect line. */
+		if (e)
+			expire(s, e);
+		e = create(s, KIND_SMTPD, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+		if (e)
+			set_str(&e->peer, m->g[G_PEER]);
+		Slice c[] = { prog->syslog_name };
+		count(s, M_INBOUND_CONNECTIONS, c);
+		return;
+	}
+	case R_TLS_SUMMARY: {
+		char kex[64];
+		sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
+		char trust[16];
+		if (m->g[G_TRUST].p)
+			lower_into(trust, sizeof(trust), m->g[G_TRUST]);
+		else
+			snprintf(trust, sizeof(trust), "unknown"); /* Postfix 2.2-2.4 */
+		Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
+		count(s, M_INBOUND_HANDSHAKES, l);
+		if (e) {
+			e->tls_done = true;
+			set_str(&e->proto, m->g[G_PROTO]);
+			set_str(&e->cipher, m->g[G_CIPHER]);
+			touch(s, e, ll->ts_usec);
+		}
+		return;
+	}
+	case R_SSL_ACCEPT_ERROR:
+		if (!e)
+			return;
+		e->tls_attempted = true;
+		/* "%d" (-1, 0): the TLS library lines that follow say why. */
+		e->pending_failure = accept_error_reason(m->g[G_ERR]);
+		if (!e->pending_failure)
+			e->pending_failure = "other";
+		touch(s, e, ll->ts_usec);
+		return;
+	case R_TLS_LIBRARY_PROBLEM:
+		/* Only a pending handshake failure is refined; library lines after
+		 * a completed handshake (a TLS 1.3 client rejecting our
+		 * certificate) belong to a session that is already "tls". */
+		if (e && e->pending_failure && !strcmp(e->pending_failure, "other") && !e->tls_done) {
+			e->pending_failure = sessions_inbound_failure_reason(m->g[G_ERR]);
+			touch(s, e, ll->ts_usec);
+		}
+		return;
+	case R_CLIENT:
+		if (e) {
+			e->client_seen = true;
+			touch(s, e, ll->ts_usec);
+		}
+		return;
+	case R_DISCONNECT: {
+		if (!e)
+			return; /* started after its connect line: outcome unknown */
+		Stats st = parse_stats(m->g[G_STATS]);
+		finish(s, e, &st, ll->ts_usec);
+		return;
+	}
+	case R_ABNORMAL_END:
+	case R_TLS_ABORT:
+	case R_TLS_SETUP:
+	case R_LEGACY_CERT:
+	case R_PIPELINING:
+	case R_TLS_SNI:
+	case R_VERIFY_FAILED:
+		if (e)
+			touch(s, e, ll->ts_usec);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Postscreen connections are keyed by endpoint alone, so that tlsproxy
+ * (another program) finds them: "[addr]:port" is unique while connected. */
+static const ProgInfo endpoint_key = { .id = UINT32_MAX };
+
+static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
+{
+	Slice ep = m->g[G_EP];
+	Entry *e = lookup(s, KIND_POSTSCREEN, &endpoint_key, 0, ep);
+	switch (m->rule) {
+	case R_POSTSCREEN_CONNECT:
+		if (e)
+			expire(s, e);
+		e = create(s, KIND_POSTSCREEN, &endpoint_key, 0, ep, ll->ts_usec);
+		if (e) {
+			e->prog = prog;
+			set_str(&e->peer, ep);
+		}
+		return;
+	case R_POSTSCREEN_PASS:
+		if (e) {
+			e->passed = true;
+			touch(s, e, ll->ts_usec);
+		}
+		return;
+	case R_POSTSCREEN_DISCONNECT:
+		/* Counted here rather than at CONNECT: a connection that passes and
+		 * is handed to smtpd logs no DISCONNECT and is counted by smtpd. */
+		if (e)
+			finish(s, e, NULL, ll->ts_usec);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The postscreen connection behind a tlsproxy server-role endpoint. */
+static Entry *postscreen_for(Sessions *s, Slice ep)
+{
+	return lookup(s, KIND_POSTSCREEN, &endpoint_key, 0, ep);
+}
+
+static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
+{
+	switch (m->rule) {
+	case R_TLS_SUMMARY: {
+		/* Client role ("to host[addr]:port", smtp connection reuse): the smtp
+		 * process logs the same handshake itself; count only that copy. */
+		if (!slice_eq_str(m->g[G_DIR], "from"))
+			return;
+		char kex[64], trust[16];
+		sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
+		if (m->g[G_TRUST].p)
+			lower_into(trust, sizeof(trust), m->g[G_TRUST]);
+		else
+			snprintf(trust, sizeof(trust), "unknown");
+		Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
+		count(s, M_INBOUND_HANDSHAKES, l);
+		Entry *e = postscreen_for(s, m->g[G_PEER]);
+		if (e) {
+			e->tls_attempted = e->tls_done = true;
+			set_str(&e->proto, m->g[G_PROTO]);
+			set_str(&e->cipher, m->g[G_CIPHER]);
+			touch(s, e, ll->ts_usec);
+		}
+		return;
+	}
+	case R_TLSPROXY_ENDPOINT:
+		/* postscreen hands a connection to tlsproxy only after STARTTLS. */
+		if (slice_eq_str(m->g[G_WHAT], "CONNECT from")) {
+			Entry *e = postscreen_for(s, m->g[G_EP]);
+			if (e) {
+				e->tls_attempted = true;
+				touch(s, e, ll->ts_usec);
+			}
+		}
+		return;
+	case R_TLS_LIBRARY_PROBLEM: {
+		Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+		if (!t)
+			t = create(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+		if (t) {
+			t->last_library_reason = sessions_inbound_failure_reason(m->g[G_ERR]);
+			touch(s, t, ll->ts_usec);
+		}
+		return;
+	}
+	case R_TLSPROXY_HANDSHAKE_FAILED: {
+		/* tlsp_eval_tls_error() prints the library errors, then this line. */
+		Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+		const char *reason = t && t->last_library_reason ? t->last_library_reason : "other";
+		if (t)
+			t->last_library_reason = NULL;
+		count_failure(s, M_INBOUND_TLS_FAILURES, prog, reason);
+		Entry *e = postscreen_for(s, m->g[G_EP]);
+		if (e) {
+			e->tls_attempted = true;
+			e->failure_counted = true;
+			e->pending_failure = reason;
+			touch(s, e, ll->ts_usec);
+		}
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+/* ---- outbound ------------------------------------------------------------ */
+
+static bool relay_matches(const char *tls_peer, Slice relay)
+{
+	size_t n = strlen(tls_peer);
+	if (relay.n == n && memcmp(relay.p, tls_peer, n) == 0)
+		return true;
+	/* 2.2-2.4 summary lines name the bare host; relay= is host[addr]:port. */
+	return relay.n > n && memcmp(relay.p, tls_peer, n) == 0 && relay.p[n] == '[' && !strchr(tls_peer, '[');
+}
+
+static void commit_cert_failure(Sessions *s, Entry *e)
+{
+	if (e->pending_cert) {
+		count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, e->pending_cert);
+		e->pending_cert = NULL;
+	}
+}
+
+/* Lines of one delivery attempt are logged together; a retry of the same
+ * queue ID comes minimal_backoff_time (minutes) later. */
+#define ATTEMPT_WINDOW_USEC (10 * USEC_PER_SEC)
+
+static void count_not_offered(Sessions *s, Entry *e, Slice qid, int64_t ts)
+{
+	/* One per delivery attempt: the reason repeats on every recipient's
+	 * line and on the non-final line of the same queue ID. */
+	bool same = e->not_offered_qid && slice_eq_str(qid, e->not_offered_qid) &&
+		    ts - e->not_offered_ts < ATTEMPT_WINDOW_USEC;
+	e->not_offered_ts = ts;
+	if (same)
+		return;
+	set_str(&e->not_offered_qid, qid);
+	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, "not_offered");
+}
+
+static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
+{
+	Entry *e = lookup(s, KIND_CLIENT, prog, ll->pid, SLICE_NULL);
+	if (!e) {
+		/* Every smtp line may start a process we have not seen. */
+		if (m->rule != R_TLS_SUMMARY && m->rule != R_VERIFY_FAILED && m->rule != R_NONFINAL &&
+		    m->rule != R_DELIVERY && m->rule != R_SSL_CONNECT_ERROR)
+			return;
+		e = create(s, KIND_CLIENT, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+		if (!e)
+			return;
+	}
+	touch(s, e, ll->ts_usec);
+
+	switch (m->rule) {
+	case R_TLS_SUMMARY: {
+		if (!slice_eq_str(m->g[G_DIR], "to"))
+			return;
+		/* Verification failures are logged during the handshake, before
+		 * its summary: the session's failure is complete now. */
+		commit_cert_failure(s, e);
+		Trust t = trust_from(m->g[G_TRUST]);
+		if (slice_eq_str(m->g[G_USAGE], "established")) {
+			char kex[64], trust[16];
+			sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
+			if (m->g[G_TRUST].p)
+				lower_into(trust, sizeof(trust), m->g[G_TRUST]);
+			else
+				snprintf(trust, sizeof(trust), "unknown");
+			Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
+			count(s, M_OUTBOUND_HANDSHAKES, l);
+		}
+		/* 2.2-2.4 have no trust word: the connection is encrypted, trust unknown;
+		 * report it as untrusted, the weakest authenticated level. */
+		e->tls = t == TRUST_NONE ? TRUST_UNTRUSTED : t;
+		set_str(&e->tls_peer, m->g[G_PEER]);
+		free(e->bound_qid);
+		e->bound_qid = NULL;
+		return;
+	}
+	case R_VERIFY_FAILED: {
+		const char *r = sessions_outbound_cert_reason(m->g[G_WHY]);
+		if (cert_rank(r) > cert_rank(e->pending_cert))
+			e->pending_cert = r;
+		return;
+	}
+	case R_SSL_CONNECT_ERROR:
+		if (e->pending_cert)
+			commit_cert_failure(s, e);
+		else
+			count_failure(s, M_OUTBOUND_TLS_FAILURES, prog, "handshake_failed");
+		e->tls = TRUST_NONE;
+		return;
+	case R_NONFINAL:
+		if (slice_has_prefix(m->g[G_REASON], "TLS is required, but was not offered"))
+			count_not_offered(s, e, m->g[G_QID], ll->ts_usec);
+		return;
+	case R_DELIVERY: {
+		Slice st = m->g[G_STATUS];
+		DeliveryStatus ds;
+		if (slice_eq_str(st, "sent"))
+			ds = DELIVERY_SENT;
+		else if (slice_eq_str(st, "deferred") || slice_eq_str(st, "SOFTBOUNCE"))
+			ds = DELIVERY_DEFERRED;
+		else if (slice_eq_str(st, "bounced"))
+			ds = DELIVERY_BOUNCED;
+		else
+			return; /* address verification probes: deliverable/undeliverable */
+		commit_cert_failure(s, e);
+		Trust tls = TRUST_NONE;
+		Slice qid = m->g[G_QID];
+		if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
+			/* The summary belongs to the delivery request that follows it:
+			 * a later queue ID without its own summary (or "reused" line)
+			 * went over a new, unencrypted connection. */
+			if (!e->bound_qid) {
+				e->bound_qid = slice_dup(qid);
+				tls = e->tls;
+			} else if (slice_eq_str(qid, e->bound_qid)) {
+				tls = e->tls;
+			} else {
+				e->tls = TRUST_NONE;
+			}
+		}
+		if (slice_has_prefix(m->g[G_REASON], "TLS is required, but was not offered"))
+			count_not_offered(s, e, qid, ll->ts_usec);
+		Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
+		count(s, M_OUTBOUND_DELIVERIES, l);
+		if (s->peers) {
+			PeerDelivery pd = {
+				.ts_usec = ll->ts_usec,
+				.syslog_name = prog->syslog_name,
+				.recipient = m->g[G_TO],
+				.relay = m->g[G_RELAY],
+				.tls = tls,
+				.status = ds,
+			};
+			peers_outbound_delivery(s->peers, &pd);
+		}
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
+{
+	switch (prog->daemon_class) {
+	case DAEMON_SMTPD:
+		on_smtpd(s, prog, ll, m);
+		break;
+	case DAEMON_POSTSCREEN:
+		on_postscreen(s, prog, ll, m);
+		break;
+	case DAEMON_TLSPROXY:
+		on_tlsproxy(s, prog, ll, m);
+		break;
+	case DAEMON_SMTP:
+		on_client(s, prog, ll, m);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,457 @@
+/*
+ * source_file.c - tail -F for one path (see source_file.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "log.h"
+#include "metrics.h"
+#include "source_file.h"
+#include "statefile.h"
+#include "util.h"
+
+#define READ_CHUNK (256 * 1024)
+#define HEAD_HASH_BYTES 256          /* identity of a file: hash of its first bytes */
+#define STATE_MAX 4096
+#define RECHECK_USEC (1 * USEC_PER_SEC) /* path check when inotify is silent (NFS) */
+
+typedef struct SourceFile {
+	Source base;
+	Ingest *ingest;
+	Store *store;
+	char *path;
+	char *dir;
+	char *state_name;
+	const char *state_dir;
+	SourceStart start;
+	bool follow;
+	bool is_stdin;
+	bool eof;          /* stdin closed / gz done */
+	int fd;
+	gzFile gz;
+	int inotify_fd;
+	dev_t dev;
+	ino_t ino;
+	off_t offset;      /* bytes consumed from fd (complete lines and the partial buffer) */
+	Buf partial;       /* bytes of a line whose newline has not arrived */
+	bool skipping;     /* inside an oversized line: drop until newline */
+	char *chunk;
+	bool warned_missing;
+} SourceFile;
+
+static void set_up(SourceFile *f, bool up)
+{
+	f->base.up = up;
+	Slice l[] = { slice_from(f->base.name) };
+	store_set(f->store, M_SOURCE_UP, l, up ? 1 : 0);
+}
+
+static void close_file(SourceFile *f)
+{
+	if (f->gz) {
+		gzclose(f->gz);
+		f->gz = NULL;
+		f->fd = -1;
+	}
+	if (f->fd >= 0 && !f->is_stdin)
+		close(f->fd);
+	f->fd = -1;
+	f->offset = 0;
+	buf_clear(&f->partial);
+	f->skipping = false;
+}
+
+/* feed - split a chunk into lines; complete lines go to the ingest. */
+static void feed(SourceFile *f, const char *p, size_t n)
+{
+	size_t max = ingest_max_line(f->ingest);
+	const char *end = p + n;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl) {
+			size_t rest = (size_t)(end - p);
+			if (!f->skipping) {
+				if (f->partial.len + rest > max) {
+					f->skipping = true;
+					buf_clear(&f->partial);
+				} else if (buf_append(&f->partial, p, rest) < 0) {
+					f->skipping = true; /* out of memory: lose this line, not the daemon */
+					buf_clear(&f->partial);
+				}
+			}
+			return;
+		}
+		size_t len = (size_t)(nl - p);
+		if (f->skipping) {
+			f->skipping = false;
+			ingest_oversized(f->ingest);
+			ingest_line(f->ingest, NULL, 0);
+		} else if (f->partial.len) {
+			if (f->partial.len + len > max) {
+				ingest_oversized(f->ingest);
+				ingest_line(f->ingest, NULL, 0);
+			} else if (buf_append(&f->partial, p, len) == 0) {
+				ingest_line(f->ingest, f->partial.data, f->partial.len);
+			}
+			buf_clear(&f->partial);
+		} else if (len > max) {
+			ingest_oversized(f->ingest);
+			ingest_line(f->ingest, NULL, 0);
+		} else {
+			ingest_line(f->ingest, p, len);
+		}
+		p = nl + 1;
+	}
+}
+
+static uint64_t head_hash(int fd, size_t *ret_len)
+{
+	char b[HEAD_HASH_BYTES];
+	ssize_t n = pread(fd, b, sizeof(b), 0);
+	if (n < 0)
+		n = 0;
+	*ret_len = (size_t)n;
+	return hash64(b, (size_t)n, 0x5eed);
+}
+
+static int open_path(SourceFile *f, const char *path, bool from_start)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	unsigned char magic[2];
+	bool gz = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+	close_file(f);
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	if (gz) {
+		/* Rotated and compressed logs (mail.log.2.gz) are read whole, once. */
+		int dfd = dup(fd);
+		close(fd);
+		f->gz = dfd >= 0 ? gzdopen(dfd, "rb") : NULL;
+		if (!f->gz) {
+			if (dfd >= 0)
+				close(dfd);
+			return -EIO;
+		}
+		f->fd = dfd;
+		return 0;
+	}
+	f->fd = fd;
+	if (!from_start) {
+		f->offset = st.st_size;
+		lseek(fd, st.st_size, SEEK_SET);
+	}
+	return 0;
+}
+
+/* read_fd - read to EOF or deadline. Return 1 if the deadline cut it short. */
+static int read_fd(SourceFile *f, int64_t deadline)
+{
+	for (unsigned i = 0;; i++) {
+		ssize_t n;
+		if (f->gz) {
+			int k = gzread(f->gz, f->chunk, READ_CHUNK);
+			if (k < 0) {
+				int e;
+				log_error("source %s: gzip: %s", f->path, gzerror(f->gz, &e));
+				f->eof = true;
+				return 0;
+			}
+			n = k;
+		} else {
+			n = read(f->fd, f->chunk, READ_CHUNK);
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -errno;
+		}
+		if (n == 0) {
+			if (f->gz || f->is_stdin)
+				f->eof = true;
+			return 0;
+		}
+		feed(f, f->chunk, (size_t)n);
+		f->offset += n;
+		if ((i & 3) == 3 && now_monotonic_usec() >= deadline)
+			return 1;
+	}
+}
+
+/* check_path - after draining: has the path moved on (rotation, truncation)? */
+static void check_path(SourceFile *f)
+{
+	struct stat st;
+	if (stat(f->path, &st) < 0) {
+		/* Deleted or renamed without a successor yet: keep the old fd (a
+		 * writer may still append to it) until a new file appears. */
+		if (f->fd < 0 && !f->warned_missing) {
+			log_info("source %s: waiting for the file to appear", f->path);
+			f->warned_missing = true;
+		}
+		return;
+	}
+	f->warned_missing = false;
+	if (f->fd < 0 || st.st_ino != f->ino || st.st_dev != f->dev) {
+		if (f->fd >= 0)
+			log_info("source %s: rotated, following the new file", f->path);
+		/* A file that appears after start-up holds only new lines. */
+		int r = open_path(f, f->path, true);
+		if (r < 0)
+			log_errno(LOG_LEVEL_WARN, r, "source %s: open", f->path);
+		set_up(f, r >= 0);
+		return;
+	}
+	if (f->gz)
+		return;
+	struct stat fst;
+	if (fstat(f->fd, &fst) == 0 && fst.st_size < f->offset) {
+		log_info("source %s: truncated, reading from the start", f->path);
+		lseek(f->fd, 0, SEEK_SET);
+		f->offset = 0;
+		buf_clear(&f->partial);
+		f->skipping = false;
+	}
+}
+
+static void drain_inotify(SourceFile *f)
+{
+	char b[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	while (read(f->inotify_fd, b, sizeof(b)) > 0)
+		;
+}
+
+static int sf_process(Source *s, int64_t deadline)
+{
+	SourceFile *f = (SourceFile *)s;
+	if (f->inotify_fd >= 0)
+		drain_inotify(f);
+	if (f->eof)
+		return 0;
+	for (int round = 0; round < 4; round++) {
+		if (f->fd >= 0 || f->gz) {
+			int r = read_fd(f, deadline);
+			if (r == 1)
+				return 1;
+			if (r < 0) {
+				log_errno(LOG_LEVEL_WARN, r, "source %s: read", f->path);
+				close_file(f);
+				set_up(f, false);
+			}
+		}
+		if (f->is_stdin || f->gz || f->eof)
+			return 0;
+		ino_t ino = f->ino;
+		int fd = f->fd;
+		off_t off = f->offset;
+		check_path(f);
+		/* Unchanged: idle. A new or truncated file is read in this call. */
+		if (f->fd == fd && f->ino == ino && f->offset == off)
+			return 0;
+	}
+	return 1;
+}
+
+static int sf_fd(Source *s)
+{
+	SourceFile *f = (SourceFile *)s;
+	if (f->is_stdin)
+		return f->eof ? -1 : f->fd;
+	return f->inotify_fd;
+}
+
+static int64_t sf_timeout(Source *s)
+{
+	SourceFile *f = (SourceFile *)s;
+	return f->follow && !f->is_stdin ? RECHECK_USEC : -1;
+}
+
+/* State: "v1 <dev> <ino> <offset> <headlen> <headhash>\n" */
+static int sf_save_state(Source *s)
+{
+	SourceFile *f = (SourceFile *)s;
+	if (!f->state_dir || f->is_stdin || f->gz || f->fd < 0)
+		return 0;
+	size_t hl;
+	uint64_t hh = head_hash(f->fd, &hl);
+	/* Resume at the start of the incomplete line, which will be re-read. */
+	off_t pos = f->offset - (off_t)f->partial.len;
+	if (f->skipping)
+		pos = f->offset;
+	char b[256];
+	int n = snprintf(b, sizeof(b), "v1 %llu %llu %lld %zu %016llx\n", (unsigned long long)f->dev,
+			 (unsigned long long)f->ino, (long long)pos, hl, (unsigned long long)hh);
+	return statefile_write(f->state_dir, f->state_name, b, (size_t)n);
+}
+
+/* resume - position from the state file, if it still describes this file
+ * or its first rotation (PATH.1). Return true when positioned. */
+static bool resume(SourceFile *f)
+{
+	Buf b = BUF_NULL;
+	int r = statefile_read(f->state_dir, f->state_name, STATE_MAX, &b);
+	if (r < 0) {
+		if (r != -ENOENT)
+			log_errno(LOG_LEVEL_WARN, r, "source %s: state file %s/%s ignored", f->path, f->state_dir,
+				  f->state_name);
+		buf_deinit(&b);
+		return false;
+	}
+	unsigned long long dev, ino, hh;
+	long long pos;
+	size_t hl;
+	bool ok = sscanf(buf_cstr(&b), "v1 %llu %llu %lld %zu %llx", &dev, &ino, &pos, &hl, &hh) == 5 && pos >= 0;
+	buf_deinit(&b);
+	if (!ok) {
+		log_warn("source %s: state file %s/%s is corrupt, ignored", f->path, f->state_dir, f->state_name);
+		return false;
+	}
+	char rotated[4096];
+	snprintf(rotated, sizeof(rotated), "%s.1", f->path);
+	const char *candidates[] = { f->path, rotated };
+	for (int i = 0; i < 2; i++) {
+		struct stat st;
+		if (stat(candidates[i], &st) < 0 || st.st_ino != (ino_t)ino || st.st_dev != (dev_t)dev ||
+		    st.st_size < pos)
+			continue;
+		if (open_path(f, candidates[i], true) < 0 || f->gz) {
+			close_file(f);
+			continue;
+		}
+		size_t l;
+		if (head_hash(f->fd, &l) != hh || (l < hl)) {
+			close_file(f);
+			continue;
+		}
+		lseek(f->fd, pos, SEEK_SET);
+		f->offset = pos;
+		log_info("source %s: resuming %s at offset %lld", f->path, candidates[i], pos);
+		if (i == 1) {
+			/* Finish the rotated file; check_path() then moves to the new one. */
+			f->ino = st.st_ino;
+		}
+		return true;
+	}
+	log_info("source %s: saved position no longer matches the file, starting at the %s", f->path,
+		 f->start == SOURCE_START_BEGINNING ? "beginning" : "end");
+	return false;
+}
+
+static Source *sf_free(Source *s)
+{
+	SourceFile *f = (SourceFile *)s;
+	if (!f)
+		return NULL;
+	close_file(f);
+	if (f->inotify_fd >= 0)
+		close(f->inotify_fd);
+	buf_deinit(&f->partial);
+	free(f->chunk);
+	free(f->path);
+	free(f->dir);
+	free(f->state_name);
+	free(f->base.name);
+	free(f);
+	return NULL;
+}
+
+static const SourceOps source_file_ops = {
+	.kind = "file",
+	.fd = sf_fd,
+	.timeout_usec = sf_timeout,
+	.process = sf_process,
+	.save_state = sf_save_state,
+	.free = sf_free,
+};
+
+int source_file_new(Source **ret, Ingest *ingest, Store *store, const SourceFileConfig *cfg)
+{
+	SourceFile *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->base.ops = &source_file_ops;
+	f->ingest = ingest;
+	f->store = store;
+	f->start = cfg->start;
+	f->follow = cfg->follow;
+	f->fd = -1;
+	f->inotify_fd = -1;
+	f->path = strdup(cfg->path);
+	f->chunk = malloc(READ_CHUNK);
+	char name[4200];
+	snprintf(name, sizeof(name), "file:%s", cfg->path);
+	f->base.name = strdup(name);
+	if (!f->path || !f->chunk || !f->base.name) {
+		sf_free(&f->base);
+		return -ENOMEM;
+	}
+	if (!strcmp(cfg->path, "-")) {
+		f->is_stdin = true;
+		f->fd = STDIN_FILENO;
+		/* --once reads standard input to its end: block for it. */
+		if (f->follow)
+			fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) | O_NONBLOCK);
+		set_up(f, true);
+		*ret = &f->base;
+		return 0;
+	}
+	char *tmp = strdup(cfg->path);
+	f->dir = tmp ? strdup(dirname(tmp)) : NULL;
+	free(tmp);
+	if (!f->dir) {
+		sf_free(&f->base);
+		return -ENOMEM;
+	}
+	if (cfg->state_dir) {
+		char sn[64];
+		snprintf(sn, sizeof(sn), "file-%016llx.pos",
+			 (unsigned long long)hash64(cfg->path, strlen(cfg->path), 0x51a7e));
+		f->state_name = strdup(sn);
+		f->state_dir = cfg->state_dir;
+	}
+	if (f->follow) {
+		f->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (f->inotify_fd < 0 ||
+		    inotify_add_watch(f->inotify_fd, f->dir,
+				      IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
+					      IN_CLOSE_WRITE) < 0) {
+			int r = -errno;
+			log_errno(LOG_LEVEL_ERROR, r, "source %s: inotify on '%s'", f->path, f->dir);
+			sf_free(&f->base);
+			return r;
+		}
+	}
+	if (!(f->state_name && resume(f))) {
+		int r = open_path(f, f->path, f->start == SOURCE_START_BEGINNING || !f->follow);
+		if (r < 0) {
+			if (!f->follow) {
+				log_errno(LOG_LEVEL_ERROR, r, "source %s: open", f->path);
+				sf_free(&f->base);
+				return r;
+			}
+			log_info("source %s: does not exist yet, waiting for it", f->path);
+			f->warned_missing = true;
+		}
+	}
+	set_up(f, f->fd >= 0);
+	*ret = &f->base;
+	return 0;
+}

@@ -1,0 +1,292 @@
+/*
+ * store.c - counter store: open-addressing hash of series keyed by
+ * (family, label values), seeded hash, series cap.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "util.h"
+
+typedef struct Collector {
+	StoreCollectFn fn;
+	void *userdata;
+} Collector;
+
+struct Store {
+	const FamilyDesc *families;
+	unsigned n_families;
+	size_t max_series;
+	uint64_t seed;
+	Series **slots;       /* capacity is a power of two */
+	size_t cap;
+	size_t n;
+	uint64_t dropped;
+	const Series **sorted; /* scratch for store_sorted() */
+	size_t sorted_cap;
+	Collector *collectors;
+	size_t n_collectors;
+};
+
+int store_new(Store **ret, const FamilyDesc *families, unsigned n_families, size_t max_series)
+{
+	Store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->families = families;
+	s->n_families = n_families;
+	s->max_series = max_series;
+	s->seed = hash_random_seed();
+	s->cap = 256;
+	s->slots = calloc(s->cap, sizeof(Series *));
+	if (!s->slots) {
+		free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+Store *store_free(Store *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slots[i]);
+	free(s->slots);
+	free(s->sorted);
+	free(s->collectors);
+	free(s);
+	return NULL;
+}
+
+static inline size_t clamp_len(size_t n)
+{
+	return n > STORE_LABEL_MAX ? STORE_LABEL_MAX : n;
+}
+
+static uint64_t key_hash(const Store *s, unsigned family, const Slice *values, unsigned n)
+{
+	uint64_t h = hash64(&family, sizeof(family), s->seed);
+	for (unsigned i = 0; i < n; i++)
+		h = hash64(values[i].p ? values[i].p : "", clamp_len(values[i].n), h ^ (i + 1));
+	return h;
+}
+
+static bool key_eq(const Series *se, unsigned family, const Slice *values, unsigned n)
+{
+	if (se->family != family)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = clamp_len(values[i].n);
+		if (se->values[i].n != len || (len && memcmp(se->values[i].p, values[i].p, len) != 0))
+			return false;
+	}
+	return true;
+}
+
+static uint64_t series_hash(const Store *s, const Series *se)
+{
+	return key_hash(s, se->family, se->values, s->families[se->family].n_labels);
+}
+
+static int grow(Store *s)
+{
+	size_t cap = s->cap * 2;
+	Series **slots = calloc(cap, sizeof(Series *));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		Series *se = s->slots[i];
+		if (!se)
+			continue;
+		size_t j = series_hash(s, se) & (cap - 1);
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = se;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->cap = cap;
+	return 0;
+}
+
+/* lookup - find the series, or create it when create is set. */
+static int lookup(Store *s, unsigned family, const Slice *values, bool create, Series **ret)
+{
+	if (family >= s->n_families)
+		return -EINVAL;
+	unsigned n = s->families[family].n_labels;
+	uint64_t h = key_hash(s, family, values, n);
+	size_t j = h & (s->cap - 1);
+	for (; s->slots[j]; j = (j + 1) & (s->cap - 1))
+		if (key_eq(s->slots[j], family, values, n)) {
+			*ret = s->slots[j];
+			return 0;
+		}
+	if (!create)
+		return -ENOENT;
+	if (s->n >= s->max_series) {
+		s->dropped++;
+		return STORE_FULL;
+	}
+	size_t extra = 0;
+	for (unsigned i = 0; i < n; i++)
+		extra += clamp_len(values[i].n) + 1;
+	Series *se = calloc(1, sizeof(*se) + extra);
+	if (!se)
+		return -ENOMEM;
+	se->family = family;
+	se->created = (double)now_realtime_usec() / 1e6;
+	char *p = (char *)(se + 1);
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = clamp_len(values[i].n);
+		if (len)
+			memcpy(p, values[i].p, len);
+		p[len] = '\0';
+		se->values[i] = (Slice){ p, len };
+		p += len + 1;
+	}
+	s->slots[j] = se;
+	s->n++;
+	if (s->n * 4 > s->cap * 3) {
+		int r = grow(s);
+		if (r < 0)
+			return r;
+	}
+	*ret = se;
+	return 0;
+}
+
+int store_add(Store *s, unsigned family, const Slice *values, double delta)
+{
+	Series *se;
+	int r = lookup(s, family, values, true, &se);
+	if (r != 0)
+		return r;
+	se->value += delta;
+	return 0;
+}
+
+int store_set(Store *s, unsigned family, const Slice *values, double value)
+{
+	Series *se;
+	int r = lookup(s, family, values, true, &se);
+	if (r != 0)
+		return r;
+	se->value = value;
+	return 0;
+}
+
+double store_get(const Store *s, unsigned family, const Slice *values)
+{
+	Series *se;
+	if (lookup((Store *)s, family, values, false, &se) != 0)
+		return 0;
+	return se->value;
+}
+
+void store_reset_family(Store *s, unsigned family)
+{
+	/* Rebuild the table without the family; gauges are few and this runs per scrape. */
+	bool any = false;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i] && s->slots[i]->family == family) {
+			any = true;
+			break;
+		}
+	if (!any)
+		return;
+	Series **old = s->slots;
+	Series **slots = calloc(s->cap, sizeof(Series *));
+	if (!slots)
+		return;
+	for (size_t i = 0; i < s->cap; i++) {
+		Series *se = old[i];
+		if (!se)
+			continue;
+		if (se->family == family) {
+			free(se);
+			s->n--;
+			continue;
+		}
+		size_t j = series_hash(s, se) & (s->cap - 1);
+		while (slots[j])
+			j = (j + 1) & (s->cap - 1);
+		slots[j] = se;
+	}
+	free(old);
+	s->slots = slots;
+}
+
+const FamilyDesc *store_family(const Store *s, unsigned family)
+{
+	return family < s->n_families ? &s->families[family] : NULL;
+}
+
+unsigned store_n_families(const Store *s)
+{
+	return s->n_families;
+}
+
+size_t store_n_series(const Store *s)
+{
+	return s->n;
+}
+
+uint64_t store_series_dropped(const Store *s)
+{
+	return s->dropped;
+}
+
+static unsigned sort_n_labels;
+
+static int cmp_series(const void *a, const void *b)
+{
+	const Series *x = *(const Series *const *)a, *y = *(const Series *const *)b;
+	for (unsigned i = 0; i < sort_n_labels; i++) {
+		int c = strcmp(x->values[i].p, y->values[i].p);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+int store_sorted(Store *s, unsigned family, const Series *const **ret, size_t *ret_n)
+{
+	if (family >= s->n_families)
+		return -EINVAL;
+	if (s->sorted_cap < s->n) {
+		const Series **a = realloc(s->sorted, s->n * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		s->sorted = a;
+		s->sorted_cap = s->n;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slots[i] && s->slots[i]->family == family)
+			s->sorted[k++] = s->slots[i];
+	sort_n_labels = s->families[family].n_labels;
+	qsort(s->sorted, k, sizeof(*s->sorted), cmp_series);
+	*ret = s->sorted;
+	*ret_n = k;
+	return 0;
+}
+
+int store_add_collector(Store *s, StoreCollectFn fn, void *userdata)
+{
+	Collector *c = realloc(s->collectors, (s->n_collectors + 1) * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c[s->n_collectors++] = (Collector){ fn, userdata };
+	s->collectors = c;
+	return 0;
+}
+
+void store_collect(Store *s)
+{
+	for (size_t i = 0; i < s->n_collectors; i++)
+		s->collectors[i].fn(s, s->collectors[i].userdata);
+}
