@@ -33,6 +33,11 @@ PROCESS_PREFIX = "process_"
 
 _procs = []
 
+# As root (CI) the daemon must drop privileges (--user); it then reads the
+# journal files as nobody, so journal-remote writes them as nobody too.
+AS_ROOT = os.geteuid() == 0
+RUN_AS = "nobody" if AS_ROOT else None
+
 
 def fail(msg):
     print("FAIL: " + msg, file=sys.stderr)
@@ -130,7 +135,8 @@ def write_journal(path, entries, legacy=False):
     if legacy:
         env.update(SYSTEMD_JOURNAL_COMPACT="0", SYSTEMD_JOURNAL_KEYED_HASH="0")
         args.append("--compress=no")
-    p = subprocess.run(args + ["-"], input=export_bytes(entries), capture_output=True, env=env, timeout=60)
+    p = subprocess.run(args + ["-"], input=export_bytes(entries), capture_output=True, env=env, timeout=60,
+                       user=RUN_AS)
     check(p.returncode == 0, "journal-remote failed: %s" % p.stderr.decode(errors="replace")[-500:])
 
 
@@ -141,7 +147,8 @@ class RemoteWriter:
     def __init__(self, path):
         self.path = path
         self.p = subprocess.Popen([journal_remote(), "--output=" + path, "--split-mode=none", "-"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  user=RUN_AS)
         _procs.append(self.p)
 
     def feed(self, entries):
@@ -247,7 +254,8 @@ class Daemon:
             self.port = port
             self.log = open(self.logfile, "ab")
             env = dict(os.environ, TZ="UTC")
-            self.p = subprocess.Popen([BINARY, "--web.listen-address=127.0.0.1:%d" % port] + self.args,
+            user = ["--user=" + RUN_AS] if RUN_AS else []
+            self.p = subprocess.Popen([BINARY, "--web.listen-address=127.0.0.1:%d" % port] + user + self.args,
                                       stdout=self.log, stderr=self.log, env=env)
             _procs.append(self.p)
             deadline = time.time() + 15
@@ -314,6 +322,17 @@ def cleanup():
 
 def tmpdir(name):
     d = tempfile.mkdtemp(prefix="pte-journal-%s-" % name)
+    if AS_ROOT:
+        os.chmod(d, 0o755)
+    return d
+
+
+def workdir(parent, name):
+    """A directory the daemon and journal-remote may write (as RUN_AS)."""
+    d = os.path.join(parent, name)
+    os.mkdir(d)
+    if RUN_AS:
+        shutil.chown(d, RUN_AS)
     return d
 
 
