@@ -46,6 +46,14 @@ bool webconfig_auth_enabled(const WebConfig *c);
  * Return: true if accepted. */
 bool webconfig_check_basic_auth(WebConfig *c, const char *user, const char *password);
 
+/* Counters of the basic-auth verifier, for tests and debugging. */
+typedef struct WebAuthStats {
+	unsigned long long bcrypt_runs; /* crypt_rn() calls, including dummy ones for unknown users */
+	unsigned long long cache_hits;  /* verifications answered from the cache */
+	size_t cache_entries;
+} WebAuthStats;
+void webconfig_auth_stats(WebConfig *c, WebAuthStats *ret);
+
 /* Extra response headers from http_server_config.headers. */
 size_t webconfig_n_headers(const WebConfig *c);
 void webconfig_header(const WebConfig *c, size_t i, const char **ret_name, const char **ret_value);
