@@ -6,6 +6,34 @@
  *
  * The session tracker calls peers_inbound_session() once per classified
  * inbound session and peers_outbound_delivery() once per delivery line.
+ *
+ * DESCRIPTION
+ *	Peer identity is the registrable domain of the client hostname
+ *	(inbound) or of the recipient domain (outbound), lower-cased, in ASCII
+ *	(IDN labels are converted to punycode), without a trailing dot. Clients
+ *	logged as "unknown", IP literals, empty or invalid names map to the peer
+ *	"unknown"; their addresses are tracked separately for the report.
+ *
+ *	Labelled series: at most max_labelled peers per direction carry their
+ *	own peer_domain label; every other event is counted under
+ *	peer_domain="other". Who is labelled follows a Space-Saving summary over
+ *	the tracked peers: a peer replaces the least busy labelled peer once its
+ *	guaranteed count exceeds that peer's count. A demoted peer's totals move
+ *	into "other", so for every family and label combination the sum over
+ *	peer_domain equals the number of events seen (exact).
+ *
+ *	Tracking: at most max_tracked peers per direction (Space-Saving: a new
+ *	peer replaces the least busy unlabelled one and inherits its count as
+ *	error). For each tracked peer, hourly buckets in log time over the
+ *	window hold sessions by (encryption, mail) or deliveries by (tls,
+ *	status), plus (protocol, cipher), failure reasons and plaintext mail by
+ *	syslog_name; first/last seen and last plaintext seen are kept.
+ * LIMITS
+ *	All tables are allocated and touched in peers_new(): memory does not
+ *	grow with the number of distinct hosts (about 1.2 KiB per tracked peer
+ *	and direction). Window at most PEERS_WINDOW_MAX_HOURS hours.
+ * THREADS
+ *	None. A Peers belongs to the event-loop thread.
  */
 #pragma once
 
@@ -24,6 +52,15 @@ typedef struct PeersConfig {
 	size_t max_tracked;    /* --peers.track: peers tracked for the report */
 	int64_t window_usec;   /* --window */
 } PeersConfig;
+
+#define PEERS_MAX_LABELLED_DEFAULT 100
+#define PEERS_MAX_TRACKED_DEFAULT 10000
+#define PEERS_WINDOW_DEFAULT_USEC (7LL * 24 * 3600 * 1000000)
+#define PEERS_CONFIG_DEFAULT \
+	((PeersConfig){ PEERS_MAX_LABELLED_DEFAULT, PEERS_MAX_TRACKED_DEFAULT, PEERS_WINDOW_DEFAULT_USEC })
+#define PEERS_WINDOW_MAX_HOURS (366 * 24)
+#define PEERS_MAX_LABELLED_LIMIT 10000
+#define PEERS_MAX_TRACKED_LIMIT 1000000
 
 typedef struct PeerSession {
 	int64_t ts_usec;
@@ -47,8 +84,149 @@ typedef struct PeerDelivery {
 	DeliveryStatus status;
 } PeerDelivery;
 
+typedef enum PeerDirection {
+	PEER_INBOUND,
+	PEER_OUTBOUND,
+	PEER_UNKNOWN_ADDR,     /* inbound clients without a usable name, by address */
+	_PEER_DIR_MAX,
+} PeerDirection;
+
+const char *peer_direction_name(PeerDirection d);
+
+/* peers_new - allocate (and touch) every table. Values of 0 in cfg select
+ * the defaults; max_tracked is raised to max_labelled + 1 when smaller.
+ * Return: 0, -EINVAL for a window of more than PEERS_WINDOW_MAX_HOURS or
+ * limits beyond PEERS_*_LIMIT, -ENOMEM, or the libpsl failure -ENOENT. */
 int peers_new(Peers **ret, Store *store, const PeersConfig *cfg);
 Peers *peers_free(Peers *p);
 
 void peers_inbound_session(Peers *p, const PeerSession *s);
 void peers_outbound_delivery(Peers *p, const PeerDelivery *d);
+
+/*
+ * Peer identity.
+ */
+#define PEERS_DOMAIN_MAX 128   /* registrable domains longer than 127 bytes map to "unknown" */
+
+/* peers_domain_of_host - the peer of a client hostname: registrable domain,
+ * or "unknown". The returned string lives in the lookup cache and is valid
+ * until the next peers_* call. */
+const char *peers_domain_of_host(Peers *p, Slice host);
+/* peers_domain_of_recipient - the peer of "user@domain" (angle brackets
+ * allowed). */
+const char *peers_domain_of_recipient(Peers *p, Slice recipient);
+
+/*
+ * Persistence: "<state_dir>/peers.state", written with statefile_write().
+ * The format is versioned (PEERS_STATE_VERSION) and carries a CRC-32 of
+ * everything before it. peers_load() validates the whole file before it
+ * changes anything; on failure the table is left as it was and
+ * peers_last_error() describes the problem.
+ */
+#define PEERS_STATE_FILE "peers.state"
+#define PEERS_STATE_VERSION 1
+#define PEERS_STATE_MAX_BYTES (512u * 1024 * 1024)
+
+/* Return: 0, or negative errno from the write. */
+int peers_save(Peers *p, const char *state_dir);
+/* Return: 0 loaded, -ENOENT no state file, -EBADMSG corrupt, truncated or
+ * hostile, -EPROTONOSUPPORT written by a newer version, -EFBIG too large,
+ * other negative errno from reading. */
+int peers_load(Peers *p, const char *state_dir);
+/* The same, on a buffer (used by the fuzzer and by tests). */
+int peers_save_buffer(Peers *p, Buf *out);
+int peers_load_buffer(Peers *p, const void *data, size_t len);
+/* peers_last_error - what the last failed peers_load*() rejected, or "". */
+const char *peers_last_error(const Peers *p);
+
+/*
+ * Read access for the report and for tests. Times are µs since the epoch
+ * in log time; a window is the hours (end_hour - window_hours, end_hour]
+ * where end_hour is the hour of now_usec (0: the newest event seen).
+ */
+#define PEERS_CELLS 16               /* inbound: ENC*2+mail; outbound: TRUST*3+status */
+#define PEERS_EXAMPLES 3
+#define PEERS_EXAMPLE_MAX 64
+#define PEERS_STAT_COMBOS 32
+#define PEERS_SYSLOG_MAX 8           /* distinct syslog names kept; more count as "other" */
+#define PEERS_PROTO_MAX 7
+
+static inline unsigned peers_in_cell(Encryption e, bool mail) { return (unsigned)e * 2 + (mail ? 1 : 0); }
+static inline unsigned peers_out_cell(Trust t, DeliveryStatus s) { return (unsigned)t * 3 + (unsigned)s; }
+
+typedef enum PeerComboKind {
+	COMBO_TLS,        /* a = protocol, b = cipher (outbound: b is "") */
+	COMBO_FAILURE,    /* a = reason */
+	COMBO_PLAINMAIL,  /* a = syslog_name: plaintext sessions with mail */
+	COMBO_NOCONN,     /* a = delivery status: outbound without a connection (relay=none) */
+	_COMBO_KIND_MAX,
+} PeerComboKind;
+
+typedef struct PeerComboCount {
+	PeerComboKind kind;
+	const char *a, *b;   /* borrowed from the Peers, valid until it changes */
+	uint64_t n;
+} PeerComboCount;
+
+typedef struct PeerStats {
+	char key[PEERS_DOMAIN_MAX];   /* domain, or address for PEER_UNKNOWN_ADDR */
+	uint64_t n[PEERS_CELLS];      /* window counts by cell */
+	uint64_t total;               /* sum of n */
+	int64_t first_seen_usec, last_seen_usec, last_plaintext_usec; /* 0: never */
+	uint64_t ss_count, ss_error;  /* Space-Saving estimate (since load) */
+	bool labelled;
+	unsigned n_examples;
+	bool more_examples;           /* more distinct hosts were seen than kept */
+	char examples[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX];
+	unsigned n_combos;
+	PeerComboCount combos[PEERS_STAT_COMBOS]; /* sorted by kind, n desc, a, b */
+	uint64_t combos_other;        /* combo counts that did not fit */
+} PeerStats;
+
+/* peers_get_window - window counts of one tracked peer.
+ * Return: 0, or -ENOENT when the peer is not tracked. */
+int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, PeerStats *ret);
+/* peers_list - every tracked peer with an event in the window, sorted by
+ * key. *ret is malloc'ed; the caller frees it. */
+int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, size_t *ret_n);
+
+typedef struct PeersSyslogTotals {
+	char name[PEERS_DOMAIN_MAX];
+	uint64_t in[PEERS_CELLS];            /* sessions by peers_in_cell() */
+} PeersSyslogTotals;
+
+typedef struct PeersTotals {
+	int64_t window_usec;
+	int64_t from_usec, to_usec;          /* hour-aligned window covered */
+	int64_t newest_event_usec;           /* newest log time seen (0: none) */
+	int64_t data_from_usec;              /* start of the oldest hour with events in the window (0: none) */
+	unsigned n_syslog;
+	PeersSyslogTotals syslog[PEERS_SYSLOG_MAX + 1];  /* sorted by name */
+	uint64_t in[PEERS_CELLS];            /* all inbound sessions in the window */
+	uint64_t out[PEERS_CELLS];           /* all outbound deliveries in the window */
+	uint64_t out_noconn;                 /* of which without a connection */
+	const char *proto_names[PEERS_PROTO_MAX];
+	uint64_t proto_in[PEERS_PROTO_MAX];  /* inbound TLS sessions by protocol */
+	uint64_t proto_out[PEERS_PROTO_MAX]; /* outbound TLS deliveries by protocol */
+	/* per day (UTC, oldest first) of the window: sessions, plaintext, mail, plaintext mail */
+	unsigned n_days;
+	int64_t day_start_usec[PEERS_WINDOW_MAX_HOURS / 24 + 2];
+	uint64_t day_sessions[PEERS_WINDOW_MAX_HOURS / 24 + 2];
+	uint64_t day_plain[PEERS_WINDOW_MAX_HOURS / 24 + 2];
+	uint64_t day_mail[PEERS_WINDOW_MAX_HOURS / 24 + 2];
+	uint64_t day_plain_mail[PEERS_WINDOW_MAX_HOURS / 24 + 2];
+	/* tracking health */
+	size_t tracked[_PEER_DIR_MAX], max_tracked, max_labelled;
+	uint64_t evicted[_PEER_DIR_MAX];     /* peers dropped from tracking while busy (since start) */
+	uint64_t folded[_PEER_DIR_MAX];      /* events counted as "other" (since start) */
+	uint64_t late_events;                /* events older than the window when they arrived */
+} PeersTotals;
+
+int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret);
+
+/* Labelled-series view (what the exposition shows), for tests. */
+size_t peers_labelled_count(const Peers *p, PeerDirection dir);
+/* peers_series_value - the exposed counter value for (dir, domain or "other", cell). */
+uint64_t peers_series_value(const Peers *p, PeerDirection dir, const char *domain, unsigned cell);
+/* peers_event_total - all events of a direction and cell since start (exact). */
+uint64_t peers_event_total(const Peers *p, PeerDirection dir, unsigned cell);

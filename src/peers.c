@@ -1,28 +1,1117 @@
-/* peers.c - placeholder until per-peer accounting lands: accepts and drops. */
+/*
+ * peers.c - per-peer accounting: Space-Saving tracking tables, labelled
+ * series with folding into "other", hourly windows in log time.
+ *
+ * DESCRIPTION
+ *	Three tables (inbound domains, outbound domains, addresses of inbound
+ *	clients without a name) share one implementation. A table is a hash
+ *	of at most cap entries plus two min-heaps ordered by Space-Saving count:
+ *	uheap holds the unlabelled entries (the eviction candidates), lheap the
+ *	labelled ones (the promotion threshold). Each entry owns a list of hour
+ *	slots, newest first, taken from a per-table pool.
+ *
+ *	Labelled series are not written to the store on every event: the
+ *	cumulative counts live in Table.labels / Table.other and a store
+ *	collector rewrites the two peer families before each scrape. A demoted
+ *	peer's counts are added to "other", so sums stay exact.
+ *
+ *	Time is log time. When the newest event moves into a new hour, slots
+ *	older than the window are freed and peers not seen within the window
+ *	are dropped (demoted first if labelled).
+ * LIMITS
+ *	cap entries per table (--peers.track), max_labelled labelled peers
+ *	(--peers.max), cap * 3 + (max_labelled + 1) * window_hours slots,
+ *	COMBO_MAX distinct (protocol, cipher) / reason / syslog_name strings,
+ *	PEERS_SYSLOG_MAX syslog names. Everything is allocated and touched in
+ *	peers_new(); events never allocate.
+ * DIAGNOSTICS
+ *	Never logs. Events that cannot be recorded in a window (older than the
+ *	window, or no slot could be freed) are counted (late_events).
+ */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
-#include "peers.h"
+#include "metrics.h"
+#include "peers_int.h"
 
-struct Peers {
-	Store *store;
+#define USEC_PER_HOUR (3600LL * USEC_PER_SEC)
+
+const char *const peers_proto_names[PEERS_PROTO_MAX] = {
+	"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other",
 };
+
+const char *peer_direction_name(PeerDirection d)
+{
+	static const char *const n[] = { "inbound", "outbound", "unknown_address" };
+	return (unsigned)d < _PEER_DIR_MAX ? n[d] : "invalid";
+}
+
+/*
+ * SipHash-2-4, seeded at random per process: keys come from the log.
+ */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+} while (0)
+
+uint64_t peers_hash(const Peers *p, const void *data, size_t len)
+{
+	const unsigned char *in = data;
+	uint64_t k0 = p->seed[0], k1 = p->seed[1];
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t b = (uint64_t)len << 56;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t m;
+		memcpy(&m, in + i, 8);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; i + j < len; j++)
+		b |= (uint64_t)in[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static int32_t hour_of(int64_t usec)
+{
+	int64_t h = usec >= 0 ? usec / USEC_PER_HOUR : -((-usec + USEC_PER_HOUR - 1) / USEC_PER_HOUR);
+	if (h > INT32_MAX)
+		h = INT32_MAX;
+	if (h < INT32_MIN + PEERS_WINDOW_MAX_HOURS)
+		h = INT32_MIN + PEERS_WINDOW_MAX_HOURS;
+	return (int32_t)h;
+}
+
+/*
+ * Heaps (min by count). The heap an entry is in follows from its label.
+ */
+static uint32_t *heap_of(Table *t, const Entry *e, size_t **ret_n)
+{
+	if (e->label == PEERS_NIL) {
+		*ret_n = &t->nu;
+		return t->uheap;
+	}
+	*ret_n = &t->nl;
+	return t->lheap;
+}
+
+static void heap_swap(Table *t, uint32_t *h, size_t a, size_t b)
+{
+	uint32_t x = h[a];
+	h[a] = h[b];
+	h[b] = x;
+	t->e[h[a]].heap = (uint32_t)a;
+	t->e[h[b]].heap = (uint32_t)b;
+}
+
+static void heap_up(Table *t, uint32_t *h, size_t i)
+{
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (t->e[h[parent]].count <= t->e[h[i]].count)
+			break;
+		heap_swap(t, h, i, parent);
+		i = parent;
+	}
+}
+
+static void heap_down(Table *t, uint32_t *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && t->e[h[l]].count < t->e[h[m]].count)
+			m = l;
+		if (r < n && t->e[h[r]].count < t->e[h[m]].count)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(t, h, i, m);
+		i = m;
+	}
+}
+
+static void heap_push(Table *t, uint32_t idx)
+{
+	size_t *n;
+	uint32_t *h = heap_of(t, &t->e[idx], &n);
+	h[*n] = idx;
+	t->e[idx].heap = (uint32_t)*n;
+	(*n)++;
+	heap_up(t, h, *n - 1);
+}
+
+static void heap_remove(Table *t, uint32_t idx)
+{
+	size_t *n;
+	uint32_t *h = heap_of(t, &t->e[idx], &n);
+	size_t i = t->e[idx].heap;
+	(*n)--;
+	if (i != *n) {
+		heap_swap(t, h, i, *n);
+		heap_up(t, h, i);
+		heap_down(t, h, *n, i);
+	}
+	t->e[idx].heap = PEERS_NIL;
+}
+
+/*
+ * Slots.
+ */
+static void slot_free_list(Table *t, uint32_t s)
+{
+	while (s != PEERS_NIL) {
+		uint32_t next = t->slots[s].next;
+		t->slots[s].next = t->slot_free;
+		t->slot_free = s;
+		t->n_slots--;
+		s = next;
+	}
+}
+
+/* prune - free the slots of e at or before cutoff (the list is newest first). */
+static void prune(Table *t, Entry *e, int32_t cutoff)
+{
+	uint32_t *link = &e->slots;
+	while (*link != PEERS_NIL && t->slots[*link].hour > cutoff)
+		link = &t->slots[*link].next;
+	uint32_t rest = *link;
+	*link = PEERS_NIL;
+	slot_free_list(t, rest);
+}
+
+/*
+ * Entries.
+ */
+Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len)
+{
+	uint64_t h = peers_hash(p, key, len);
+	for (uint32_t i = t->hash[h & t->hash_mask]; i != PEERS_NIL; i = t->e[i].hnext)
+		if (t->e[i].key_len == len && !memcmp(t->e[i].key, key, len))
+			return &t->e[i];
+	return NULL;
+}
+
+static void label_demote(Table *t, Entry *e)
+{
+	Label *l = &t->labels[e->label];
+	for (unsigned c = 0; c < PEERS_CELLS; c++)
+		t->other[c] += l->cum[c];
+	uint32_t idx = (uint32_t)(e - t->e);
+	heap_remove(t, idx);
+	t->label_free[t->n_label_free++] = e->label;
+	e->label = PEERS_NIL;
+	heap_push(t, idx);
+}
+
+static void label_promote(Table *t, Entry *e)
+{
+	uint32_t idx = (uint32_t)(e - t->e);
+	heap_remove(t, idx);
+	uint32_t l = t->label_free[--t->n_label_free];
+	memset(&t->labels[l], 0, sizeof(t->labels[l]));
+	t->labels[l].entry = idx;
+	e->label = l;
+	heap_push(t, idx);
+}
+
+static void entry_remove(Peers *p, Table *t, Entry *e)
+{
+	uint32_t idx = (uint32_t)(e - t->e);
+	if (e->label != PEERS_NIL)
+		label_demote(t, e);
+	heap_remove(t, idx);
+	uint32_t *link = &t->hash[peers_hash(p, e->key, e->key_len) & t->hash_mask];
+	while (*link != idx)
+		link = &t->e[*link].hnext;
+	*link = e->hnext;
+	slot_free_list(t, e->slots);
+	memset(e, 0, sizeof(*e));
+	e->slots = PEERS_NIL;
+	e->label = PEERS_NIL;
+	e->heap = PEERS_NIL;
+	e->hnext = t->free_entry;
+	t->free_entry = idx;
+	t->n--;
+}
+
+Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
+{
+	uint64_t inherit = 0;
+	if (len >= PEERS_DOMAIN_MAX)
+		return NULL;
+	if (t->n >= t->cap) {
+		if (t->nu == 0)
+			return NULL;
+		inherit = t->e[t->uheap[0]].count;
+		entry_remove(p, t, &t->e[t->uheap[0]]);
+		t->evicted++;
+	}
+	uint32_t idx = t->free_entry;
+	Entry *e = &t->e[idx];
+	t->free_entry = e->hnext;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, len);
+	e->key_len = (uint8_t)len;
+	e->used = 1;
+	e->label = PEERS_NIL;
+	e->slots = PEERS_NIL;
+	e->count = e->err = inherit;
+	uint32_t *bucket = &t->hash[peers_hash(p, key, len) & t->hash_mask];
+	e->hnext = *bucket;
+	*bucket = idx;
+	if (t->ex)
+		memset(t->ex[idx], 0, sizeof(t->ex[idx]));
+	heap_push(t, idx);
+	t->n++;
+	return e;
+}
+
+/* reclaim - free slots by dropping the least busy unlabelled peer other than keep. */
+static bool reclaim(Peers *p, Table *t, const Entry *keep)
+{
+	while (t->slot_free == PEERS_NIL) {
+		uint32_t victim = PEERS_NIL;
+		for (size_t i = 0; i < 3 && i < t->nu; i++) {
+			uint32_t c = t->uheap[i];
+			if (&t->e[c] == keep)
+				continue;
+			if (victim == PEERS_NIL || t->e[c].count < t->e[victim].count)
+				victim = c;
+		}
+		if (victim == PEERS_NIL)
+			return false;
+		entry_remove(p, t, &t->e[victim]);
+		t->evicted++;
+	}
+	return true;
+}
+
+Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
+{
+	uint32_t *link = &e->slots;
+	while (*link != PEERS_NIL && t->slots[*link].hour > hour)
+		link = &t->slots[*link].next;
+	if (*link != PEERS_NIL && t->slots[*link].hour == hour)
+		return &t->slots[*link];
+	if (t->slot_free == PEERS_NIL) {
+		if (!reclaim(p, t, e))
+			return NULL;
+		/* reclaim() cannot touch e's list, but recompute the link anyway */
+		link = &e->slots;
+		while (*link != PEERS_NIL && t->slots[*link].hour > hour)
+			link = &t->slots[*link].next;
+	}
+	uint32_t s = t->slot_free;
+	Slot *sl = &t->slots[s];
+	t->slot_free = sl->next;
+	t->n_slots++;
+	memset(sl, 0, sizeof(*sl));
+	sl->hour = hour;
+	sl->next = *link;
+	*link = s;
+	return sl;
+}
+
+void peers_slot_combo_add(Slot *sl, int id, uint32_t n)
+{
+	if (id < 0) {
+		sl->combo_other += n;
+		return;
+	}
+	for (unsigned i = 0; i < SLOT_COMBOS; i++) {
+		if (sl->combo[i] == id + 1) {
+			sl->combo_n[i] += n;
+			return;
+		}
+		if (sl->combo[i] == 0) {
+			sl->combo[i] = (uint16_t)(id + 1);
+			sl->combo_n[i] = n;
+			return;
+		}
+	}
+	sl->combo_other += n;
+}
+
+void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
+{
+	if (!t->ex || len == 0)
+		return;
+	uint32_t idx = (uint32_t)(e - t->e);
+	if (len >= PEERS_EXAMPLE_MAX)
+		len = PEERS_EXAMPLE_MAX - 1;
+	for (unsigned i = 0; i < e->n_examples; i++)
+		if (strlen(t->ex[idx][i]) == len && !memcmp(t->ex[idx][i], s, len))
+			return;
+	if (e->n_examples >= PEERS_EXAMPLES) {
+		e->more_examples = 1;
+		return;
+	}
+	memcpy(t->ex[idx][e->n_examples], s, len);
+	t->ex[idx][e->n_examples][len] = '\0';
+	e->n_examples++;
+}
+
+/*
+ * Interned strings: syslog names and combos.
+ */
+int peers_syslog_index(Peers *p, const char *name, size_t len, bool create)
+{
+	if (len >= PEERS_DOMAIN_MAX)
+		len = PEERS_DOMAIN_MAX - 1;
+	for (unsigned i = 0; i < p->n_syslog; i++)
+		if (strlen(p->syslog[i]) == len && !memcmp(p->syslog[i], name, len))
+			return (int)i;
+	if (!create || p->n_syslog >= PEERS_SYSLOG_MAX)
+		return PEERS_SYSLOG_MAX;
+	memcpy(p->syslog[p->n_syslog], name, len);
+	p->syslog[p->n_syslog][len] = '\0';
+	return (int)p->n_syslog++;
+}
+
+static const char *syslog_name_at(const Peers *p, unsigned i)
+{
+	return i < p->n_syslog ? p->syslog[i] : "other";
+}
+
+int peers_combo_id(Peers *p, PeerComboKind kind, const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen >= COMBO_STR_MAX)
+		alen = COMBO_STR_MAX - 1;
+	if (blen >= COMBO_STR_MAX)
+		blen = COMBO_STR_MAX - 1;
+	char key[2 * COMBO_STR_MAX + 2];
+	key[0] = (char)kind;
+	memcpy(key + 1, a, alen);
+	key[1 + alen] = '\0';
+	memcpy(key + 2 + alen, b, blen);
+	size_t klen = 2 + alen + blen;
+	uint32_t *bucket = &p->combo_hash[peers_hash(p, key, klen) % COMBO_MAX];
+	for (uint32_t i = *bucket; i != PEERS_NIL; i = p->combos[i].hnext) {
+		Combo *c = &p->combos[i];
+		if (c->kind == kind && strlen(c->a) == alen && !memcmp(c->a, a, alen) &&
+		    strlen(c->b) == blen && !memcmp(c->b, b, blen))
+			return (int)i;
+	}
+	if (p->n_combos >= COMBO_MAX)
+		return -1;
+	uint32_t i = (uint32_t)p->n_combos++;
+	Combo *c = &p->combos[i];
+	c->kind = (uint8_t)kind;
+	memcpy(c->a, a, alen);
+	c->a[alen] = '\0';
+	memcpy(c->b, b, blen);
+	c->b[blen] = '\0';
+	c->hnext = *bucket;
+	*bucket = i;
+	return (int)i;
+}
+
+static unsigned proto_index(Slice proto)
+{
+	for (unsigned i = 0; i + 1 < PEERS_PROTO_MAX; i++)
+		if (slice_eq_str(proto, peers_proto_names[i]))
+			return i;
+	return PEERS_PROTO_MAX - 1;
+}
+
+/*
+ * Time.
+ */
+Hour *peers_hour_get(Peers *p, int32_t hour)
+{
+	int32_t w = p->window_hours;
+	Hour *h = &p->hours[((hour % w) + w) % w];
+	if (h->hour != hour) {
+		memset(h, 0, sizeof(*h));
+		h->hour = hour;
+	}
+	return h;
+}
+
+static void sweep(Peers *p)
+{
+	int32_t cutoff = p->now_hour - p->window_hours;
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
+		Table *t = &p->t[d];
+		for (size_t i = 0; i < t->cap && t->n > 0; i++) {
+			Entry *e = &t->e[i];
+			if (!e->used)
+				continue;
+			prune(t, e, cutoff);
+			if (hour_of(e->last_seen) <= cutoff)
+				entry_remove(p, t, e);
+		}
+	}
+}
+
+/* advance - move "now" to the event's hour; returns whether ts is in the window. */
+static bool advance(Peers *p, int64_t ts)
+{
+	if (ts <= 0)
+		return false;
+	int32_t h = hour_of(ts);
+	if (p->newest_usec == 0 || h > p->now_hour) {
+		p->now_hour = h;
+		sweep(p);
+	}
+	if (ts > p->newest_usec)
+		p->newest_usec = ts;
+	return h > p->now_hour - p->window_hours;
+}
+
+void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err)
+{
+	uint32_t idx = (uint32_t)(e - t->e);
+	heap_remove(t, idx);
+	e->count = count;
+	e->err = err;
+	heap_push(t, idx);
+}
+
+void peers_after_load(Peers *p)
+{
+	p->now_hour = p->newest_usec > 0 ? hour_of(p->newest_usec) : 0;
+	if (p->newest_usec > 0)
+		sweep(p);
+}
+
+int32_t peers_hour_of(int64_t usec)
+{
+	return hour_of(usec);
+}
+
+/*
+ * Events.
+ */
+typedef struct Event {
+	int64_t ts;
+	bool in_window;
+	unsigned cell;
+	bool plain;
+	int combos[4];
+	unsigned n_combos;
+	Slice example;
+} Event;
+
+static void account(Peers *p, Table *t, const char *key, size_t len, const Event *ev)
+{
+	Entry *e = peers_entry_lookup(t, p, key, len);
+	if (!e)
+		e = peers_entry_insert(p, t, key, len);
+	t->total[ev->cell]++;
+	if (!e) {
+		t->other[ev->cell]++;
+		t->folded++;
+		return;
+	}
+	uint32_t idx = (uint32_t)(e - t->e);
+	e->count++;
+	{
+		size_t *n;
+		uint32_t *h = heap_of(t, e, &n);
+		heap_down(t, h, *n, e->heap);
+	}
+	if (t->max_labelled > 0 && e->label == PEERS_NIL) {
+		if (t->nl < t->max_labelled)
+			label_promote(t, e);
+		else if (e->count - e->err > t->e[t->lheap[0]].count) {
+			label_demote(t, &t->e[t->lheap[0]]);
+			label_promote(t, e);
+		}
+	}
+	if (e->label != PEERS_NIL)
+		t->labels[e->label].cum[ev->cell]++;
+	else {
+		t->other[ev->cell]++;
+		t->folded++;
+	}
+
+	if (ev->ts > 0) {
+		if (e->first_seen == 0 || ev->ts < e->first_seen)
+			e->first_seen = ev->ts;
+		if (ev->ts > e->last_seen)
+			e->last_seen = ev->ts;
+		if (ev->plain && ev->ts > e->last_plain)
+			e->last_plain = ev->ts;
+	}
+	if (ev->example.n > 0)
+		peers_add_example(t, e, ev->example.p, ev->example.n);
+	if (!ev->in_window)
+		return;
+	Slot *sl = peers_slot_get(p, t, &t->e[idx], hour_of(ev->ts));
+	if (!sl) {
+		p->late_events++;
+		return;
+	}
+	sl->cell[ev->cell]++;
+	for (unsigned i = 0; i < ev->n_combos; i++)
+		peers_slot_combo_add(sl, ev->combos[i], 1);
+}
+
+static bool printable(Slice s)
+{
+	for (size_t i = 0; i < s.n; i++)
+		if ((unsigned char)s.p[i] <= 0x20 || s.p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+void peers_inbound_session(Peers *p, const PeerSession *s)
+{
+	if (!p || !s || (unsigned)s->encryption >= _ENC_MAX)
+		return;
+	Event ev = { .ts = s->ts_usec, .cell = peers_in_cell(s->encryption, s->mail),
+		     .plain = s->encryption == ENC_PLAINTEXT };
+	ev.in_window = advance(p, s->ts_usec);
+	if (!ev.in_window)
+		p->late_events++;
+
+	int si = peers_syslog_index(p, s->syslog_name.p, s->syslog_name.n, true);
+	const char *sname = syslog_name_at(p, (unsigned)si);
+	if (s->encryption == ENC_TLS && s->protocol.n > 0)
+		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_TLS, s->protocol.p, s->protocol.n,
+							  s->cipher.p, s->cipher.n);
+	if (s->failure)
+		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_FAILURE, s->failure, strlen(s->failure), "", 0);
+	if (s->mail && ev.plain)
+		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_PLAINMAIL, sname, strlen(sname), "", 0);
+
+	if (ev.in_window) {
+		Hour *h = peers_hour_get(p, hour_of(s->ts_usec));
+		h->in[si][ev.cell]++;
+		if (s->encryption == ENC_TLS)
+			h->proto_in[proto_index(s->protocol)]++;
+	}
+
+	const char *norm, *reg;
+	size_t nl, rl;
+	bool unknown = slice_eq_str(s->client_name, "unknown");
+	if (unknown)
+		norm = reg = NULL, nl = rl = 0;
+	else
+		peers_normalize_host(p, s->client_name, &norm, &nl, &reg, &rl);
+	if (!reg) {
+		account(p, &p->t[PEER_INBOUND], "unknown", 7, &ev);
+		Slice a = s->client_addr;
+		if (a.n > 0 && a.n < PEERS_DOMAIN_MAX && printable(a))
+			account(p, &p->t[PEER_UNKNOWN_ADDR], a.p, a.n, &ev);
+		return;
+	}
+	ev.example = (Slice){ norm, nl };
+	account(p, &p->t[PEER_INBOUND], reg, rl, &ev);
+}
+
+void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
+{
+	if (!p || !d || (unsigned)d->tls >= _TRUST_MAX || (unsigned)d->status >= _DELIVERY_MAX)
+		return;
+	bool noconn = slice_eq_str(d->relay, "none");
+	Event ev = { .ts = d->ts_usec, .cell = peers_out_cell(d->tls, d->status),
+		     .plain = d->tls == TRUST_NONE && !noconn };
+	ev.in_window = advance(p, d->ts_usec);
+	if (!ev.in_window)
+		p->late_events++;
+	if (d->tls != TRUST_NONE)
+		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_TLS, d->protocol.p, d->protocol.n, "", 0);
+	if (noconn) {
+		const char *st = delivery_status_name(d->status);
+		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_NOCONN, st, strlen(st), "", 0);
+	}
+	if (ev.in_window) {
+		Hour *h = peers_hour_get(p, hour_of(d->ts_usec));
+		h->out[ev.cell]++;
+		if (noconn)
+			h->out_noconn++;
+		if (d->tls != TRUST_NONE)
+			h->proto_out[proto_index(d->protocol)]++;
+	}
+	const char *norm, *reg;
+	size_t nl, rl;
+	peers_normalize_host(p, peers_recipient_domain(d->recipient), &norm, &nl, &reg, &rl);
+	if (!reg) {
+		account(p, &p->t[PEER_OUTBOUND], "unknown", 7, &ev);
+		return;
+	}
+	ev.example = (Slice){ norm, nl };
+	account(p, &p->t[PEER_OUTBOUND], reg, rl, &ev);
+}
+
+/*
+ * The exposition: rewrite the peer families from the label tables.
+ */
+static void collect_table(Peers *p, Store *s, PeerDirection d, unsigned family)
+{
+	Table *t = &p->t[d];
+	store_reset_family(s, family);
+	Slice v[3];
+	for (size_t pass = 0; pass <= t->nl; pass++) {
+		const uint64_t *cum;
+		if (pass < t->nl) {
+			Entry *e = &t->e[t->lheap[pass]];
+			v[0] = (Slice){ e->key, e->key_len };
+			cum = t->labels[e->label].cum;
+		} else {
+			v[0] = SLICE_LIT("other");
+			cum = t->other;
+		}
+		for (unsigned c = 0; c < PEERS_CELLS; c++) {
+			if (cum[c] == 0)
+				continue;
+			if (d == PEER_INBOUND) {
+				if (c >= 6)
+					continue;
+				v[1] = slice_from(encryption_name((Encryption)(c / 2)));
+				v[2] = slice_from(c % 2 ? "true" : "false");
+			} else {
+				if (c >= 15)
+					continue;
+				v[1] = slice_from(trust_name((Trust)(c / 3)));
+				v[2] = slice_from(delivery_status_name((DeliveryStatus)(c % 3)));
+			}
+			(void)store_set(s, family, v, (double)cum[c]);
+		}
+	}
+}
+
+static void collect(Store *s, void *userdata)
+{
+	Peers *p = userdata;
+	collect_table(p, s, PEER_INBOUND, M_INBOUND_PEER_SESSIONS);
+	collect_table(p, s, PEER_OUTBOUND, M_OUTBOUND_PEER_DELIVERIES);
+	for (unsigned d = PEER_INBOUND; d <= PEER_OUTBOUND; d++) {
+		Slice v[1] = { slice_from(peer_direction_name((PeerDirection)d)) };
+		(void)store_set(s, M_PEERS_TRACKED, v, (double)p->t[d].n);
+		(void)store_set(s, M_PEERS_FOLDED, v, (double)p->t[d].folded);
+	}
+}
+
+/*
+ * Life cycle.
+ */
+static void table_clear(Table *t)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		t->e[i] = (Entry){ .label = PEERS_NIL, .heap = PEERS_NIL, .slots = PEERS_NIL,
+				   .hnext = i + 1 < t->cap ? (uint32_t)(i + 1) : PEERS_NIL };
+	}
+	t->free_entry = 0;
+	t->n = t->nu = t->nl = 0;
+	memset(t->hash, 0xff, (t->hash_mask + 1) * sizeof(*t->hash));
+	memset(t->labels, 0, t->max_labelled * sizeof(*t->labels));
+	for (size_t i = 0; i < t->max_labelled; i++)
+		t->label_free[i] = (uint32_t)(t->max_labelled - 1 - i);
+	t->n_label_free = t->max_labelled;
+	if (t->ex)
+		memset(t->ex, 0, t->cap * sizeof(*t->ex));
+	size_t pool = t->slot_cap;
+	memset(t->slots, 0, pool * sizeof(*t->slots));
+	for (size_t i = 0; i < pool; i++)
+		t->slots[i].next = i + 1 < pool ? (uint32_t)(i + 1) : PEERS_NIL;
+	t->slot_free = pool ? 0 : PEERS_NIL;
+	t->n_slots = 0;
+}
+
+/* peers_reset - forget every peer and window (not the cumulative series). */
+void peers_reset(Peers *p)
+{
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
+		Table *t = &p->t[d];
+		/* labelled counts move to "other" so the exposed sums stay exact */
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->e[i].used && t->e[i].label != PEERS_NIL)
+				label_demote(t, &t->e[i]);
+		table_clear(t);
+	}
+	memset(p->combos, 0, COMBO_MAX * sizeof(*p->combos));
+	p->n_combos = 0;
+	memset(p->combo_hash, 0xff, sizeof(p->combo_hash));
+	memset(p->syslog, 0, sizeof(p->syslog));
+	p->n_syslog = 0;
+	memset(p->hours, 0, (size_t)p->window_hours * sizeof(*p->hours));
+	for (int32_t i = 0; i < p->window_hours; i++)
+		p->hours[i].hour = INT32_MIN;
+	p->newest_usec = 0;
+	p->now_hour = 0;
+	p->late_events = 0;
+}
+
+static void *alloc_touched(size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	void *m = malloc((n * size) != 0 ? n * size : 1);
+	if (m)
+		memset(m, 0, n * size); /* resident now: RSS does not grow with the input */
+	return m;
+}
+
+static int table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours)
+{
+	t->dir = d;
+	t->cap = cap;
+	t->max_labelled = max_labelled;
+	size_t hs = 1;
+	while (hs < cap * 2)
+		hs <<= 1;
+	t->hash_mask = hs - 1;
+	t->slot_cap = cap * 3 + (max_labelled + 1) * (size_t)window_hours;
+	if (t->slot_cap >= PEERS_NIL)
+		return -EINVAL;
+	t->e = alloc_touched(cap, sizeof(*t->e));
+	t->hash = alloc_touched(hs, sizeof(*t->hash));
+	t->uheap = alloc_touched(cap, sizeof(*t->uheap));
+	t->lheap = alloc_touched(max_labelled + 1, sizeof(*t->lheap));
+	t->labels = alloc_touched(max_labelled + 1, sizeof(*t->labels));
+	t->label_free = alloc_touched(max_labelled + 1, sizeof(*t->label_free));
+	t->slots = alloc_touched(t->slot_cap, sizeof(*t->slots));
+	if (d != PEER_UNKNOWN_ADDR)
+		t->ex = alloc_touched(cap, sizeof(*t->ex));
+	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots ||
+	    (d != PEER_UNKNOWN_ADDR && !t->ex))
+		return -ENOMEM;
+	table_clear(t);
+	return 0;
+}
+
+static void table_deinit(Table *t)
+{
+	free(t->e);
+	free(t->hash);
+	free(t->uheap);
+	free(t->lheap);
+	free(t->labels);
+	free(t->label_free);
+	free(t->slots);
+	free(t->ex);
+	memset(t, 0, sizeof(*t));
+}
 
 int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 {
+	PeersConfig c = cfg ? *cfg : PEERS_CONFIG_DEFAULT;
+	if (c.max_labelled == 0)
+		c.max_labelled = PEERS_MAX_LABELLED_DEFAULT;
+	if (c.max_tracked == 0)
+		c.max_tracked = PEERS_MAX_TRACKED_DEFAULT;
+	if (c.window_usec == 0)
+		c.window_usec = PEERS_WINDOW_DEFAULT_USEC;
+	if (c.window_usec < 0 || c.window_usec > (int64_t)PEERS_WINDOW_MAX_HOURS * USEC_PER_HOUR ||
+	    c.max_labelled > PEERS_MAX_LABELLED_LIMIT || c.max_tracked > PEERS_MAX_TRACKED_LIMIT)
+		return -EINVAL;
+	if (c.max_tracked <= c.max_labelled)
+		c.max_tracked = c.max_labelled + 1;
+
 	Peers *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->store = store;
+	p->cfg = c;
+	p->window_hours = (int32_t)((c.window_usec + USEC_PER_HOUR - 1) / USEC_PER_HOUR);
+	if (p->window_hours < 1)
+		p->window_hours = 1;
+	if (getrandom(p->seed, sizeof(p->seed), GRND_NONBLOCK) != sizeof(p->seed)) {
+		p->seed[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)p;
+		p->seed[1] = (uint64_t)clock() * 0x9e3779b97f4a7c15ULL;
+	}
+
+	size_t unknown_cap = c.max_tracked / 10;
+	unknown_cap = MAX(unknown_cap, (size_t)64);
+	unknown_cap = MIN(unknown_cap, (size_t)1000);
+	int r = table_init(&p->t[PEER_INBOUND], PEER_INBOUND, c.max_tracked, c.max_labelled, p->window_hours);
+	if (r == 0)
+		r = table_init(&p->t[PEER_OUTBOUND], PEER_OUTBOUND, c.max_tracked, c.max_labelled, p->window_hours);
+	if (r == 0)
+		r = table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours);
+	p->combos = alloc_touched(COMBO_MAX, sizeof(*p->combos));
+	p->hours = alloc_touched((size_t)p->window_hours, sizeof(*p->hours));
+	p->dom = alloc_touched(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
+	if (r == 0 && (!p->combos || !p->hours || !p->dom))
+		r = -ENOMEM;
+	if (r == 0) {
+		p->psl = psl_latest(NULL);
+		if (!p->psl)
+			p->psl = psl_builtin();
+		if (!p->psl)
+			r = -ENOENT;
+	}
+	if (r == 0 && store)
+		r = store_add_collector(store, collect, p);
+	if (r < 0) {
+		peers_free(p);
+		return r;
+	}
+	peers_reset(p);
 	*ret = p;
 	return 0;
 }
 
 Peers *peers_free(Peers *p)
 {
+	if (!p)
+		return NULL;
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
+		table_deinit(&p->t[d]);
+	free(p->combos);
+	free(p->hours);
+	free(p->dom);
+	if (p->psl && p->psl != psl_builtin())
+		psl_free((psl_ctx_t *)p->psl);
 	free(p);
 	return NULL;
 }
 
-void peers_inbound_session(Peers *p, const PeerSession *s) {}
-void peers_outbound_delivery(Peers *p, const PeerDelivery *d) {}
+/*
+ * Read access.
+ */
+static int32_t end_hour(const Peers *p, int64_t now_usec)
+{
+	return now_usec > 0 ? hour_of(now_usec) : p->now_hour;
+}
+
+static int combo_cmp(const void *a, const void *b)
+{
+	const PeerComboCount *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	int r = strcmp(x->a, y->a);
+	return r ? r : strcmp(x->b, y->b);
+}
+
+static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t end, PeerStats *st)
+{
+	memset(st, 0, sizeof(*st));
+	memcpy(st->key, e->key, e->key_len);
+	st->first_seen_usec = e->first_seen;
+	st->last_seen_usec = e->last_seen;
+	st->last_plaintext_usec = e->last_plain;
+	st->ss_count = e->count;
+	st->ss_error = e->err;
+	st->labelled = e->label != PEERS_NIL;
+	uint32_t idx = (uint32_t)(e - t->e);
+	if (t->ex) {
+		st->n_examples = e->n_examples;
+		st->more_examples = e->more_examples;
+		for (unsigned i = 0; i < e->n_examples && i < PEERS_EXAMPLES; i++)
+			memcpy(st->examples[i], t->ex[idx][i], PEERS_EXAMPLE_MAX);
+	}
+	int32_t start = end - p->window_hours;
+	uint32_t ids[PEERS_STAT_COMBOS];
+	for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
+		const Slot *sl = &t->slots[s];
+		if (sl->hour > end)
+			continue;
+		if (sl->hour <= start)
+			break;
+		for (unsigned c = 0; c < PEERS_CELLS; c++) {
+			st->n[c] += sl->cell[c];
+			st->total += sl->cell[c];
+		}
+		st->combos_other += sl->combo_other;
+		for (unsigned i = 0; i < SLOT_COMBOS && sl->combo[i]; i++) {
+			uint32_t id = sl->combo[i] - 1u;
+			unsigned j;
+			for (j = 0; j < st->n_combos; j++)
+				if (ids[j] == id)
+					break;
+			if (j == st->n_combos) {
+				if (j >= PEERS_STAT_COMBOS || id >= p->n_combos) {
+					st->combos_other += sl->combo_n[i];
+					continue;
+				}
+				ids[j] = id;
+				st->combos[j] = (PeerComboCount){ (PeerComboKind)p->combos[id].kind,
+								  p->combos[id].a, p->combos[id].b, 0 };
+				st->n_combos++;
+			}
+			st->combos[j].n += sl->combo_n[i];
+		}
+	}
+	qsort(st->combos, st->n_combos, sizeof(st->combos[0]), combo_cmp);
+}
+
+int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, PeerStats *ret)
+{
+	if ((unsigned)dir >= _PEER_DIR_MAX || !key)
+		return -EINVAL;
+	Table *t = &p->t[dir];
+	Entry *e = peers_entry_lookup(t, p, key, strlen(key));
+	if (!e)
+		return -ENOENT;
+	entry_stats(p, t, e, end_hour(p, now_usec), ret);
+	return 0;
+}
+
+static int stats_cmp(const void *a, const void *b)
+{
+	return strcmp(((const PeerStats *)a)->key, ((const PeerStats *)b)->key);
+}
+
+int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, size_t *ret_n)
+{
+	if ((unsigned)dir >= _PEER_DIR_MAX)
+		return -EINVAL;
+	Table *t = &p->t[dir];
+	PeerStats *v = malloc((t->n ? t->n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t n = 0;
+	int32_t end = end_hour(p, now_usec);
+	for (size_t i = 0; i < t->cap && n < t->n; i++) {
+		if (!t->e[i].used)
+			continue;
+		entry_stats(p, t, &t->e[i], end, &v[n]);
+		if (v[n].total > 0)
+			n++;
+	}
+	qsort(v, n, sizeof(*v), stats_cmp);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret)
+{
+	PeersTotals *T = ret;
+	memset(T, 0, sizeof(*T));
+	int32_t end = end_hour(p, now_usec);
+	int32_t start = end - p->window_hours + 1;  /* first hour in the window */
+	T->window_usec = p->cfg.window_usec;
+	T->from_usec = (int64_t)start * USEC_PER_HOUR;
+	T->to_usec = now_usec > 0 ? now_usec : p->newest_usec;
+	if (T->to_usec < T->from_usec)
+		T->to_usec = T->from_usec;
+	T->newest_event_usec = p->newest_usec;
+	for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
+		T->proto_names[i] = peers_proto_names[i];
+
+	/* syslog names sorted */
+	unsigned order[PEERS_SYSLOG_MAX + 1];
+	unsigned n = p->n_syslog;
+	for (unsigned i = 0; i < n; i++)
+		order[i] = i;
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && strcmp(p->syslog[order[j - 1]], p->syslog[order[j]]) > 0; j--) {
+			unsigned x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	bool other_used = false;
+
+	int32_t first_day = (int32_t)((start >= 0 ? start : start - 23) / 24);
+	int32_t last_day = (int32_t)((end >= 0 ? end : end - 23) / 24);
+	T->n_days = (unsigned)(last_day - first_day + 1);
+	if (T->n_days > ELEMENTSOF(T->day_sessions))
+		T->n_days = ELEMENTSOF(T->day_sessions);
+	for (unsigned d = 0; d < T->n_days; d++)
+		T->day_start_usec[d] = (int64_t)(first_day + (int32_t)d) * 24 * USEC_PER_HOUR;
+
+	uint64_t slog[PEERS_SYSLOG_MAX + 1][6];
+	memset(slog, 0, sizeof(slog));
+	for (int32_t h = start; h <= end; h++) {
+		int32_t w = p->window_hours;
+		const Hour *hr = &p->hours[((h % w) + w) % w];
+		if (hr->hour != h)
+			continue;
+		bool any = false;
+		unsigned day = (unsigned)(((h >= 0 ? h : h - 23) / 24) - first_day);
+		for (unsigned s = 0; s <= PEERS_SYSLOG_MAX; s++)
+			for (unsigned c = 0; c < 6; c++) {
+				uint32_t v = hr->in[s][c];
+				if (!v)
+					continue;
+				any = true;
+				slog[s][c] += v;
+				T->in[c] += v;
+				if (s == PEERS_SYSLOG_MAX)
+					other_used = true;
+				if (day < T->n_days) {
+					T->day_sessions[day] += v;
+					if (c / 2 == ENC_PLAINTEXT)
+						T->day_plain[day] += v;
+					if (c % 2) {
+						T->day_mail[day] += v;
+						if (c / 2 == ENC_PLAINTEXT)
+							T->day_plain_mail[day] += v;
+					}
+				}
+			}
+		for (unsigned c = 0; c < PEERS_CELLS; c++) {
+			T->out[c] += hr->out[c];
+			any |= hr->out[c] != 0;
+		}
+		T->out_noconn += hr->out_noconn;
+		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++) {
+			T->proto_in[i] += hr->proto_in[i];
+			T->proto_out[i] += hr->proto_out[i];
+		}
+		if (any && T->data_from_usec == 0)
+			T->data_from_usec = (int64_t)h * USEC_PER_HOUR;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		PeersSyslogTotals *st = &T->syslog[T->n_syslog++];
+		snprintf(st->name, sizeof(st->name), "%s", p->syslog[order[i]]);
+		for (unsigned c = 0; c < 6; c++)
+			st->in[c] = slog[order[i]][c];
+	}
+	if (other_used) {
+		PeersSyslogTotals *st = &T->syslog[T->n_syslog++];
+		snprintf(st->name, sizeof(st->name), "other");
+		for (unsigned c = 0; c < 6; c++)
+			st->in[c] = slog[PEERS_SYSLOG_MAX][c];
+	}
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
+		T->tracked[d] = p->t[d].n;
+		T->evicted[d] = p->t[d].evicted;
+		T->folded[d] = p->t[d].folded;
+	}
+	T->max_tracked = p->cfg.max_tracked;
+	T->max_labelled = p->cfg.max_labelled;
+	T->late_events = p->late_events;
+	return 0;
+}
+
+size_t peers_labelled_count(const Peers *p, PeerDirection dir)
+{
+	return (unsigned)dir < _PEER_DIR_MAX ? p->t[dir].nl : 0;
+}
+
+uint64_t peers_series_value(const Peers *p, PeerDirection dir, const char *domain, unsigned cell)
+{
+	if ((unsigned)dir >= _PEER_DIR_MAX || cell >= PEERS_CELLS)
+		return 0;
+	const Table *t = &p->t[dir];
+	if (!strcmp(domain, "other"))
+		return t->other[cell];
+	Entry *e = peers_entry_lookup((Table *)t, p, domain, strlen(domain));
+	if (!e || e->label == PEERS_NIL)
+		return 0;
+	return t->labels[e->label].cum[cell];
+}
+
+uint64_t peers_event_total(const Peers *p, PeerDirection dir, unsigned cell)
+{
+	if ((unsigned)dir >= _PEER_DIR_MAX || cell >= PEERS_CELLS)
+		return 0;
+	return p->t[dir].total[cell];
+}

@@ -1,0 +1,330 @@
+/*
+ * peers_domain.c - peer identity: host name -> registrable domain.
+ *
+ * DESCRIPTION
+ *	A name is lower-cased, stripped of trailing dots, converted to ASCII
+ *	(non-ASCII labels are NFKC-lower-cased by libpsl and encoded as
+ *	punycode "xn--" labels, RFC 3492) and checked for hostname syntax
+ *	(letters, digits, '-', '_', labels of 1..63 bytes, at most 253 bytes).
+ *	Its registrable domain comes from psl_registrable_domain(); a name that
+ *	is itself a public suffix ("localhost", "co.uk") is its own peer.
+ *	IP literals, "unknown", "other" and anything invalid map to "unknown".
+ *
+ *	Results are cached in a set-associative table keyed by the raw bytes
+ *	(seeded hash), so steady-state lookups neither allocate nor call
+ *	libpsl. Only a cache miss on a non-ASCII name allocates (libpsl's
+ *	psl_str_to_utf8lower()).
+ * SECURITY
+ *	Input comes from the log. Lengths are checked before every copy; the
+ *	cache cannot grow; collisions only cost a re-computation.
+ */
+#include <string.h>
+
+#include "peers_int.h"
+
+static bool is_ip_literal(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	if (s[0] == '[' || memchr(s, ':', n))
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* Punycode (RFC 3492 section 6.3) of one label of code points. */
+static int punycode_label(const uint32_t *cp, size_t n, char *out, size_t outsz, size_t *ret_len)
+{
+	enum { BASE = 36, TMIN = 1, TMAX = 26, SKEW = 38, DAMP = 700, IBIAS = 72, IN = 128 };
+	size_t o = 0, b = 0;
+#define EMIT(c) do { if (o + 1 >= outsz) return -1; out[o++] = (char)(c); } while (0)
+	EMIT('x'); EMIT('n'); EMIT('-'); EMIT('-');
+	for (size_t j = 0; j < n; j++)
+		if (cp[j] < 0x80) {
+			EMIT(cp[j]);
+			b++;
+		}
+	size_t h = b;
+	if (b > 0)
+		EMIT('-');
+	uint32_t nn = IN, bias = IBIAS;
+	uint64_t delta = 0;
+	while (h < n) {
+		uint32_t m = UINT32_MAX;
+		for (size_t j = 0; j < n; j++)
+			if (cp[j] >= nn && cp[j] < m)
+				m = cp[j];
+		delta += (uint64_t)(m - nn) * (h + 1);
+		if (delta > UINT32_MAX)
+			return -1;
+		nn = m;
+		for (size_t j = 0; j < n; j++) {
+			if (cp[j] < nn && ++delta > UINT32_MAX)
+				return -1;
+			if (cp[j] != nn)
+				continue;
+			uint64_t q = delta;
+			for (uint32_t k = BASE;; k += BASE) {
+				uint32_t t = k <= bias ? TMIN : k >= bias + TMAX ? TMAX : k - bias;
+				if (q < t)
+					break;
+				uint64_t d = t + (q - t) % (BASE - t);
+				EMIT(d < 26 ? 'a' + d : '0' + d - 26);
+				q = (q - t) / (BASE - t);
+			}
+			EMIT(q < 26 ? 'a' + q : '0' + q - 26);
+			/* adapt */
+			uint64_t dl = h == b ? delta / DAMP : delta / 2;
+			dl += dl / (h + 1);
+			uint32_t k = 0;
+			while (dl > ((BASE - TMIN) * TMAX) / 2) {
+				dl /= BASE - TMIN;
+				k += BASE;
+			}
+			bias = (uint32_t)(k + (BASE - TMIN + 1) * dl / (dl + SKEW));
+			delta = 0;
+			h++;
+		}
+		delta++;
+		nn++;
+	}
+#undef EMIT
+	*ret_len = o;
+	return 0;
+}
+
+/* utf8_decode - strict decoder; returns the number of bytes or 0 if invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret)
+{
+	if (s[0] < 0x80) {
+		*ret = s[0];
+		return 1;
+	}
+	size_t len;
+	uint32_t c, min;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2; c = s[0] & 0x1f; min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3; c = s[0] & 0x0f; min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4; c = s[0] & 0x07; min = 0x10000;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*ret = c;
+	return len;
+}
+
+/* to_ascii - lower-case UTF-8 (no trailing dot) -> ASCII with xn-- labels. */
+static int to_ascii(const char *s, size_t n, char *out, size_t outsz, size_t *ret_len)
+{
+	size_t o = 0, i = 0;
+	uint32_t cp[HOST_MAX];
+	while (i <= n) {
+		size_t start = i, ncp = 0;
+		bool ascii = true;
+		while (i < n && s[i] != '.') {
+			uint32_t c;
+			size_t l = utf8_decode((const unsigned char *)s + i, n - i, &c);
+			if (l == 0 || ncp >= ELEMENTSOF(cp))
+				return -1;
+			if (c >= 0x80)
+				ascii = false;
+			/* IDNA label separators that NFKC leaves alone */
+			if (c == 0x3002 || c == 0xff0e || c == 0xff61)
+				return -1;
+			cp[ncp++] = c;
+			i += l;
+		}
+		if (ascii) {
+			if (o + (i - start) + 1 > outsz)
+				return -1;
+			memcpy(out + o, s + start, i - start);
+			o += i - start;
+		} else {
+			size_t l;
+			if (punycode_label(cp, ncp, out + o, outsz - o, &l) < 0)
+				return -1;
+			o += l;
+		}
+		if (i < n) {
+			if (o + 2 > outsz)
+				return -1;
+			out[o++] = '.';
+		}
+		i++;
+	}
+	*ret_len = o;
+	return 0;
+}
+
+static bool valid_hostname(const char *s, size_t n)
+{
+	if (n == 0 || n > 253)
+		return false;
+	size_t label = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+/* compute - fill e->norm / reg_off for key; norm_len 0 means "unknown". */
+static void compute(Peers *p, DomCacheEntry *e, const char *s, size_t n)
+{
+	e->norm_len = 0;
+	e->reg_off = 0;
+	while (n > 0 && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= HOST_MAX || is_ip_literal(s, n))
+		return;
+
+	char lower[HOST_MAX];
+	bool ascii = true;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80)
+			ascii = false;
+		else if (c < 0x20 || c == 0x7f)
+			return;
+		lower[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	lower[n] = '\0';
+
+	size_t len = n;
+	if (ascii) {
+		memcpy(e->norm, lower, n + 1);
+	} else {
+		/* strict UTF-8 first: libpsl would turn invalid bytes into U+FFFD */
+		for (size_t i = 0; i < n;) {
+			uint32_t c;
+			size_t l = utf8_decode((const unsigned char *)lower + i, n - i, &c);
+			if (l == 0)
+				return;
+			i += l;
+		}
+		char *u = NULL;
+		if (psl_str_to_utf8lower(lower, "utf-8", NULL, &u) != PSL_SUCCESS || !u)
+			return;
+		size_t ul = strlen(u);
+		int r = to_ascii(u, ul, e->norm, sizeof(e->norm), &len);
+		psl_free_string(u);
+		if (r < 0)
+			return;
+		e->norm[len] = '\0';
+	}
+	if (!valid_hostname(e->norm, len))
+		return;
+	if (!strcmp(e->norm, "unknown") || !strcmp(e->norm, "other"))
+		return;
+
+	const char *reg = psl_registrable_domain(p->psl, e->norm);
+	size_t off = reg ? (size_t)(reg - e->norm) : 0;
+	if (off > len)
+		off = 0;
+	if (len - off >= PEERS_DOMAIN_MAX)
+		return;
+	e->norm_len = (uint16_t)len;
+	e->reg_off = (uint16_t)off;
+}
+
+void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *ret_norm_len,
+			  const char **ret_reg, size_t *ret_reg_len)
+{
+	*ret_norm = NULL;
+	*ret_norm_len = 0;
+	*ret_reg = NULL;
+	*ret_reg_len = 0;
+	if (host.n == 0 || host.n >= HOST_MAX)
+		return;
+
+	uint64_t h = peers_hash(p, host.p, host.n);
+	DomCacheEntry *set = p->dom + (h % DOMCACHE_SETS) * DOMCACHE_WAYS;
+	DomCacheEntry *e = NULL;
+	for (unsigned w = 0; w < DOMCACHE_WAYS; w++)
+		if (set[w].key_len == host.n && set[w].hash == h && !memcmp(set[w].key, host.p, host.n)) {
+			e = &set[w];
+			p->dom_hits++;
+			break;
+		}
+	if (!e) {
+		/* Replace the older way: age 0 is the most recently filled. */
+		e = &set[0];
+		for (unsigned w = 1; w < DOMCACHE_WAYS; w++)
+			if (set[w].key_len == 0 || set[w].age > e->age)
+				e = &set[w];
+		for (unsigned w = 0; w < DOMCACHE_WAYS; w++)
+			if (set[w].age < UINT8_MAX)
+				set[w].age++;
+		e->age = 0;
+		e->hash = h;
+		e->key_len = (uint16_t)host.n;
+		memcpy(e->key, host.p, host.n);
+		compute(p, e, host.p, host.n);
+		p->dom_misses++;
+	}
+	if (e->norm_len == 0)
+		return;
+	*ret_norm = e->norm;
+	*ret_norm_len = e->norm_len;
+	*ret_reg = e->norm + e->reg_off;
+	*ret_reg_len = e->norm_len - e->reg_off;
+}
+
+const char *peers_domain_of_host(Peers *p, Slice host)
+{
+	const char *norm, *reg;
+	size_t nl, rl;
+	peers_normalize_host(p, host, &norm, &nl, &reg, &rl);
+	return reg ? reg : "unknown";
+}
+
+/* recipient_domain - the part after the last '@', without <>. */
+static Slice recipient_domain(Slice r)
+{
+	if (r.n > 0 && r.p[0] == '<') {
+		r.p++;
+		r.n--;
+	}
+	if (r.n > 0 && r.p[r.n - 1] == '>')
+		r.n--;
+	const char *at = NULL;
+	for (size_t i = r.n; i > 0; i--)
+		if (r.p[i - 1] == '@') {
+			at = r.p + i - 1;
+			break;
+		}
+	if (!at)
+		return SLICE_NULL;
+	return (Slice){ at + 1, (size_t)(r.p + r.n - at - 1) };
+}
+
+const char *peers_domain_of_recipient(Peers *p, Slice recipient)
+{
+	return peers_domain_of_host(p, recipient_domain(recipient));
+}
+
+Slice peers_recipient_domain(Slice recipient)
+{
+	return recipient_domain(recipient);
+}

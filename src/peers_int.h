@@ -1,0 +1,157 @@
+/*
+ * peers_int.h - the Peers object's layout, shared by peers.c (accounting),
+ * peers_domain.c (identity) and peers_state.c (persistence). Not part of
+ * the public API.
+ *
+ * Every array is allocated once in peers_new() and indexed by uint32_t;
+ * PEERS_NIL ends lists. Nothing here allocates per event.
+ */
+#pragma once
+
+#include <libpsl.h>
+#include <stdint.h>
+
+#include "peers.h"
+
+#define PEERS_NIL UINT32_MAX
+#define SLOT_COMBOS 6
+#define COMBO_MAX 1024
+#define COMBO_STR_MAX 64
+#define DOMCACHE_SETS 1024
+#define DOMCACHE_WAYS 2
+#define HOST_MAX 256            /* normalised host names: at most 253 bytes */
+
+/* One hour of one peer. */
+typedef struct Slot {
+	int32_t hour;                  /* hours since the epoch, log time */
+	uint32_t next;                 /* older slot of the same peer */
+	uint32_t cell[PEERS_CELLS];
+	uint16_t combo[SLOT_COMBOS];   /* combo id + 1; 0 = free */
+	uint32_t combo_n[SLOT_COMBOS];
+	uint32_t combo_other;
+} Slot;
+
+typedef struct Entry {
+	char key[PEERS_DOMAIN_MAX];
+	uint8_t key_len;
+	uint8_t used;
+	uint8_t n_examples;
+	uint8_t more_examples;
+	uint32_t label;                /* index into Table.labels, or PEERS_NIL */
+	uint32_t hnext;                /* hash chain, or free list */
+	uint32_t heap;                 /* position in uheap or lheap */
+	uint32_t slots;                /* newest first */
+	uint64_t count, err;           /* Space-Saving */
+	int64_t first_seen, last_seen, last_plain;
+} Entry;
+
+typedef struct Label {
+	uint32_t entry;
+	uint64_t cum[PEERS_CELLS];
+} Label;
+
+typedef struct Table {
+	PeerDirection dir;
+	size_t cap, n;
+	Entry *e;
+	char (*ex)[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX]; /* NULL for PEER_UNKNOWN_ADDR */
+	uint32_t *hash;
+	size_t hash_mask;
+	uint32_t free_entry;
+	uint32_t *uheap, *lheap;
+	size_t nu, nl;
+	Label *labels;
+	size_t max_labelled;
+	uint32_t *label_free;
+	size_t n_label_free;
+	uint64_t other[PEERS_CELLS];
+	uint64_t total[PEERS_CELLS];
+	uint64_t folded, evicted;
+	Slot *slots;
+	size_t slot_cap, n_slots;
+	uint32_t slot_free;
+} Table;
+
+typedef struct Combo {
+	uint8_t kind;
+	char a[COMBO_STR_MAX];
+	char b[COMBO_STR_MAX];
+	uint32_t hnext;
+} Combo;
+
+typedef struct Hour {
+	int32_t hour;
+	uint32_t in[PEERS_SYSLOG_MAX + 1][6];
+	uint32_t proto_in[PEERS_PROTO_MAX];
+	uint32_t out[PEERS_CELLS];
+	uint32_t out_noconn;
+	uint32_t proto_out[PEERS_PROTO_MAX];
+} Hour;
+
+typedef struct DomCacheEntry {
+	uint64_t hash;
+	uint16_t key_len;              /* 0: empty */
+	uint16_t norm_len;             /* 0: maps to "unknown" */
+	uint16_t reg_off;              /* registrable domain = norm + reg_off */
+	uint8_t age;
+	char key[HOST_MAX];
+	char norm[HOST_MAX];
+} DomCacheEntry;
+
+struct Peers {
+	Store *store;
+	PeersConfig cfg;
+	int32_t window_hours;
+	const psl_ctx_t *psl;
+	uint64_t seed[2];
+
+	Table t[_PEER_DIR_MAX];
+
+	Combo *combos;
+	size_t n_combos;
+	uint32_t combo_hash[COMBO_MAX];
+
+	char syslog[PEERS_SYSLOG_MAX][PEERS_DOMAIN_MAX];
+	unsigned n_syslog;
+
+	Hour *hours;                   /* window_hours, indexed by hour % window_hours */
+	int64_t newest_usec;           /* 0: nothing seen */
+	int32_t now_hour;
+	uint64_t late_events;
+
+	DomCacheEntry *dom;            /* DOMCACHE_SETS * DOMCACHE_WAYS */
+	uint64_t dom_hits, dom_misses;
+	char dom_out[HOST_MAX];
+
+	char error[256];
+};
+
+extern const char *const peers_proto_names[PEERS_PROTO_MAX];
+
+uint64_t peers_hash(const Peers *p, const void *data, size_t len);
+
+/* peers_domain.c */
+/* peers_normalize_host - cached: *ret_norm is the normalised host (NULL for
+ * "unknown"), *ret_reg its registrable domain. Both point into the cache. */
+void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *ret_norm_len,
+			  const char **ret_reg, size_t *ret_reg_len);
+
+/* peers_recipient_domain - the domain part of "<user@domain>". */
+Slice peers_recipient_domain(Slice recipient);
+
+/* peers.c, used by peers_state.c */
+void peers_reset(Peers *p);
+int peers_syslog_index(Peers *p, const char *name, size_t len, bool create);
+int peers_combo_id(Peers *p, PeerComboKind kind, const char *a, size_t alen, const char *b, size_t blen);
+Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len);
+Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len);
+Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour);
+void peers_add_example(Table *t, Entry *e, const char *s, size_t len);
+Hour *peers_hour_get(Peers *p, int32_t hour);
+void peers_slot_combo_add(Slot *sl, int id, uint32_t n);
+void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err);
+void peers_after_load(Peers *p);
+int32_t peers_hour_of(int64_t usec);
+
+/* peers_state.c */
+int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply);

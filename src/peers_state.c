@@ -1,0 +1,520 @@
+/*
+ * peers_state.c - save and load the peer tables and windows.
+ *
+ * FORMAT (version 1, all integers little-endian)
+ *	"PTEPEERS" u32 version, u32 cells, u32 syslog_slots, u32 protos,
+ *	u32 slot_combos, u64 body_len, body, u32 CRC-32 (zlib) of all that
+ *	precedes it. The body:
+ *	    i64 window_usec, i64 newest_usec, u64 late_events
+ *	    u32 n; n x (u8 len, name)                        syslog names
+ *	    u32 n; n x (u8 kind, u8 len, a, u8 len, b)       combos
+ *	    u32 n; n x (i32 hour, u32 in[slots*6], u32 proto_in[protos],
+ *	                u32 out[cells], u32 out_noconn, u32 proto_out[protos])
+ *	    3 x (u32 n; n x entry)        inbound, outbound, unknown addresses
+ *	an entry: u8 len, key, u64 count, u64 err, i64 first, i64 last,
+ *	i64 last_plain, u8 more, u8 n; n x (u8 len, example), u32 n_slots;
+ *	n_slots x (i32 hour, u32 cell[cells], u8 n; n x (u16 combo, u32 count),
+ *	u32 combo_other), newest hour first.
+ *	Entries are written busiest first, so a smaller --peers.track keeps
+ *	the busiest peers.
+ * SECURITY
+ *	The file is parsed twice: a validating pass that changes nothing, then
+ *	the applying pass. Every count is bounded by the bytes that remain and
+ *	by the table limits, every string is checked for length and control
+ *	bytes, slot hours must decrease, combo ids must exist. A rejected file
+ *	leaves the tables as they were.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "peers_int.h"
+#include "statefile.h"
+
+#define MAGIC "PTEPEERS"
+#define HEADER_LEN (8 + 4 * 5 + 8)
+
+/*
+ * Writing.
+ */
+static int put_u8(Buf *b, uint8_t v) { return buf_append(b, &v, 1); }
+
+static int put_u16(Buf *b, uint16_t v)
+{
+	unsigned char x[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
+	return buf_append(b, x, 2);
+}
+
+static int put_u32(Buf *b, uint32_t v)
+{
+	unsigned char x[4];
+	for (unsigned i = 0; i < 4; i++)
+		x[i] = (unsigned char)(v >> (8 * i));
+	return buf_append(b, x, 4);
+}
+
+static int put_u64(Buf *b, uint64_t v)
+{
+	unsigned char x[8];
+	for (unsigned i = 0; i < 8; i++)
+		x[i] = (unsigned char)(v >> (8 * i));
+	return buf_append(b, x, 8);
+}
+
+static int put_str(Buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 255)
+		n = 255;
+	int r = put_u8(b, (uint8_t)n);
+	return r < 0 ? r : buf_append(b, s, n);
+}
+
+static const Table *sort_table;
+
+static int by_count_desc(const void *a, const void *b)
+{
+	const Entry *x = &sort_table->e[*(const uint32_t *)a], *y = &sort_table->e[*(const uint32_t *)b];
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static int save_table(Peers *p, Table *t, Buf *b)
+{
+	uint32_t *idx = malloc((t->n ? t->n : 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < t->cap && n < t->n; i++)
+		if (t->e[i].used)
+			idx[n++] = (uint32_t)i;
+	sort_table = t;
+	qsort(idx, n, sizeof(*idx), by_count_desc);
+	int r = put_u32(b, (uint32_t)n);
+	for (size_t k = 0; r >= 0 && k < n; k++) {
+		const Entry *e = &t->e[idx[k]];
+		r = put_str(b, e->key);
+		r = r < 0 ? r : put_u64(b, e->count);
+		r = r < 0 ? r : put_u64(b, e->err);
+		r = r < 0 ? r : put_u64(b, (uint64_t)e->first_seen);
+		r = r < 0 ? r : put_u64(b, (uint64_t)e->last_seen);
+		r = r < 0 ? r : put_u64(b, (uint64_t)e->last_plain);
+		r = r < 0 ? r : put_u8(b, e->more_examples);
+		unsigned nex = t->ex ? e->n_examples : 0;
+		r = r < 0 ? r : put_u8(b, (uint8_t)nex);
+		for (unsigned i = 0; r >= 0 && i < nex; i++)
+			r = put_str(b, t->ex[idx[k]][i]);
+		uint32_t ns = 0;
+		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next)
+			ns++;
+		r = r < 0 ? r : put_u32(b, ns);
+		for (uint32_t s = e->slots; r >= 0 && s != PEERS_NIL; s = t->slots[s].next) {
+			const Slot *sl = &t->slots[s];
+			r = put_u32(b, (uint32_t)sl->hour);
+			for (unsigned c = 0; r >= 0 && c < PEERS_CELLS; c++)
+				r = put_u32(b, sl->cell[c]);
+			unsigned nc = 0;
+			while (nc < SLOT_COMBOS && sl->combo[nc])
+				nc++;
+			r = r < 0 ? r : put_u8(b, (uint8_t)nc);
+			for (unsigned i = 0; r >= 0 && i < nc; i++) {
+				r = put_u16(b, (uint16_t)(sl->combo[i] - 1));
+				r = r < 0 ? r : put_u32(b, sl->combo_n[i]);
+			}
+			r = r < 0 ? r : put_u32(b, sl->combo_other);
+		}
+	}
+	free(idx);
+	return r < 0 ? r : 0;
+}
+
+int peers_save_buffer(Peers *p, Buf *b)
+{
+	buf_clear(b);
+	int r = buf_append(b, MAGIC, 8);
+	r = r < 0 ? r : put_u32(b, PEERS_STATE_VERSION);
+	r = r < 0 ? r : put_u32(b, PEERS_CELLS);
+	r = r < 0 ? r : put_u32(b, PEERS_SYSLOG_MAX + 1);
+	r = r < 0 ? r : put_u32(b, PEERS_PROTO_MAX);
+	r = r < 0 ? r : put_u32(b, SLOT_COMBOS);
+	r = r < 0 ? r : put_u64(b, 0); /* body length, patched below */
+	size_t body = b->len;
+	r = r < 0 ? r : put_u64(b, (uint64_t)p->cfg.window_usec);
+	r = r < 0 ? r : put_u64(b, (uint64_t)p->newest_usec);
+	r = r < 0 ? r : put_u64(b, p->late_events);
+	r = r < 0 ? r : put_u32(b, p->n_syslog);
+	for (unsigned i = 0; r >= 0 && i < p->n_syslog; i++)
+		r = put_str(b, p->syslog[i]);
+	r = r < 0 ? r : put_u32(b, (uint32_t)p->n_combos);
+	for (size_t i = 0; r >= 0 && i < p->n_combos; i++) {
+		r = put_u8(b, p->combos[i].kind);
+		r = r < 0 ? r : put_str(b, p->combos[i].a);
+		r = r < 0 ? r : put_str(b, p->combos[i].b);
+	}
+	/* hours of the current window, newest first */
+	uint32_t nh = 0;
+	int32_t start = p->now_hour - p->window_hours;
+	for (int32_t i = 0; i < p->window_hours; i++)
+		if (p->hours[i].hour != INT32_MIN && p->hours[i].hour > start && p->hours[i].hour <= p->now_hour)
+			nh++;
+	r = r < 0 ? r : put_u32(b, p->newest_usec ? nh : 0);
+	for (int32_t h = p->now_hour; r >= 0 && p->newest_usec && h > start; h--) {
+		int32_t w = p->window_hours;
+		const Hour *hr = &p->hours[((h % w) + w) % w];
+		if (hr->hour != h)
+			continue;
+		r = put_u32(b, (uint32_t)hr->hour);
+		for (unsigned s = 0; r >= 0 && s <= PEERS_SYSLOG_MAX; s++)
+			for (unsigned c = 0; r >= 0 && c < 6; c++)
+				r = put_u32(b, hr->in[s][c]);
+		for (unsigned i = 0; r >= 0 && i < PEERS_PROTO_MAX; i++)
+			r = put_u32(b, hr->proto_in[i]);
+		for (unsigned c = 0; r >= 0 && c < PEERS_CELLS; c++)
+			r = put_u32(b, hr->out[c]);
+		r = r < 0 ? r : put_u32(b, hr->out_noconn);
+		for (unsigned i = 0; r >= 0 && i < PEERS_PROTO_MAX; i++)
+			r = put_u32(b, hr->proto_out[i]);
+	}
+	for (unsigned d = 0; r >= 0 && d < _PEER_DIR_MAX; d++)
+		r = save_table(p, &p->t[d], b);
+	if (r < 0)
+		return r;
+	uint64_t blen = b->len - body;
+	for (unsigned i = 0; i < 8; i++)
+		b->data[body - 8 + i] = (char)(blen >> (8 * i));
+	uLong crc = crc32(0L, (const Bytef *)b->data, (uInt)b->len);
+	return put_u32(b, (uint32_t)crc);
+}
+
+int peers_save(Peers *p, const char *state_dir)
+{
+	Buf b = BUF_NULL;
+	int r = peers_save_buffer(p, &b);
+	if (r >= 0)
+		r = statefile_write(state_dir, PEERS_STATE_FILE, b.data, b.len);
+	buf_deinit(&b);
+	return r;
+}
+
+/*
+ * Reading.
+ */
+typedef struct Reader {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+	Peers *peers;
+} Reader;
+
+_printf_(2, 3) static void fail(Reader *r, const char *fmt, ...)
+{
+	if (r->bad)
+		return;
+	r->bad = true;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->peers->error, sizeof(r->peers->error), fmt, ap);
+	va_end(ap);
+}
+
+static bool need(Reader *r, size_t n, const char *what)
+{
+	if (r->bad)
+		return false;
+	if (n > r->len - r->off) {
+		fail(r, "truncated at byte %zu (reading %s)", r->off, what);
+		return false;
+	}
+	return true;
+}
+
+static uint64_t get_n(Reader *r, unsigned bytes, const char *what)
+{
+	if (!need(r, bytes, what))
+		return 0;
+	uint64_t v = 0;
+	for (unsigned i = 0; i < bytes; i++)
+		v |= (uint64_t)r->p[r->off + i] << (8 * i);
+	r->off += bytes;
+	return v;
+}
+
+#define get_u8(r, w) ((uint8_t)get_n(r, 1, w))
+#define get_u16(r, w) ((uint16_t)get_n(r, 2, w))
+#define get_u32(r, w) ((uint32_t)get_n(r, 4, w))
+#define get_u64(r, w) (get_n(r, 8, w))
+
+/* get_str - a length-prefixed string without control bytes into out[max]. */
+static size_t get_str(Reader *r, char *out, size_t max, bool allow_empty, const char *what)
+{
+	size_t n = get_u8(r, what);
+	if (!need(r, n, what))
+		return 0;
+	if (n >= max || (n == 0 && !allow_empty)) {
+		fail(r, "bad length %zu of %s at byte %zu", n, what, r->off);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = r->p[r->off + i];
+		if (c < 0x20 || c == 0x7f) {
+			fail(r, "control byte in %s at byte %zu", what, r->off + i);
+			return 0;
+		}
+	}
+	memcpy(out, r->p + r->off, n);
+	out[n] = '\0';
+	r->off += n;
+	return n;
+}
+
+/* count - a u32 count of items of at least min_size bytes, at most max. */
+static uint32_t get_count(Reader *r, size_t min_size, size_t max, const char *what)
+{
+	uint32_t n = get_u32(r, what);
+	if (r->bad)
+		return 0;
+	if (n > max || (uint64_t)n * min_size > r->len - r->off) {
+		fail(r, "implausible count %u of %s at byte %zu", n, what, r->off);
+		return 0;
+	}
+	return n;
+}
+
+static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *combo_map, size_t n_combos,
+			int32_t now_hour)
+{
+	const char *what = peer_direction_name(t->dir);
+	uint32_t n = get_count(r, 1 + 40 + 2 + 4, PEERS_MAX_TRACKED_LIMIT, "entries");
+	for (uint32_t k = 0; k < n && !r->bad; k++) {
+		char key[PEERS_DOMAIN_MAX];
+		size_t kl = get_str(r, key, sizeof(key), false, "peer key");
+		uint64_t count = get_u64(r, "count"), err = get_u64(r, "error");
+		int64_t first = (int64_t)get_u64(r, "first seen");
+		int64_t last = (int64_t)get_u64(r, "last seen");
+		int64_t last_plain = (int64_t)get_u64(r, "last plaintext");
+		uint8_t more = get_u8(r, "flags");
+		uint8_t nex = get_u8(r, "examples");
+		if (r->bad)
+			return;
+		if (err > count || first < 0 || last < 0 || last_plain < 0 || more > 1 || nex > PEERS_EXAMPLES) {
+			fail(r, "bad %s peer '%s' (entry %u)", what, key, k);
+			return;
+		}
+		Entry *e = NULL;
+		if (apply && !peers_entry_lookup(t, p, key, kl)) {
+			e = peers_entry_insert(p, t, key, kl);
+			if (e) {
+				peers_entry_set_count(t, e, count, err);
+				e->first_seen = first;
+				e->last_seen = last;
+				e->last_plain = last_plain;
+			}
+		}
+		for (unsigned i = 0; i < nex && !r->bad; i++) {
+			char ex[PEERS_EXAMPLE_MAX];
+			size_t el = get_str(r, ex, sizeof(ex), false, "example");
+			if (e && !r->bad)
+				peers_add_example(t, e, ex, el);
+		}
+		if (e)
+			e->more_examples |= more;
+		uint32_t ns = get_count(r, 4 + 4 * PEERS_CELLS + 1 + 4, PEERS_WINDOW_MAX_HOURS, "slots");
+		int32_t prev = INT32_MAX;
+		for (uint32_t s = 0; s < ns && !r->bad; s++) {
+			int32_t hour = (int32_t)get_u32(r, "hour");
+			uint32_t cell[PEERS_CELLS];
+			for (unsigned c = 0; c < PEERS_CELLS; c++)
+				cell[c] = get_u32(r, "cell");
+			uint8_t nc = get_u8(r, "slot combos");
+			if (r->bad)
+				return;
+			if (hour >= prev || hour < 0 || nc > SLOT_COMBOS) {
+				fail(r, "bad slot %u of %s peer '%s'", s, what, key);
+				return;
+			}
+			prev = hour;
+			Slot *sl = NULL;
+			if (e && hour > now_hour - p->window_hours && hour <= now_hour)
+				sl = peers_slot_get(p, t, e, hour);
+			if (sl)
+				for (unsigned c = 0; c < PEERS_CELLS; c++)
+					sl->cell[c] += cell[c];
+			for (unsigned i = 0; i < nc && !r->bad; i++) {
+				uint16_t id = get_u16(r, "combo id");
+				uint32_t cn = get_u32(r, "combo count");
+				if (r->bad)
+					return;
+				if (id >= n_combos) {
+					fail(r, "combo id %u out of range in %s peer '%s'", id, what, key);
+					return;
+				}
+				if (sl)
+					peers_slot_combo_add(sl, combo_map[id], cn);
+			}
+			uint32_t other = get_u32(r, "combo other");
+			if (sl)
+				sl->combo_other += other;
+		}
+	}
+}
+
+int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply)
+{
+	Reader rd = { .p = data, .len = len, .peers = p };
+	Reader *r = &rd;
+	int *combo_map = NULL;
+
+	if (len < HEADER_LEN + 4 || memcmp(data, MAGIC, 8) != 0) {
+		snprintf(p->error, sizeof(p->error), len < HEADER_LEN + 4 && len >= 8 && !memcmp(data, MAGIC, 8) ?
+			 "truncated header (%zu bytes)" : "not a peers state file (bad magic, %zu bytes)", len);
+		return -EBADMSG;
+	}
+	r->off = 8;
+	uint32_t version = get_u32(r, "version");
+	if (version > PEERS_STATE_VERSION) {
+		snprintf(p->error, sizeof(p->error), "format version %u is newer than supported (%u)",
+			 version, PEERS_STATE_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	if (version == 0) {
+		snprintf(p->error, sizeof(p->error), "bad format version 0");
+		return -EBADMSG;
+	}
+	uint32_t cells = get_u32(r, "dims"), slots = get_u32(r, "dims");
+	uint32_t protos = get_u32(r, "dims"), scombos = get_u32(r, "dims");
+	uint64_t body_len = get_u64(r, "body length");
+	if (cells != PEERS_CELLS || slots != PEERS_SYSLOG_MAX + 1 || protos != PEERS_PROTO_MAX ||
+	    scombos != SLOT_COMBOS) {
+		snprintf(p->error, sizeof(p->error), "table dimensions %u/%u/%u/%u differ from this build",
+			 cells, slots, protos, scombos);
+		return -EBADMSG;
+	}
+	if (body_len != len - HEADER_LEN - 4) {
+		snprintf(p->error, sizeof(p->error), "length mismatch: header says %llu body bytes, file has %zu%s",
+			 (unsigned long long)body_len, len - HEADER_LEN - 4,
+			 body_len > len - HEADER_LEN - 4 ? " (truncated)" : "");
+		return -EBADMSG;
+	}
+	uint32_t want = (uint32_t)crc32(0L, data, (uInt)(len - 4));
+	uint32_t have = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 | (uint32_t)data[len - 2] << 16 |
+			(uint32_t)data[len - 1] << 24;
+	if (want != have) {
+		snprintf(p->error, sizeof(p->error), "checksum mismatch (stored %08x, computed %08x)", have, want);
+		return -EBADMSG;
+	}
+	r->len = len - 4;
+
+	int64_t window = (int64_t)get_u64(r, "window");
+	int64_t newest = (int64_t)get_u64(r, "newest event");
+	uint64_t late = get_u64(r, "late events");
+	if (!r->bad && (window <= 0 || newest < 0)) {
+		snprintf(p->error, sizeof(p->error), "bad window or timestamp");
+		return -EBADMSG;
+	}
+	if (apply) {
+		peers_reset(p);
+		p->newest_usec = newest;
+		p->now_hour = newest > 0 ? peers_hour_of(newest) : 0;
+		p->late_events = late;
+	}
+	int32_t now_hour = newest > 0 ? peers_hour_of(newest) : 0;
+
+	uint32_t ns = get_count(r, 1, PEERS_SYSLOG_MAX, "syslog names");
+	for (uint32_t i = 0; i < ns && !r->bad; i++) {
+		char name[PEERS_DOMAIN_MAX];
+		size_t l = get_str(r, name, sizeof(name), false, "syslog name");
+		if (apply && !r->bad)
+			peers_syslog_index(p, name, l, true);
+	}
+
+	uint32_t nc = get_count(r, 3, COMBO_MAX, "combos");
+	combo_map = malloc((nc ? nc : 1) * sizeof(*combo_map));
+	if (!combo_map)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nc && !r->bad; i++) {
+		uint8_t kind = get_u8(r, "combo kind");
+		char a[COMBO_STR_MAX], b[COMBO_STR_MAX];
+		size_t al = get_str(r, a, sizeof(a), true, "combo");
+		size_t bl = get_str(r, b, sizeof(b), true, "combo");
+		if (!r->bad && kind >= _COMBO_KIND_MAX)
+			fail(r, "bad combo kind %u", kind);
+		combo_map[i] = apply && !r->bad ? peers_combo_id(p, (PeerComboKind)kind, a, al, b, bl) : -1;
+	}
+
+	size_t hour_size = 4 + 4 * ((PEERS_SYSLOG_MAX + 1) * 6 + 2 * PEERS_PROTO_MAX + PEERS_CELLS + 1);
+	uint32_t nh = get_count(r, hour_size, PEERS_WINDOW_MAX_HOURS, "hours");
+	int32_t prev = INT32_MAX;
+	for (uint32_t i = 0; i < nh && !r->bad; i++) {
+		Hour h;
+		h.hour = (int32_t)get_u32(r, "hour");
+		for (unsigned s = 0; s <= PEERS_SYSLOG_MAX; s++)
+			for (unsigned c = 0; c < 6; c++)
+				h.in[s][c] = get_u32(r, "hour");
+		for (unsigned k = 0; k < PEERS_PROTO_MAX; k++)
+			h.proto_in[k] = get_u32(r, "hour");
+		for (unsigned c = 0; c < PEERS_CELLS; c++)
+			h.out[c] = get_u32(r, "hour");
+		h.out_noconn = get_u32(r, "hour");
+		for (unsigned k = 0; k < PEERS_PROTO_MAX; k++)
+			h.proto_out[k] = get_u32(r, "hour");
+		if (r->bad)
+			break;
+		if (h.hour >= prev || h.hour < 0 || h.hour > now_hour) {
+			fail(r, "bad hour %d in the totals", h.hour);
+			break;
+		}
+		prev = h.hour;
+		if (apply && h.hour > now_hour - p->window_hours)
+			*peers_hour_get(p, h.hour) = h;
+	}
+
+	for (unsigned d = 0; d < _PEER_DIR_MAX && !r->bad; d++)
+		parse_table(r, p, &p->t[d], apply, combo_map, nc, now_hour);
+	free(combo_map);
+
+	if (!r->bad && r->off != r->len)
+		fail(r, "%zu bytes of trailing garbage", r->len - r->off);
+	if (r->bad)
+		return -EBADMSG;
+	if (apply)
+		peers_after_load(p);
+	return 0;
+}
+
+int peers_load_buffer(Peers *p, const void *data, size_t len)
+{
+	p->error[0] = '\0';
+	int r = peers_state_parse(p, data, len, false);
+	if (r < 0)
+		return r;
+	r = peers_state_parse(p, data, len, true);
+	if (r < 0) /* cannot happen after a successful validation; keep the tables sane */
+		peers_reset(p);
+	return r;
+}
+
+int peers_load(Peers *p, const char *state_dir)
+{
+	Buf b = BUF_NULL;
+	p->error[0] = '\0';
+	int r = statefile_read(state_dir, PEERS_STATE_FILE, PEERS_STATE_MAX_BYTES, &b);
+	if (r == -EFBIG)
+		snprintf(p->error, sizeof(p->error), "larger than %u bytes", PEERS_STATE_MAX_BYTES);
+	else if (r == -ENOENT)
+		snprintf(p->error, sizeof(p->error), "no state file");
+	else if (r < 0)
+		snprintf(p->error, sizeof(p->error), "cannot read: %s", strerror(-r));
+	else
+		r = peers_load_buffer(p, b.data ? b.data : "", b.len);
+	buf_deinit(&b);
+	return r;
+}
+
+const char *peers_last_error(const Peers *p)
+{
+	return p->error;
+}

@@ -1,0 +1,396 @@
+/*
+ * test-peers.c - peer identity, Space-Saving folding with exact sums, and
+ * hourly windows in log time.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <math.h>
+#include <time.h>
+
+#include "metrics.h"
+#include "peers.h"
+#include "store.h"
+
+static int64_t ts(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s };
+	return (int64_t)timegm(&tm) * 1000000;
+}
+
+static Peers *new_peers(Store *store, size_t max, size_t track, int64_t window)
+{
+	Peers *p = NULL;
+	PeersConfig cfg = { max, track, window };
+	int r = peers_new(&p, store, &cfg);
+	check(r == 0);
+	if (r)
+		exit(1);
+	return p;
+}
+
+static void in_session(Peers *p, int64_t t, const char *syslog, const char *host, const char *addr, Encryption enc,
+		       bool mail, const char *proto, const char *cipher, const char *failure)
+{
+	PeerSession s = {
+		.ts_usec = t, .syslog_name = slice_from(syslog), .client_name = slice_from(host),
+		.client_addr = slice_from(addr), .encryption = enc, .mail = mail,
+		.protocol = slice_from(proto ? proto : ""), .cipher = slice_from(cipher ? cipher : ""), .failure = failure,
+	};
+	peers_inbound_session(p, &s);
+}
+
+static void out_delivery(Peers *p, int64_t t, const char *rcpt, const char *relay, Trust tls, const char *proto,
+			 DeliveryStatus st)
+{
+	PeerDelivery d = {
+		.ts_usec = t, .syslog_name = SLICE_LIT("postfix"), .recipient = slice_from(rcpt),
+		.relay = slice_from(relay), .tls = tls, .protocol = slice_from(proto ? proto : ""), .status = st,
+	};
+	peers_outbound_delivery(p, &d);
+}
+
+static void test_domains(void)
+{
+	Peers *p = new_peers(NULL, 10, 100, 0);
+	static const struct { const char *in, *want; } cases[] = {
+		{ "mail-wr1-f54.google.com", "google.com" },
+		{ "a8-30.smtp-out.eu-west-1.amazonses.com", "amazonses.com" },
+		{ "mx.example.co.uk", "example.co.uk" },
+		{ "MX.Example.CO.UK.", "example.co.uk" },           /* case, trailing dot */
+		{ "mx.example.com..", "example.com" },
+		{ "deep.a.b.c.example.org", "example.org" },
+		{ "www.Bücher.de", "xn--bcher-kva.de" },            /* IDN -> punycode */
+		{ "xn--bcher-kva.de", "xn--bcher-kva.de" },
+		{ "mail.例子.中国", "xn--fsqu00a.xn--fiqs8s" },      /* IDN public suffix */
+		{ "mail.example.xn--fiqs8s", "example.xn--fiqs8s" },
+		{ "ｍａｉｌ.ＥＸＡＭＰＬＥ.com", "example.com" },        /* NFKC full-width */
+		{ "foo.blogspot.com", "foo.blogspot.com" },          /* private suffix */
+		{ "mx1.alpha.example.test", "example.test" },        /* unlisted TLD: default rule */
+		{ "localhost", "localhost" },                        /* a public suffix itself */
+		{ "co.uk", "co.uk" },
+		{ "unknown", "unknown" },
+		{ "other", "unknown" },                              /* reserved for folding */
+		{ "", "unknown" },
+		{ "192.0.2.1", "unknown" },                          /* IP literals */
+		{ "[192.0.2.1]", "unknown" },
+		{ "2001:db8::1", "unknown" },
+		{ "bad host.example.com", "unknown" },
+		{ "a..b.example.com", "unknown" },
+		{ "x\001.example.com", "unknown" },
+		{ "\xff\xfe.example.com", "unknown" },               /* invalid UTF-8 */
+		{ "<script>.example.com", "unknown" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com", "unknown" }, /* 64-byte label */
+		{ "under_score.example.net", "example.net" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = peers_domain_of_host(p, slice_from(cases[i].in));
+		check_str(got, cases[i].want);
+		/* second lookup comes from the cache and agrees */
+		check_str(peers_domain_of_host(p, slice_from(cases[i].in)), cases[i].want);
+	}
+	static const struct { const char *in, *want; } rcpt[] = {
+		{ "user@Mail.Example.ORG", "example.org" },
+		{ "<user@example.co.uk>", "example.co.uk" },
+		{ "\"a@b\"@example.net", "example.net" },
+		{ "user@[192.0.2.1]", "unknown" },
+		{ "postmaster", "unknown" },
+		{ "user@", "unknown" },
+		{ "user@bücher.de", "xn--bcher-kva.de" },
+	};
+	for (size_t i = 0; i < sizeof(rcpt) / sizeof(rcpt[0]); i++)
+		check_str(peers_domain_of_recipient(p, slice_from(rcpt[i].in)), rcpt[i].want);
+	peers_free(p);
+}
+
+static void check_sums(Peers *p, PeerDirection d, const char *const *labelled, size_t n)
+{
+	for (unsigned c = 0; c < PEERS_CELLS; c++) {
+		uint64_t sum = peers_series_value(p, d, "other", c);
+		for (size_t i = 0; i < n; i++)
+			sum += peers_series_value(p, d, labelled[i], c);
+		check_u64(sum, peers_event_total(p, d, c));
+	}
+}
+
+static void test_folding(void)
+{
+	Store *store = NULL;
+	check(store_new(&store, metrics_families, _M_MAX, 100000) == 0);
+	Peers *p = new_peers(store, 3, 10, 0);
+	int64_t t = ts(2026, 11, 28, 12, 0, 0);
+	unsigned cell = peers_in_cell(ENC_TLS, true);
+	char host[64];
+
+	/* s0..s2 take the free labels first come; s3, s4 are folded */
+	for (int i = 0; i < 5; i++) {
+		snprintf(host, sizeof(host), "mx.s%d.example", i);
+		in_session(p, t, "postfix", host, "192.0.2.1", ENC_TLS, true, "TLSv1.3", "TLS_AES_256_GCM_SHA384", NULL);
+	}
+	check_u64(peers_labelled_count(p, PEER_INBOUND), 3);
+	check_u64(peers_series_value(p, PEER_INBOUND, "other", cell), 2);
+	/* heavy hitters take over labels from the singletons */
+	for (int i = 0; i < 100; i++)
+		in_session(p, t, "postfix", "mail-a.alpha.example", "192.0.2.2", ENC_TLS, true, "TLSv1.3", "X", NULL);
+	for (int i = 0; i < 50; i++)
+		in_session(p, t, "postfix", "mail-b.bravo.example", "192.0.2.3", ENC_TLS, true, "TLSv1.3", "X", NULL);
+	for (int i = 0; i < 30; i++)
+		in_session(p, t, "postfix", "mail-c.charlie.example", "192.0.2.4", ENC_TLS, true, "TLSv1.3", "X", NULL);
+	/* a flood of distinct peers (cardinality attack) */
+	for (int i = 0; i < 1000; i++) {
+		snprintf(host, sizeof(host), "h%d.flood%d.example", i, i);
+		in_session(p, t, "postfix", host, "198.51.100.1", ENC_TLS, true, "TLSv1.3", "X", NULL);
+	}
+	check_u64(peers_labelled_count(p, PEER_INBOUND), 3);
+	/* first event of each heavy hitter was folded; then it displaced a singleton */
+	check_u64(peers_series_value(p, PEER_INBOUND, "alpha.example", cell), 99);
+	check_u64(peers_series_value(p, PEER_INBOUND, "bravo.example", cell), 49);
+	check_u64(peers_series_value(p, PEER_INBOUND, "charlie.example", cell), 29);
+	check_u64(peers_series_value(p, PEER_INBOUND, "other", cell), 2 + 3 + 3 + 1000);
+	check_u64(peers_event_total(p, PEER_INBOUND, cell), 1185);
+	static const char *const top[] = { "alpha.example", "bravo.example", "charlie.example" };
+	check_sums(p, PEER_INBOUND, top, 3);
+
+	/* the exposition: series per family bounded, sums exact */
+	store_collect(store);
+	const Series *const *v;
+	size_t n;
+	check(store_sorted(store, M_INBOUND_PEER_SESSIONS, &v, &n) == 0);
+	check_u64(n, 4);
+	double sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += v[i]->value;
+	check(sum == 1185.0);
+	Slice k[3] = { SLICE_LIT("alpha.example"), SLICE_LIT("tls"), SLICE_LIT("true") };
+	check(store_get(store, M_INBOUND_PEER_SESSIONS, k) == 99.0);
+	Slice dir[1] = { SLICE_LIT("inbound") };
+	check(store_get(store, M_PEERS_TRACKED, dir) == 10.0);
+	check(store_get(store, M_PEERS_FOLDED, dir) == 2.0 + 1 + 1 + 1 + 1000);
+
+	/* tracking is bounded and the heavy hitters are still tracked */
+	PeerStats st;
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check_u64(st.ss_count, 100);
+	check_u64(st.ss_error, 0);
+	check(peers_get_window(p, PEER_INBOUND, "flood0.example", 0, &st) == -ENOENT);
+	PeersTotals T;
+	peers_get_totals(p, 0, &T);
+	check_u64(T.tracked[PEER_INBOUND], 10);
+	check_u64(T.evicted[PEER_INBOUND], 998);
+	check_u64(T.in[cell], 1185);
+	peers_free(p);
+	store_free(store);
+}
+
+/* A skewed random stream: the true top peers stay labelled, sums stay exact. */
+static void test_folding_random(void)
+{
+	Peers *p = new_peers(NULL, 20, 500, 0);
+	uint64_t x = 88172645463325252ULL;
+	static uint32_t freq[5000];
+	int64_t t = ts(2026, 11, 1, 0, 0, 0);
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Zipf-like: rank = floor(5000^u) - 1 */
+		double u = (double)(x % 1000000) / 1000000.0;
+		unsigned rank = (unsigned)exp(u * log(5000.0)) - 1;
+		if (rank >= 5000)
+			rank = 4999;
+		freq[rank]++;
+		char host[64];
+		snprintf(host, sizeof(host), "mx%u.peer%u.example", i % 7, rank);
+		in_session(p, t + (int64_t)i * 1000000, "postfix", host, "192.0.2.1", (Encryption)(i % 3), i % 2, NULL, NULL, NULL);
+	}
+	/* the ten most frequent peers are labelled */
+	for (unsigned r = 0; r < 10; r++) {
+		char key[64];
+		snprintf(key, sizeof(key), "peer%u.example", r);
+		PeerStats st;
+		check(peers_get_window(p, PEER_INBOUND, key, 0, &st) == 0);
+		check(st.labelled);
+	}
+	check(peers_labelled_count(p, PEER_INBOUND) == 20);
+	uint64_t all = 0;
+	for (unsigned c = 0; c < 6; c++) {
+		uint64_t sum = peers_series_value(p, PEER_INBOUND, "other", c);
+		PeerStats *v;
+		size_t n;
+		peers_list(p, PEER_INBOUND, 0, &v, &n);
+		for (size_t i = 0; i < n; i++)
+			if (v[i].labelled)
+				sum += peers_series_value(p, PEER_INBOUND, v[i].key, c);
+		free(v);
+		check_u64(sum, peers_event_total(p, PEER_INBOUND, c));
+		all += sum;
+	}
+	check_u64(all, 200000);
+	peers_free(p);
+}
+
+static void test_windows(void)
+{
+	/* window of 24 h */
+	Peers *p = new_peers(NULL, 10, 100, 24LL * 3600 * 1000000);
+	int64_t h23 = ts(2026, 11, 27, 23, 30, 0);
+	in_session(p, h23, "postfix", "mx.alpha.example", "192.0.2.1", ENC_PLAINTEXT, true, NULL, NULL, NULL);
+	in_session(p, ts(2026, 11, 27, 23, 59, 59) + 999999, "postfix", "mx.alpha.example", "192.0.2.1", ENC_TLS, true, "TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256", NULL);
+	in_session(p, ts(2026, 11, 28, 0, 0, 0), "postfix", "mx.alpha.example", "192.0.2.1", ENC_TLS, false, "TLSv1", "AES256-SHA", NULL);
+	in_session(p, ts(2026, 11, 28, 0, 10, 0), "postfix/submission", "mx.bravo.example", "192.0.2.2", ENC_STARTTLS_FAILED, false, NULL, NULL, "no_shared_cipher");
+
+	PeerStats st;
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check_u64(st.total, 3);
+	check_u64(st.n[peers_in_cell(ENC_PLAINTEXT, true)], 1);
+	check_u64(st.n[peers_in_cell(ENC_TLS, true)], 1);
+	check_u64(st.n[peers_in_cell(ENC_TLS, false)], 1);
+	check(st.first_seen_usec == h23);
+	check(st.last_seen_usec == ts(2026, 11, 28, 0, 0, 0));
+	check(st.last_plaintext_usec == h23);
+	check_u64(st.n_examples, 1);
+	check_str(st.examples[0], "mx.alpha.example");
+	/* combos: TLS first (kind order), then plaintext mail by syslog_name */
+	check_u64(st.n_combos, 3);
+	check(st.combos[0].kind == COMBO_TLS);
+	check_u64(st.combos[0].n, 1);
+	check_str(st.combos[0].a, "TLSv1");         /* ties sorted by name */
+	check_str(st.combos[1].a, "TLSv1.2");
+	check(st.combos[2].kind == COMBO_PLAINMAIL);
+	check_str(st.combos[2].a, "postfix");
+
+	/* the same window seen from the end of 27 Nov (23:xx): only that hour */
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", ts(2026, 11, 27, 23, 59, 0), &st) == 0);
+	check_u64(st.total, 2);
+
+	/* days: the 24 h window ending in hour 00 of 28 Nov spans two UTC days */
+	PeersTotals T;
+	peers_get_totals(p, 0, &T);
+	check_u64(T.n_days, 2);
+	check_u64(T.day_sessions[0], 2);
+	check_u64(T.day_plain[0], 1);
+	check_u64(T.day_plain_mail[0], 1);
+	check_u64(T.day_mail[0], 2);
+	check_u64(T.day_sessions[1], 2);
+	check_u64(T.day_plain[1], 0);
+	check_u64(T.n_syslog, 2);
+	check_str(T.syslog[0].name, "postfix");
+	check_str(T.syslog[1].name, "postfix/submission");
+	check_u64(T.syslog[1].in[peers_in_cell(ENC_STARTTLS_FAILED, false)], 1);
+	check_u64(T.proto_in[2], 1);  /* TLSv1 */
+	check_u64(T.proto_in[4], 1);  /* TLSv1.2 */
+	check(T.data_from_usec == ts(2026, 11, 27, 23, 0, 0));
+
+	/* 24 h later (hour 00 of 29 Nov): hour 23 of 27 Nov leaves the window, hour 00 of 28 Nov stays */
+	in_session(p, ts(2026, 11, 28, 23, 59, 0), "postfix", "mx.alpha.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check_u64(st.total, 2);
+	check(st.last_plaintext_usec == h23);   /* timestamps are not windowed */
+	peers_get_totals(p, 0, &T);
+	check_u64(T.in[peers_in_cell(ENC_PLAINTEXT, true)], 0);
+	check_u64(T.n_days, 1);
+
+	/* a log-time jump backwards beyond the window: counted, not windowed */
+	in_session(p, ts(2026, 11, 20, 10, 0, 0), "postfix", "mx.alpha.example", "192.0.2.1", ENC_PLAINTEXT, true, NULL, NULL, NULL);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check_u64(st.total, 2);
+	check_u64(peers_event_total(p, PEER_INBOUND, peers_in_cell(ENC_PLAINTEXT, true)), 2);
+	peers_get_totals(p, 0, &T);
+	check_u64(T.late_events, 1);
+	/* a backwards jump within the window lands in its own hour */
+	in_session(p, ts(2026, 11, 28, 5, 0, 0), "postfix", "mx.alpha.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check_u64(st.total, 3);
+
+	/* a jump forward by 10 days: everything expires, peers not seen are dropped */
+	in_session(p, ts(2026, 12, 8, 12, 0, 0), "postfix", "mx.charlie.example", "192.0.2.9", ENC_TLS, true, "TLSv1.3", "A", NULL);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == -ENOENT);
+	check(peers_get_window(p, PEER_INBOUND, "bravo.example", 0, &st) == -ENOENT);
+	check(peers_get_window(p, PEER_INBOUND, "charlie.example", 0, &st) == 0);
+	peers_get_totals(p, 0, &T);
+	uint64_t n = 0;
+	for (unsigned c = 0; c < 6; c++)
+		n += T.in[c];
+	check_u64(n, 1);
+	peers_free(p);
+
+	/* hour edges with a 1 h window */
+	p = new_peers(NULL, 10, 100, 3600LL * 1000000);
+	in_session(p, ts(2026, 11, 28, 10, 59, 59) + 999999, "postfix", "a.x.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
+	in_session(p, ts(2026, 11, 28, 11, 0, 0), "postfix", "a.x.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
+	check(peers_get_window(p, PEER_INBOUND, "x.example", 0, &st) == 0);
+	check_u64(st.total, 1);
+	/* hour 10 was freed when hour 11 began: a 1 h window keeps one hour */
+	check(peers_get_window(p, PEER_INBOUND, "x.example", ts(2026, 11, 28, 10, 30, 0), &st) == 0);
+	check_u64(st.total, 0);
+	peers_free(p);
+}
+
+static void test_unknown_and_outbound(void)
+{
+	Peers *p = new_peers(NULL, 10, 100, 0);
+	int64_t t = ts(2026, 11, 28, 9, 0, 0);
+	in_session(p, t, "postfix", "unknown", "203.0.113.7", ENC_PLAINTEXT, true, NULL, NULL, NULL);
+	in_session(p, t, "postfix", "unknown", "203.0.113.7", ENC_PLAINTEXT, false, NULL, NULL, NULL);
+	in_session(p, t, "postfix", "203.0.113.8", "203.0.113.8", ENC_TLS, true, "TLSv1.3", "A", NULL);
+	in_session(p, t, "postfix", "unknown", "2001:db8:1:2::5", ENC_PLAINTEXT, true, NULL, NULL, NULL);
+	PeerStats st;
+	check(peers_get_window(p, PEER_INBOUND, "unknown", 0, &st) == 0);
+	check_u64(st.total, 4);
+	check_u64(st.n_examples, 0);
+	check(peers_get_window(p, PEER_UNKNOWN_ADDR, "203.0.113.7", 0, &st) == 0);
+	check_u64(st.total, 2);
+	check_u64(st.n[peers_in_cell(ENC_PLAINTEXT, true)], 1);
+	check(peers_get_window(p, PEER_UNKNOWN_ADDR, "203.0.113.8", 0, &st) == 0);
+	check_u64(st.total, 1);
+
+	out_delivery(p, t, "a@example.org", "mx.example.org[192.0.2.7]:25", TRUST_VERIFIED, "TLSv1.3", DELIVERY_SENT);
+	out_delivery(p, t, "b@Mail.Example.ORG", "mx.example.org[192.0.2.7]:25", TRUST_TRUSTED, "TLSv1.2", DELIVERY_SENT);
+	out_delivery(p, t, "c@plain.example.net", "mx.plain.example.net[192.0.2.8]:25", TRUST_NONE, "", DELIVERY_SENT);
+	out_delivery(p, t, "d@down.example.net", "none", TRUST_NONE, "", DELIVERY_DEFERRED);
+	check(peers_get_window(p, PEER_OUTBOUND, "example.org", 0, &st) == 0);
+	check_u64(st.total, 2);
+	check_u64(st.n[peers_out_cell(TRUST_VERIFIED, DELIVERY_SENT)], 1);
+	check_u64(st.n[peers_out_cell(TRUST_TRUSTED, DELIVERY_SENT)], 1);
+	check_u64(st.n_examples, 2);
+	check_str(st.examples[0], "example.org");
+	check_str(st.examples[1], "mail.example.org");
+	check(st.last_plaintext_usec == 0);
+	check(peers_get_window(p, PEER_OUTBOUND, "example.net", 0, &st) == 0);
+	check_u64(st.total, 2);
+	check(st.last_plaintext_usec == t);
+	check_u64(st.n_combos, 1);
+	check(st.combos[0].kind == COMBO_NOCONN);
+	check_str(st.combos[0].a, "deferred");
+	PeersTotals T;
+	peers_get_totals(p, 0, &T);
+	check_u64(T.out_noconn, 1);
+	check_u64(T.proto_out[5], 1);
+	check_u64(T.proto_out[4], 1);
+	peers_free(p);
+}
+
+static void test_config(void)
+{
+	Peers *p = NULL;
+	PeersConfig bad = { 10, 100, (PEERS_WINDOW_MAX_HOURS + 1) * 3600LL * 1000000 };
+	check(peers_new(&p, NULL, &bad) == -EINVAL);
+	PeersConfig small = { 50, 10, 0 };   /* track raised to max + 1 */
+	check(peers_new(&p, NULL, &small) == 0);
+	PeersTotals T;
+	peers_get_totals(p, 0, &T);
+	check_u64(T.max_tracked, 51);
+	peers_free(p);
+	check(peers_free(NULL) == NULL);
+}
+
+int main(void)
+{
+	test_domains();
+	test_folding();
+	test_folding_random();
+	test_windows();
+	test_unknown_and_outbound();
+	test_config();
+	return test_exit("test-peers");
+}
