@@ -33,9 +33,10 @@
  * LIMITS
  *	MESSAGE is read up to ingest_max_line() bytes: the data threshold is set
  *	just above it, which also keeps sd-journal from decompressing large
- *	fields we never look at. Longer messages are cut and counted as
- *	oversized, like long lines of the file source. The cursor file is at
- *	most STATE_MAX bytes.
+ *	fields we never look at. Longer messages are dropped and counted as
+ *	oversized, like long lines of the file source (whose limit applies to
+ *	the whole line, ours to MESSAGE). The cursor file is at most
+ *	STATE_MAX bytes.
  * DIAGNOSTICS
  *	Logs (warn) a corrupt or stale cursor file, reopens, failed saves (once
  *	per streak). process() only returns a negative errno for -ENOMEM;
@@ -563,8 +564,11 @@ static int sj_entry(SourceJournal *sj)
 	    have[F_PID])
 		(void)slice_to_u32((Slice){ base + off[F_PID], len[F_PID] }, &ll.pid);
 	if (ll.msg.n > sj->max_line) {
-		ll.msg.n = sj->max_line;
+		/* Dropped and counted as the file source does with a long line:
+		 * a cut message could match a rule with a wrong value. */
 		ingest_oversized(sj->ingest);
+		ingest_line(sj->ingest, NULL, 0);
+		return 0;
 	}
 	ingest_entry(sj->ingest, &ll);
 	return 0;
