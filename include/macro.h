@@ -19,8 +19,8 @@ static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 #define _cleanup_close_ __attribute__((cleanup(closep)))
 
 /* TAKE_PTR - hand ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
-#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
+#define TAKE_PTR(p) __extension__({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) __extension__({ int _fd = (fd); (fd) = -1; _fd; })
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

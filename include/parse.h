@@ -27,3 +27,5 @@ bool parser_jit(const Parser *p);
 /* parser_match - 0 with *ret filled; PARSE_NO_MATCH when a relevant line
  * matched no rule; PARSE_IRRELEVANT when the line is of no interest. */
 int parser_match(Parser *p, uint32_t daemon_class, Slice msg, Match *ret);
+/* parser_match_rule - try one rule only (its literal filter and pattern); for the tests. */
+int parser_match_rule(Parser *p, RuleId id, Slice msg, Match *ret);

@@ -122,28 +122,40 @@ static bool relevant(uint32_t daemon_class, Slice msg)
 	return false;
 }
 
+static bool try_rule(Parser *p, unsigned i, Slice msg, Match *ret)
+{
+	const Rule *rule = &rules[i];
+	if (!literal_ok(rule, msg))
+		return false;
+	CompiledRule *cr = &p->r[i];
+	int rc = cr->jit ? pcre2_jit_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL)
+			 : pcre2_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL);
+	if (rc < 0)
+		return false;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+	ret->rule = rule->id;
+	for (unsigned g = 0; g < _G_MAX; g++) {
+		int k = cr->group[g];
+		if (k < 0 || k >= rc || ov[2 * k] == PCRE2_UNSET) {
+			ret->g[g] = SLICE_NULL;
+			continue;
+		}
+		ret->g[g] = (Slice){ msg.p + ov[2 * k], ov[2 * k + 1] - ov[2 * k] };
+	}
+	return true;
+}
+
 int parser_match(Parser *p, uint32_t daemon_class, Slice msg, Match *ret)
 {
-	for (unsigned i = 0; i < _R_MAX; i++) {
-		const Rule *rule = &rules[i];
-		if (!(rule->daemons & daemon_class) || !literal_ok(rule, msg))
-			continue;
-		CompiledRule *cr = &p->r[i];
-		int rc = cr->jit ? pcre2_jit_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL)
-				 : pcre2_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL);
-		if (rc < 0)
-			continue;
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
-		ret->rule = rule->id;
-		for (unsigned g = 0; g < _G_MAX; g++) {
-			int k = cr->group[g];
-			if (k < 0 || k >= rc || ov[2 * k] == PCRE2_UNSET) {
-				ret->g[g] = SLICE_NULL;
-				continue;
-			}
-			ret->g[g] = (Slice){ msg.p + ov[2 * k], ov[2 * k + 1] - ov[2 * k] };
-		}
-		return 0;
-	}
+	for (unsigned i = 0; i < _R_MAX; i++)
+		if ((rules[i].daemons & daemon_class) && try_rule(p, i, msg, ret))
+			return 0;
 	return relevant(daemon_class, msg) ? PARSE_NO_MATCH : PARSE_IRRELEVANT;
+}
+
+int parser_match_rule(Parser *p, RuleId id, Slice msg, Match *ret)
+{
+	if ((unsigned)id >= _R_MAX)
+		return -EINVAL;
+	return try_rule(p, id, msg, ret) ? 0 : PARSE_NO_MATCH;
 }

@@ -1,0 +1,250 @@
+/*
+ * test-ingest.c - session correlation on hand-made sequences: PID reuse,
+ * interleaving, expiry, table limits, outbound connection reuse, tlsproxy
+ * duplicates, Postfix 2.x and 3.10 wordings, syslog-name filtering.
+ */
+#include "harness.h"
+
+#include "ingest.h"
+#include "metrics.h"
+#include "store.h"
+
+static Store *store;
+static Ingest *in;
+
+static void setup(size_t max_sessions, const char *syslog_re)
+{
+	test_assert(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
+	IngestConfig c = INGEST_CONFIG_DEFAULT;
+	c.max_sessions = max_sessions;
+	c.syslog_name_regex = syslog_re;
+	const char *err = NULL;
+	test_assert(ingest_new(&in, store, &c, &err) == 0);
+}
+
+static void teardown(void)
+{
+	in = ingest_free(in);
+	store = store_free(store);
+}
+
+static void feed(const char *const *lines)
+{
+	for (; *lines; lines++)
+		ingest_line(in, *lines, strlen(*lines));
+}
+
+static double sessions(const char *sn, const char *enc, const char *mail)
+{
+	Slice l[] = { slice_from(sn), slice_from(enc), slice_from(mail) };
+	return store_get(store, M_INBOUND_SESSIONS, l);
+}
+
+static double get0(MetricId m)
+{
+	store_collect(store);
+	return store_get(store, m, NULL);
+}
+
+static double deliveries(const char *tls, const char *status)
+{
+	Slice l[] = { SLICE_LIT("postfix"), slice_from(tls), slice_from(status) };
+	return store_get(store, M_OUTBOUND_DELIVERIES, l);
+}
+
+static double failures(MetricId m, const char *sn, const char *reason)
+{
+	Slice l[] = { slice_from(sn), slice_from(reason) };
+	return store_get(store, m, l);
+}
+
+static void test_interleaved_and_pid_reuse(void)
+{
+	setup(100, NULL);
+	feed((const char *const[]){
+		"Nov 28 10:00:00 mx postfix/smtpd[100]: connect from a.example[192.0.2.1]",
+		"Nov 28 10:00:00 mx postfix/smtpd[200]: connect from b.example[192.0.2.2]",
+		"Nov 28 10:00:01 mx postfix/smtpd[100]: Anonymous TLS connection established from a.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature ECDSA (prime256v1) server-digest SHA256",
+		"Nov 28 10:00:01 mx postfix/smtpd[200]: SSL_accept error from b.example[192.0.2.2]: -1",
+		"Nov 28 10:00:01 mx postfix/smtpd[200]: warning: TLS library problem: error:0A000102:SSL routines::unsupported protocol:../ssl/statem/statem_srvr.c:1664:",
+		"Nov 28 10:00:01 mx postfix/smtpd[200]: lost connection after STARTTLS from b.example[192.0.2.2]",
+		"Nov 28 10:00:02 mx postfix/smtpd[100]: 4ABC: client=a.example[192.0.2.1]",
+		"Nov 28 10:00:02 mx postfix/smtpd[200]: disconnect from b.example[192.0.2.2] ehlo=1 starttls=0/1 commands=1/2",
+		"Nov 28 10:00:03 mx postfix/smtpd[100]: disconnect from a.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+		/* PID 300: disconnect line lost, PID reused */
+		"Nov 28 10:00:04 mx postfix/smtpd[300]: connect from c.example[192.0.2.3]",
+		"Nov 28 10:00:05 mx postfix/smtpd[300]: connect from d.example[192.0.2.4]",
+		"Nov 28 10:00:06 mx postfix/smtpd[300]: disconnect from d.example[192.0.2.4] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+		/* disconnect of a session whose connect we never saw: not classified */
+		"Nov 28 10:00:07 mx postfix/smtpd[400]: disconnect from e.example[192.0.2.5] ehlo=1 quit=1 commands=2",
+		NULL });
+	test_assert(sessions("postfix", "tls", "true") == 1);
+	test_assert(sessions("postfix", "starttls_failed", "false") == 1);
+	test_assert(sessions("postfix", "plaintext", "true") == 1);
+	test_assert(failures(M_INBOUND_TLS_FAILURES, "postfix", "unsupported_protocol") == 1);
+	Slice c[] = { SLICE_LIT("postfix") };
+	test_assert(store_get(store, M_INBOUND_CONNECTIONS, c) == 4);
+	test_assert(get0(M_SESSIONS_EXPIRED) == 1);
+	test_assert(get0(M_SESSIONS_OPEN) == 0);
+	test_assert(get0(M_LINES_READ) == 13);
+	Slice h[] = { SLICE_LIT("postfix"), SLICE_LIT("anonymous"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
+	test_assert(store_get(store, M_INBOUND_HANDSHAKES, h) == 1);
+	teardown();
+}
+
+static void test_expiry_and_limit(void)
+{
+	setup(2, NULL);
+	feed((const char *const[]){
+		"Nov 28 10:00:00 mx postfix/smtpd[1]: connect from a[192.0.2.1]",
+		"Nov 28 10:00:01 mx postfix/smtpd[2]: connect from b[192.0.2.2]",
+		"Nov 28 10:00:02 mx postfix/smtpd[3]: connect from c[192.0.2.3]", /* evicts pid 1 */
+		NULL });
+	test_assert(get0(M_SESSIONS_EXPIRED) == 1);
+	test_assert(get0(M_SESSIONS_OPEN) == 2);
+	/* two hours of log time later, the open ones have expired (max age 1h) */
+	feed((const char *const[]){
+		"Nov 28 12:00:00 mx postfix/smtpd[9]: connect from z[192.0.2.9]",
+		NULL });
+	test_assert(get0(M_SESSIONS_EXPIRED) == 3);
+	test_assert(get0(M_SESSIONS_OPEN) == 1);
+	teardown();
+}
+
+static void test_outbound(void)
+{
+	setup(100, NULL);
+	feed((const char *const[]){
+		/* TLS to A, two recipients of one message, then a second message over a new plaintext session */
+		"Nov 28 10:00:00 mx postfix/smtp[50]: Trusted TLS connection established to mx.a.example[192.0.2.7]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)",
+		"Nov 28 10:00:01 mx postfix/smtp[50]: 1111: to=<x@a.example>, relay=mx.a.example[192.0.2.7]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+		"Nov 28 10:00:01 mx postfix/smtp[50]: 1111: to=<y@a.example>, relay=mx.a.example[192.0.2.7]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+		"Nov 28 10:00:05 mx postfix/smtp[50]: 2222: to=<z@a.example>, relay=mx.a.example[192.0.2.7]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+		/* connection reuse through tlsproxy: tlsproxy's copy is not counted, "reused" is no handshake */
+		"Nov 28 10:01:00 mx postfix/tlsproxy[60]: Verified TLS connection established to mx.b.example[192.0.2.8]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+		"Nov 28 10:01:00 mx postfix/smtp[51]: Verified TLS connection established to mx.b.example[192.0.2.8]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+		"Nov 28 10:01:01 mx postfix/smtp[51]: 3333: to=<u@b.example>, relay=mx.b.example[192.0.2.8]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+		"Nov 28 10:01:02 mx postfix/smtp[52]: Verified TLS connection reused to mx.b.example[192.0.2.8]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519",
+		"Nov 28 10:01:02 mx postfix/smtp[52]: 4444: to=<v@b.example>, relay=mx.b.example[192.0.2.8]:25, conn_use=2, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+		/* required TLS not offered: one failure per attempt, not per recipient line */
+		"Nov 28 10:02:00 mx postfix/smtp[53]: 5555: to=<a@c.example>, relay=mx.c.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.c.example[192.0.2.9])",
+		"Nov 28 10:02:00 mx postfix/smtp[53]: 5555: to=<b@c.example>, relay=mx.c.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.c.example[192.0.2.9])",
+		"Nov 28 10:07:00 mx postfix/smtp[53]: 5555: to=<a@c.example>, relay=mx.c.example[192.0.2.9]:25, delay=301, delays=300/0/0/1, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.c.example[192.0.2.9])",
+		/* verification failure: several lines, one failure with the most specific reason */
+		"Nov 28 10:03:00 mx postfix/smtp[54]: server certificate verification failed for mx.d.example[192.0.2.10]:25: num=21:unable to verify the first certificate",
+		"Nov 28 10:03:00 mx postfix/smtp[54]: server certificate verification failed for mx.d.example[192.0.2.10]:25: certificate has expired",
+		"Nov 28 10:03:00 mx postfix/smtp[54]: Untrusted TLS connection established to mx.d.example[192.0.2.10]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+		"Nov 28 10:03:01 mx postfix/smtp[54]: 6666: to=<a@d.example>, relay=mx.d.example[192.0.2.10]:25, delay=1, delays=0/0/0/1, dsn=4.7.5, status=deferred (Server certificate not verified)",
+		/* handshake failure, then plaintext fallback in the same attempt */
+		"Nov 28 10:04:00 mx postfix/smtp[55]: SSL_connect error to mx.e.example[192.0.2.11]:25: -1",
+		"Nov 28 10:04:00 mx postfix/smtp[55]: warning: TLS library problem: error:0A00042E:SSL routines::tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1602:SSL alert number 70:",
+		"Nov 28 10:04:00 mx postfix/smtp[55]: 7777: Cannot start TLS: handshake failure",
+		"Nov 28 10:04:01 mx postfix/smtp[55]: 7777: to=<a@e.example>, relay=mx.e.example[192.0.2.11]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+		/* LMTP bounce, no TLS */
+		"Nov 28 10:05:00 mx postfix/lmtp[56]: 8888: to=<u@f.example>, relay=mail.f.example[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=5.1.1, status=bounced (host said: 550 unknown user)",
+		/* address verification probes are not deliveries */
+		"Nov 28 10:05:01 mx postfix/smtp[57]: 9999: to=<p@g.example>, relay=mx.g.example[192.0.2.12]:25, delay=1, delays=0/0/0/1, dsn=2.1.5, status=deliverable (250 ok)",
+		NULL });
+	test_assert(deliveries("trusted", "sent") == 2);
+	test_assert(deliveries("none", "sent") == 2);    /* 2222 (new session) + 7777 (fallback) */
+	test_assert(deliveries("verified", "sent") == 2);
+	test_assert(deliveries("none", "deferred") == 3);
+	test_assert(deliveries("untrusted", "deferred") == 1);
+	test_assert(deliveries("none", "bounced") == 1);
+	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "not_offered") == 2);
+	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_expired") == 1);
+	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_untrusted") == 0);
+	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "handshake_failed") == 1);
+	Slice hv[] = { SLICE_LIT("postfix"), SLICE_LIT("verified"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
+	test_assert(store_get(store, M_OUTBOUND_HANDSHAKES, hv) == 1);
+	Slice hu[] = { SLICE_LIT("postfix"), SLICE_LIT("untrusted"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
+	test_assert(store_get(store, M_OUTBOUND_HANDSHAKES, hu) == 1);
+	teardown();
+}
+
+static void test_postscreen(void)
+{
+	setup(100, NULL);
+	feed((const char *const[]){
+		/* rejected by postscreen: a session of its own */
+		"Nov 28 10:00:00 mx postfix/postscreen[70]: CONNECT from [192.0.2.1]:1000 to [192.0.2.100]:25",
+		"Nov 28 10:00:00 mx postfix/postscreen[70]: DISCONNECT [192.0.2.1]:1000",
+		/* STARTTLS during the deep tests, through tlsproxy */
+		"Nov 28 10:00:01 mx postfix/postscreen[70]: CONNECT from [192.0.2.2]:1001 to [192.0.2.100]:25",
+		"Nov 28 10:00:01 mx postfix/tlsproxy[71]: CONNECT from [192.0.2.2]:1001",
+		"Nov 28 10:00:01 mx postfix/tlsproxy[71]: Anonymous TLS connection established from [192.0.2.2]:1001: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature ECDSA (prime256v1) server-digest SHA256",
+		"Nov 28 10:00:02 mx postfix/postscreen[70]: PASS NEW [192.0.2.2]:1001",
+		"Nov 28 10:00:02 mx postfix/postscreen[70]: DISCONNECT [192.0.2.2]:1001",
+		"Nov 28 10:00:02 mx postfix/tlsproxy[71]: DISCONNECT [192.0.2.2]:1001",
+		/* failed handshake in tlsproxy */
+		"Nov 28 10:00:03 mx postfix/postscreen[70]: CONNECT from [192.0.2.3]:1002 to [192.0.2.100]:25",
+		"Nov 28 10:00:03 mx postfix/tlsproxy[71]: CONNECT from [192.0.2.3]:1002",
+		"Nov 28 10:00:03 mx postfix/tlsproxy[71]: warning: TLS library problem: error:0A00010B:SSL routines::wrong version number:../ssl/record/ssl3_record.c:350:",
+		"Nov 28 10:00:03 mx postfix/tlsproxy[71]: TLS handshake failed for service=smtpd peer=[192.0.2.3]:1002",
+		"Nov 28 10:00:03 mx postfix/tlsproxy[71]: DISCONNECT [192.0.2.3]:1002",
+		"Nov 28 10:00:03 mx postfix/postscreen[70]: DISCONNECT [192.0.2.3]:1002",
+		/* passed and handed to smtpd: counted by smtpd only */
+		"Nov 28 10:00:04 mx postfix/postscreen[70]: CONNECT from [192.0.2.4]:1003 to [192.0.2.100]:25",
+		"Nov 28 10:00:04 mx postfix/postscreen[70]: PASS OLD [192.0.2.4]:1003",
+		"Nov 28 10:00:04 mx postfix/smtpd[72]: connect from d.example[192.0.2.4]",
+		"Nov 28 10:00:05 mx postfix/smtpd[72]: disconnect from d.example[192.0.2.4] ehlo=1 quit=1 commands=2",
+		NULL });
+	test_assert(sessions("postfix", "plaintext", "false") == 2);
+	test_assert(sessions("postfix", "tls", "false") == 1);
+	test_assert(sessions("postfix", "starttls_failed", "false") == 1);
+	test_assert(failures(M_INBOUND_TLS_FAILURES, "postfix", "wrong_version_number") == 1);
+	Slice c[] = { SLICE_LIT("postfix") };
+	test_assert(store_get(store, M_INBOUND_CONNECTIONS, c) == 4);
+	test_assert(get0(M_SESSIONS_OPEN) == 0); /* the passed one is smtpd's now */
+	/* the passed one never shows up as expired either */
+	feed((const char *const[]){ "Nov 28 13:00:00 mx postfix/smtpd[73]: connect from e[192.0.2.5]", NULL });
+	test_assert(get0(M_SESSIONS_EXPIRED) == 0);
+	teardown();
+}
+
+static void test_versions_and_names(void)
+{
+	setup(100, "^(postfix|mta-in)");
+	feed((const char *const[]){
+		/* Postfix 2.2-2.4: no trust word, no statistics, queue file = mail */
+		"Mar  3 10:15:00 mx postfix/smtpd[2101]: connect from client.example.com[192.0.2.10]",
+		"Mar  3 10:15:01 mx postfix/smtpd[2101]: setting up TLS connection from client.example.com[192.0.2.10]",
+		"Mar  3 10:15:01 mx postfix/smtpd[2101]: TLS connection established from client.example.com[192.0.2.10]: TLSv1 with cipher DHE-RSA-AES256-SHA (256/256 bits)",
+		"Mar  3 10:15:02 mx postfix/smtpd[2101]: 4ABC123DEF: client=client.example.com[192.0.2.10]",
+		"Mar  3 10:15:03 mx postfix/smtpd[2101]: disconnect from client.example.com[192.0.2.10]",
+		/* 3.10: queue-id prefix on lost connection, custom syslog name */
+		"2026-11-28T10:00:00+00:00 mx mta-in/smtpd[9]: connect from unknown[198.51.100.9]",
+		"2026-11-28T10:00:01+00:00 mx mta-in/smtpd[9]: NOQUEUE: lost connection after STARTTLS from unknown[198.51.100.9]",
+		"2026-11-28T10:00:01+00:00 mx mta-in/smtpd[9]: disconnect from unknown[198.51.100.9] ehlo=1 starttls=0/1 commands=1/2",
+		/* not Postfix by the configured rule: ignored */
+		"2026-11-28T10:00:02+00:00 mx other/smtpd[10]: connect from unknown[198.51.100.10]",
+		/* STARTTLS refused without a handshake error line */
+		"2026-11-28T10:00:03+00:00 mx mta-in/smtpd[11]: connect from unknown[198.51.100.11]",
+		"2026-11-28T10:00:04+00:00 mx mta-in/smtpd[11]: disconnect from unknown[198.51.100.11] ehlo=1 starttls=0/1 quit=1 commands=2/3",
+		/* an unknown wording of a TLS line is counted, not guessed */
+		"2026-11-28T10:00:05+00:00 mx mta-in/smtpd[12]: Anonymous TLS connection negotiated from h[192.0.2.1]: TLSv1.3",
+		"not a syslog line at all",
+		NULL });
+	test_assert(sessions("postfix", "tls", "true") == 1);
+	test_assert(sessions("mta-in", "starttls_failed", "false") == 2);
+	test_assert(failures(M_INBOUND_TLS_FAILURES, "mta-in", "starttls_rejected") == 2);
+	Slice h[] = { SLICE_LIT("postfix"), SLICE_LIT("unknown"), SLICE_LIT("TLSv1"), SLICE_LIT("DHE-RSA-AES256-SHA"), SLICE_LIT("unknown") };
+	test_assert(store_get(store, M_INBOUND_HANDSHAKES, h) == 1);
+	Slice other[] = { SLICE_LIT("other") };
+	test_assert(store_get(store, M_INBOUND_CONNECTIONS, other) == 0);
+	Slice d[] = { SLICE_LIT("smtpd") };
+	test_assert(store_get(store, M_UNRECOGNIZED_LINES, d) == 1);
+	test_assert(get0(M_MALFORMED_LINES) == 1);
+	teardown();
+}
+
+int main(void)
+{
+	setenv("TZ", "UTC", 1);
+	test_run(test_interleaved_and_pid_reuse);
+	test_run(test_expiry_and_limit);
+	test_run(test_outbound);
+	test_run(test_postscreen);
+	test_run(test_versions_and_names);
+	return 0;
+}

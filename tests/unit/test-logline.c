@@ -1,0 +1,126 @@
+/*
+ * test-logline.c - the three on-disk header layouts, program names with
+ * slashes, and headers that must be refused.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "harness.h"
+
+#include "logline.h"
+#include "util.h"
+
+static LoglineClock *clk;
+
+static void parse_ok(const char *line, const char *host, const char *prog, uint32_t pid, const char *msg, int64_t ts)
+{
+	LogLine ll;
+	if (logline_parse(clk, line, strlen(line), &ll) != 0) {
+		fprintf(stderr, "not parsed: %s\n", line);
+		abort();
+	}
+	test_assert(slice_eq_str(ll.host, host));
+	test_assert(slice_eq_str(ll.prog, prog));
+	test_assert(ll.pid == pid);
+	test_assert(slice_eq_str(ll.msg, msg));
+	if (ts)
+		test_assert(ll.ts_usec == ts);
+}
+
+static int64_t local_ts(int y, int mon, int d, int h, int mi, int s)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s, .tm_isdst = -1 };
+	return (int64_t)mktime(&tm) * 1000000;
+}
+
+static void test_formats(void)
+{
+	/* postlogd: zero-padded day */
+	parse_ok("Nov 08 15:48:34 mx1 postfix/smtpd[24782]: connect from localhost[127.0.0.1]", "mx1", "postfix/smtpd",
+		 24782, "connect from localhost[127.0.0.1]", local_ts(2026, 11, 8, 15, 48, 34));
+	/* BSD syslog: space-padded day */
+	parse_ok("Nov  8 15:48:35 mx1 postfix/submission/smtpd[1]: x", "mx1", "postfix/submission/smtpd", 1, "x",
+		 local_ts(2026, 11, 8, 15, 48, 35));
+	/* same minute again (cache) */
+	parse_ok("Nov  8 15:48:59 mx1 postfix-out/smtp[2]: y", "mx1", "postfix-out/smtp", 2, "y",
+		 local_ts(2026, 11, 8, 15, 48, 59));
+	/* rsyslog RFC 3339 with fraction and offset */
+	parse_ok("2026-11-28T15:48:34.397141+00:00 mx1 postfix/smtpd[24782]: connect from a[1.2.3.4]", "mx1",
+		 "postfix/smtpd", 24782, "connect from a[1.2.3.4]",
+		 (days_from_civil(2026, 11, 28) * 86400 + 15 * 3600 + 48 * 60 + 34) * 1000000 + 397141);
+	parse_ok("2026-11-28T16:48:34+01:00 mx1 postfix/tlsproxy[7]: z", "mx1", "postfix/tlsproxy", 7, "z",
+		 (days_from_civil(2026, 11, 28) * 86400 + 15 * 3600 + 48 * 60 + 34) * 1000000);
+	/* journalctl -o short-iso "+0000" */
+	parse_ok("2026-11-28T15:48:34+0000 mx1 postfix/smtp[9]: w", "mx1", "postfix/smtp", 9, "w",
+		 (days_from_civil(2026, 11, 28) * 86400 + 15 * 3600 + 48 * 60 + 34) * 1000000);
+	parse_ok("2026-11-28T15:48:34Z mx1 mta-in/smtpd[10]: v", "mx1", "mta-in/smtpd", 10, "v", 0);
+	/* empty message */
+	parse_ok("Nov 28 15:48:34 mx1 postfix/smtpd[3]:", "mx1", "postfix/smtpd", 3, "", 0);
+	/* BSD date in the future (December read in January) is last year */
+	LoglineClock *jan;
+	test_assert(logline_clock_new(&jan, local_ts(2027, 1, 2, 0, 0, 0)) == 0);
+	LogLine ll;
+	const char *dec = "Dec 31 23:59:59 mx1 postfix/smtpd[3]: x";
+	test_assert(logline_parse(jan, dec, strlen(dec), &ll) == 0);
+	test_assert(ll.ts_usec == local_ts(2026, 12, 31, 23, 59, 59));
+	logline_clock_free(jan);
+}
+
+static void test_malformed(void)
+{
+	const char *bad[] = {
+		"", "garbage", "Nov 28 15:48:34", "Nov 28 15:48:34 mx1", "Nov 28 15:48:34 mx1 postfix/smtpd[12",
+		"Xyz 28 15:48:34 mx1 postfix/smtpd[1]: x", "Nov 28 25:48:34 mx1 postfix/smtpd[1]: x",
+		"2026-13-28T15:48:34Z mx1 postfix/smtpd[1]: x", "2026-11-28T15:48:34 mx1 postfix/smtpd[1]: x",
+		"Nov 28 15:48:34 mx1 postfix/smtpd[]: x", "Nov 28 15:48:34 mx1 postfix/smtpd[12345678901]: x",
+		"Nov 28 15:48:34 mx1 [1]: x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		LogLine ll;
+		if (logline_parse(clk, bad[i], strlen(bad[i]), &ll) == 0) {
+			fprintf(stderr, "accepted: '%s'\n", bad[i]);
+			abort();
+		}
+	}
+}
+
+static void test_split_prog(void)
+{
+	Slice n, d;
+	test_assert(logline_split_prog(SLICE_LIT("postfix/submission/smtpd"), &n, &d));
+	test_assert(slice_eq_str(n, "postfix/submission") && slice_eq_str(d, "smtpd"));
+	test_assert(logline_split_prog(SLICE_LIT("postfix-out/smtp"), &n, &d));
+	test_assert(slice_eq_str(n, "postfix-out") && slice_eq_str(d, "smtp"));
+	test_assert(!logline_split_prog(SLICE_LIT("sshd"), &n, &d));
+	test_assert(!logline_split_prog(SLICE_LIT("postfix/"), &n, &d));
+	test_assert(!logline_split_prog(SLICE_LIT("/smtpd"), &n, &d));
+}
+
+static void test_durations(void)
+{
+	int64_t v;
+	test_assert(parse_duration_usec("30s", &v) == 0 && v == 30 * 1000000LL);
+	test_assert(parse_duration_usec("1h30m", &v) == 0 && v == 5400 * 1000000LL);
+	test_assert(parse_duration_usec("7d", &v) == 0 && v == 7 * 86400 * 1000000LL);
+	test_assert(parse_duration_usec("500ms", &v) == 0 && v == 500000);
+	test_assert(parse_duration_usec("10", &v) < 0);
+	test_assert(parse_duration_usec("x", &v) < 0);
+	test_assert(parse_duration_usec("99999999999999999999d", &v) < 0);
+	uint64_t u;
+	test_assert(parse_u64("18446744073709551615", &u) == 0 && u == UINT64_MAX);
+	test_assert(parse_u64("18446744073709551616", &u) == -ERANGE);
+	test_assert(parse_u64("-1", &u) < 0);
+}
+
+int main(void)
+{
+	setenv("TZ", "Europe/Berlin", 1); /* a zone with DST: local times must still round-trip */
+	tzset();
+	test_assert(logline_clock_new(&clk, local_ts(2026, 11, 28, 16, 0, 0)) == 0);
+	test_run(test_formats);
+	test_run(test_malformed);
+	test_run(test_split_prog);
+	test_run(test_durations);
+	logline_clock_free(clk);
+	return 0;
+}
