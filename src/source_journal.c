@@ -84,6 +84,7 @@ typedef struct SourceJournal {
 	int epfd;             /* what the loop polls; contains jfd */
 	int jfd;              /* the journal's inotify fd, or -1 */
 	bool have_current;    /* positioned on an entry that is not handled yet */
+	bool recovering;      /* reopened after an error, no entry handled since */
 
 	char *cursor;              /* checkpoint: last fully handled entry, or NULL */
 	uint64_t cursor_realtime;  /* its __REALTIME_TIMESTAMP */
@@ -597,6 +598,7 @@ static int sj_drain(SourceJournal *sj, int64_t deadline_usec)
 		if (r < 0)
 			return r;
 		sj->since_cursor++;
+		sj->recovering = false;
 		if (++n % SOURCE_JOURNAL_BATCH == 0) {
 			r = sj_checkpoint(sj);
 			if (r < 0)
@@ -661,8 +663,17 @@ static int source_journal_process(Source *s, int64_t deadline_usec)
 			log_warn("source_journal: SIGBUS while reading (journal file truncated); reopening");
 		else
 			log_errno(LOG_LEVEL_WARN, r, "source_journal: read error; reopening");
-		/* A failed reopen is retried from timeout_usec; stay quiet here. */
-		(void)sj_reopen(sj, r);
+		if (sj->recovering) {
+			/* The same failure right after a reopen: do not spin on it
+			 * (and flood the log); retry at the slow pace instead. */
+			sj_close(sj);
+			sj_set_up(sj, false);
+			sj->retry_usec = now_monotonic_usec() + SOURCE_JOURNAL_RETRY_USEC;
+			sj->recovering = false;
+		} else {
+			/* A failed reopen is retried from timeout_usec. */
+			sj->recovering = sj_reopen(sj, r) >= 0;
+		}
 		r = 0;
 		/* Come back at once: entries may be waiting after the reopen. */
 		more = sj->j ? 1 : 0;
@@ -788,6 +799,10 @@ int source_journal_new(Source **ret, Ingest *ingest, Store *store, const SourceJ
 	if (r < 0)
 		goto fail;
 
+	/* sd-journal skips files it may not read without a word. */
+	if (!sj->files && !sj->directory && sd_journal_has_persistent_files(sj->j) <= 0 &&
+	    sd_journal_has_runtime_files(sj->j) <= 0)
+		log_warn("source_journal: no readable journal files; is the user in group systemd-journal or adm?");
 	sj_set_up(sj, true);
 	*ret = &sj->base;
 	return 0;
