@@ -147,11 +147,52 @@ else
 	bad "installed binary: metrics differ (above)"
 fi
 
+# ---- run it the way the service unit does (no booted systemd needed) -------------
+# StateDirectory= as systemd creates it, User=, Type=notify, WatchdogSec=; then the
+# socket unit's way (LISTEN_FDS + --web.systemd-socket).
+install -d -o "$user" -g "$user" -m 0750 /var/lib/postfix_tls_exporter
+free_port() {
+	python3 -c 'import socket,sys
+for p in range(int(sys.argv[1]), 19700):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass
+    finally: s.close()' "$1"
+}
+n_lines=$(cat "${logs[@]}" | wc -l)
+src_args=()
+for l in "${logs[@]}"; do src_args+=("--source.file=$l"); done
+port=$(free_port 19600)
+if python3 "$here/sdnotify_run.py" --user "$user" --state-dir /var/lib/postfix_tls_exporter --port "$port" \
+	--wait-lines "$n_lines" --metrics-out "$tmp/service.prom" -- /usr/bin/postfix_tls_exporter \
+	"${src_args[@]}" --source.start=beginning --web.listen-address="127.0.0.1:$port" > "$tmp/sd.out" 2>&1; then
+	ok "installed daemon under an emulated service manager (notify, watchdog, SIGTERM)"
+else
+	bad "installed daemon under an emulated service manager"
+fi
+sed 's/^/    /' "$tmp/sd.out"
+if python3 "$here/compare_prom.py" "$tmp/service.prom" "$tmp/installed.prom" $expected; then
+	ok "service-style run: metrics equal --once${expected:+ and the e2e expectations}"
+else
+	bad "service-style run: metrics differ (above)"
+fi
+if [ -n "$(ls -A /var/lib/postfix_tls_exporter)" ]; then
+	ok "state saved in /var/lib/postfix_tls_exporter: $(ls /var/lib/postfix_tls_exporter | tr '\n' ' ')"
+else
+	bad "nothing saved in the state directory on SIGTERM"
+fi
+port=$(free_port $((port + 1)))
+if python3 "$here/sdnotify_run.py" --socket-activation --user "$user" --state-dir /var/lib/postfix_tls_exporter \
+	--port "$port" -- /usr/bin/postfix_tls_exporter "${src_args[@]}" --web.systemd-socket > "$tmp/sd2.out" 2>&1; then
+	ok "installed daemon with socket activation (--web.systemd-socket)"
+else
+	bad "installed daemon with socket activation"
+fi
+sed 's/^/    /' "$tmp/sd2.out"
+
 # ---- purge --------------------------------------------------------------------------
 files=$(dpkg -L "$pkg" | grep -v -e '^/\.$')
-# what the service would have created at run time (StateDirectory=)
-install -d -o "$user" -g "$user" -m 0750 /var/lib/postfix_tls_exporter
-echo state > /var/lib/postfix_tls_exporter/cursor
 if dpkg --purge "$pkg" > "$tmp/purge.out" 2>&1; then ok "dpkg --purge $pkg"; else bad "dpkg --purge failed"; cat "$tmp/purge.out"; fi
 left=()
 while read -r f; do
