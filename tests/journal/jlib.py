@@ -231,6 +231,9 @@ def run_once(args, env_extra=None, timeout=120):
 
 def port_free(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # as the daemon (libmicrohttpd) binds: connections of an earlier daemon
+    # in TIME_WAIT must not make the port look taken
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", port))
         return True

@@ -16,6 +16,12 @@ moved to three hours ago) to DIR/system.journal for the whole test.
      and its metrics equal --once over those M entries.
   5. the cursor file is valid but older than --source.journal.max-resume-age:
      daemon 4 warns, starts at the end, reads exactly the M2 new entries.
+  6. really mid-stream: while the corpus is appended again in chunks, daemon
+     5 gets SIGTERM once it has read 700 of them. The saved cursor names entry P
+     (timestamps are unique here), which must not be past what was written;
+     daemon 6 must then read exactly the entries after P: none twice, none
+     lost. (What daemon 5 counted after its last scrape is not observable,
+     so this half checks that the resume starts right after the saved entry.)
 
 K is a point where no inbound session is open (checked against --once):
 in-flight sessions live in memory and a restart legitimately forgets them;
@@ -23,6 +29,8 @@ what must never happen is an entry counted twice or skipped.
 """
 import os
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jlib  # noqa: E402
@@ -44,6 +52,16 @@ def shifted(entries, delta_us):
         mono = int(jlib.field(e, "__MONOTONIC_TIMESTAMP")) + delta_us
         e = jlib.set_field(e, "__REALTIME_TIMESTAMP", str(rt).encode())
         out.append(jlib.set_field(e, "__MONOTONIC_TIMESTAMP", str(mono).encode()))
+    return out
+
+
+def unique_times(entries, first_rt):
+    """Strictly increasing timestamps 1 ms apart, so a cursor's realtime
+    names exactly one entry."""
+    out = []
+    for i, e in enumerate(entries):
+        e = jlib.set_field(e, "__REALTIME_TIMESTAMP", str(first_rt + i * 1000).encode())
+        out.append(jlib.set_field(e, "__MONOTONIC_TIMESTAMP", str(10**13 + i * 1000).encode()))
     return out
 
 
@@ -145,6 +163,41 @@ def main():
         jlib.check("ignoring state file" in log and "max-resume-age" in log,
                    "daemon 4 did not warn about the stale cursor:\n" + log)
         print("ok - stale cursor (older than max-resume-age): warning logged, read exactly %d new entries" % M2)
+
+        extra3 = unique_times(corpus, int((time.time() - 1800) * 1e6))
+        n3 = len(extra3)
+        d5 = jlib.Daemon(args, PORTS, os.path.join(tmp, "d5.log")).start()
+        d5.wait_for("postfix_tls_exporter_source_up", 1, labels='{source="journal"}')
+        fed = [0]
+
+        def feeder():
+            for i in range(0, n3, 37):
+                fed[0] = min(i + 37, n3)  # an upper bound before the write
+                w.feed(extra3[i:i + 37])
+                time.sleep(0.01)
+
+        t = threading.Thread(target=feeder)
+        t.start()
+        seen = 0
+        deadline = time.time() + 20
+        while seen < 700 and time.time() < deadline:
+            seen = jlib.value(d5.scrape(), ENTRIES)
+        fed_at_term = fed[0]
+        jlib.check(d5.stop() == 0, "daemon 5: exit status after SIGTERM")
+        t.join()
+        rt = [l for l in open(cursor_file).read().splitlines() if l.startswith("realtime=")]
+        rts = [jlib.field(e, "__REALTIME_TIMESTAMP").decode() for e in extra3]
+        jlib.check(len(rt) == 1 and rt[0][9:] in rts, "daemon 5 saved a cursor outside the stream: %r" % rt)
+        done = rts.index(rt[0][9:]) + 1
+        jlib.check(seen <= done <= fed_at_term, "saved entry %d, but scraped %d and written %d" % (done, seen, fed_at_term))
+        d6 = jlib.Daemon(args, PORTS, os.path.join(tmp, "d6.log")).start()
+        got = d6.wait_for(ENTRIES, n3 - done)
+        jlib.check(jlib.value(got, LINES) == n3 - done, "daemon 6: lines_read %s" % jlib.value(got, LINES))
+        time.sleep(0.5)
+        jlib.check(jlib.value(d6.scrape(), ENTRIES) == n3 - done, "daemon 6 read more than the rest")
+        jlib.check(d6.stop() == 0, "daemon 6: exit status after SIGTERM")
+        print("ok - SIGTERM mid-stream after entry %d of %d (%d written): the restart read exactly the other %d"
+              % (done, n3, fed_at_term, n3 - done))
         w.close()
     finally:
         jlib.cleanup()
