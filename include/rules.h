@@ -75,6 +75,7 @@ typedef struct Rule {
 	uint32_t daemons;      /* DAEMON_* mask */
 	const char *prefix;    /* message must start with this, or NULL */
 	const char *contains;  /* message must contain this (cheap filter), or NULL */
+	unsigned within;       /* ...starting at most this many bytes in (0: 48) */
 	const char *pattern;   /* PCRE2, anchored at the message start */
 	const char *source;    /* the Postfix code it was written from */
 	const char *const *examples; /* full log lines, NULL-terminated */

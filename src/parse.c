@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "parse.h"
 
 /* Only relevance literals in the first bytes count: later parts of a line
@@ -26,14 +27,29 @@
  * unrelated line look like a TLS line. */
 #define RELEVANCE_WINDOW 64
 
+/* Literals that a rule "contains" stand near the start of the message in
+ * every Postfix format (after at most a queue ID or a trust word), so the
+ * cheap filter searches only so far (Rule.within): it runs for every smtpd line. */
+#define LITERAL_WINDOW 48
+
 typedef struct CompiledRule {
 	pcre2_code *code;
 	bool jit;
+	size_t prefix_len;
+	size_t contains_len;
+	size_t contains_window; /* bytes searched: the literal starts within rule->within */
 	int group[_G_MAX]; /* capture number, or -1 */
 } CompiledRule;
 
+/* Rules per daemon class, in table order: the class is known before any
+ * rule is tried, so others are never looked at. */
+#define N_CLASSES 4
+
 struct Parser {
 	CompiledRule r[_R_MAX];
+	uint8_t by_class[N_CLASSES][_R_MAX];
+	uint8_t n_by_class[N_CLASSES];
+	size_t relevance_len[64];
 	pcre2_match_data *md;
 	bool jit;
 	char error[256];
@@ -69,11 +85,19 @@ int parser_new(Parser **ret, const char **ret_error)
 			p->jit = false;
 		for (unsigned g = 0; g < _G_MAX; g++)
 			cr->group[g] = pcre2_substring_number_from_name(cr->code, (PCRE2_SPTR)rules_group_names[g]);
+		cr->prefix_len = rule->prefix ? strlen(rule->prefix) : 0;
+		cr->contains_len = rule->contains ? strlen(rule->contains) : 0;
+		cr->contains_window = (rule->within ? rule->within : LITERAL_WINDOW) + cr->contains_len;
+		for (unsigned c = 0; c < N_CLASSES; c++)
+			if (rule->daemons & (1u << c))
+				p->by_class[c][p->n_by_class[c]++] = (uint8_t)i;
 		uint32_t n = 0;
 		pcre2_pattern_info(cr->code, PCRE2_INFO_CAPTURECOUNT, &n);
 		if (n > max_groups)
 			max_groups = n;
 	}
+	for (unsigned i = 0; i < rules_n_relevance && i < ELEMENTSOF(p->relevance_len); i++)
+		p->relevance_len[i] = strlen(rules_relevance[i].contains);
 	p->md = pcre2_match_data_create(max_groups + 1, NULL);
 	if (!p->md) {
 		parser_free(p);
@@ -99,24 +123,24 @@ bool parser_jit(const Parser *p)
 	return p->jit;
 }
 
-static bool literal_ok(const Rule *rule, Slice msg)
+static bool literal_ok(const Rule *rule, const CompiledRule *cr, Slice msg)
 {
-	if (rule->prefix) {
-		size_t n = strlen(rule->prefix);
-		if (msg.n < n || memcmp(msg.p, rule->prefix, n) != 0)
+	if (cr->prefix_len && (msg.n < cr->prefix_len || memcmp(msg.p, rule->prefix, cr->prefix_len) != 0))
+		return false;
+	if (cr->contains_len) {
+		size_t w = cr->contains_window;
+		if (!find_lit(msg.p, msg.n < w ? msg.n : w, rule->contains, cr->contains_len))
 			return false;
 	}
-	if (rule->contains && !memmem(msg.p, msg.n, rule->contains, strlen(rule->contains)))
-		return false;
 	return true;
 }
 
-static bool relevant(uint32_t daemon_class, Slice msg)
+static bool relevant(const Parser *p, uint32_t daemon_class, Slice msg)
 {
 	size_t n = msg.n < RELEVANCE_WINDOW ? msg.n : RELEVANCE_WINDOW;
 	for (unsigned i = 0; i < rules_n_relevance; i++) {
 		const RelevanceRule *rr = &rules_relevance[i];
-		if ((rr->daemons & daemon_class) && memmem(msg.p, n, rr->contains, strlen(rr->contains)))
+		if ((rr->daemons & daemon_class) && find_lit(msg.p, n, rr->contains, p->relevance_len[i]))
 			return true;
 	}
 	return false;
@@ -125,9 +149,9 @@ static bool relevant(uint32_t daemon_class, Slice msg)
 static bool try_rule(Parser *p, unsigned i, Slice msg, Match *ret)
 {
 	const Rule *rule = &rules[i];
-	if (!literal_ok(rule, msg))
-		return false;
 	CompiledRule *cr = &p->r[i];
+	if (!literal_ok(rule, cr, msg))
+		return false;
 	int rc = cr->jit ? pcre2_jit_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL)
 			 : pcre2_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL);
 	if (rc < 0)
@@ -147,10 +171,13 @@ static bool try_rule(Parser *p, unsigned i, Slice msg, Match *ret)
 
 int parser_match(Parser *p, uint32_t daemon_class, Slice msg, Match *ret)
 {
-	for (unsigned i = 0; i < _R_MAX; i++)
-		if ((rules[i].daemons & daemon_class) && try_rule(p, i, msg, ret))
+	unsigned c = (unsigned)__builtin_ctz(daemon_class | (1u << N_CLASSES));
+	if (c >= N_CLASSES)
+		return PARSE_IRRELEVANT;
+	for (unsigned k = 0; k < p->n_by_class[c]; k++)
+		if (try_rule(p, p->by_class[c][k], msg, ret))
 			return 0;
-	return relevant(daemon_class, msg) ? PARSE_NO_MATCH : PARSE_IRRELEVANT;
+	return relevant(p, daemon_class, msg) ? PARSE_NO_MATCH : PARSE_IRRELEVANT;
 }
 
 int parser_match_rule(Parser *p, RuleId id, Slice msg, Match *ret)

@@ -25,13 +25,13 @@ const Rule rules[_R_MAX] = {
 	[R_TLS_SUMMARY] = {
 		.id = R_TLS_SUMMARY, .name = "tls_summary",
 		.daemons = DAEMON_SMTPD | DAEMON_SMTP | DAEMON_TLSPROXY,
-		.contains = "TLS connection ",
+		.contains = "TLS connection ", .within = 10,
 		/* 2.2-2.4: no trust word, client peer is a bare host; 2.5-3.3 trust
 		 * word; 3.4+ (and 3.0.14/3.1.10/3.2.7/3.3.2) tls_log_summary() with
 		 * "reused", SNI " to <name>" (server, 3.4+) and the key-exchange /
 		 * signature suffixes (TLS 1.3 only). */
 		.pattern = "^(?:(?<trust>Anonymous|Untrusted|Trusted|Verified) )?TLS connection "
-			   "(?<usage>established|reused) (?<dir>from|to) (?<peer>.+?)(?: to (?<sni>[^\\s:]+))?: "
+			   "(?<usage>established|reused) (?<dir>from|to) (?<peer>\\S+)(?: to (?<sni>[^\\s:]+))?: "
 			   "(?<proto>(?:SSL|TLS)v[0-9.]+) with cipher (?<cipher>\\S+) \\(\\d+/\\d+ bits\\)"
 			   "(?: key-exchange (?<kex>\\S+)(?: \\((?<kexparm>[^)]*)\\))?)?"
 			   "(?: server-signature \\S+(?: \\([^)]*\\))?(?: server-digest \\S+)?)?"
@@ -63,7 +63,7 @@ const Rule rules[_R_MAX] = {
 	},
 	[R_DISCONNECT] = {
 		.id = R_DISCONNECT, .name = "disconnect", .daemons = DAEMON_SMTPD, .prefix = "disconnect from ",
-		.pattern = "^disconnect from (?<peer>\\S+?)(?<stats>(?: [a-z]+=\\d+(?:/\\d+)?)*)(?: notes=\\S+)?$",
+		.pattern = "^disconnect from (?<peer>\\S+)(?<stats>(?: [a-z]+=\\d+(?:/\\d+)?)*)(?: notes=\\S+)?$",
 		.source = "smtpd/smtpd.c smtpd_service(), smtpd_format_cmd_stats() (stats 3.0+, notes= 3.9+)",
 		.examples = EX(
 			"Nov 28 15:48:34 mx1 postfix/smtpd[24782]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
@@ -73,7 +73,7 @@ const Rule rules[_R_MAX] = {
 			"Mar  3 10:15:09 mx postfix/smtpd[2101]: disconnect from client.example.com[192.0.2.10]"),
 	},
 	[R_ABNORMAL_END] = {
-		.id = R_ABNORMAL_END, .name = "abnormal_end", .daemons = DAEMON_SMTPD, .contains = " after ",
+		.id = R_ABNORMAL_END, .name = "abnormal_end", .daemons = DAEMON_SMTPD, .contains = " after ", .within = 32,
 		.pattern = "^(?:(?<qid>[0-9A-Za-z]+|NOQUEUE): )?(?<reason>lost connection|timeout|too many errors) after "
 			   "(?<where>[A-Z-]+(?: content)?)(?: \\(\\d+ bytes\\))? from (?<peer>\\S+)$",
 		.source = "smtpd/smtpd.c smtpd_proto() \"%s after %s from %s\" (queue-id prefix 3.10+)",
@@ -87,7 +87,7 @@ const Rule rules[_R_MAX] = {
 	[R_SSL_ACCEPT_ERROR] = {
 		.id = R_SSL_ACCEPT_ERROR, .name = "ssl_accept_error", .daemons = DAEMON_SMTPD,
 		.prefix = "SSL_accept error from ",
-		.pattern = "^SSL_accept error from (?<peer>\\S+?): (?<err>.+)$",
+		.pattern = "^SSL_accept error from (?<peer>\\S+): (?<err>.+)$",
 		.source = "tls/tls_server.c tls_server_start() \"SSL_accept error from %s: %d\" (2.2+), \": %m\" and \": lost connection\" (2.9+)",
 		.examples = EX(
 			"Nov 28 15:48:51 mx1 postfix/smtpd[24782]: SSL_accept error from localhost[127.0.0.1]: -1",
@@ -98,7 +98,7 @@ const Rule rules[_R_MAX] = {
 	[R_SSL_CONNECT_ERROR] = {
 		.id = R_SSL_CONNECT_ERROR, .name = "ssl_connect_error", .daemons = DAEMON_SMTP,
 		.prefix = "SSL_connect error to ",
-		.pattern = "^SSL_connect error to (?<peer>\\S+?): (?<err>.+)$",
+		.pattern = "^SSL_connect error to (?<peer>\\S+): (?<err>.+)$",
 		.source = "tls/tls_client.c tls_client_start() \"SSL_connect error to %s: %d\" (2.2+), \": %m\" (2.9+)",
 		.examples = EX(
 			"Nov 28 15:48:47 mx1 postfix/smtp[24829]: SSL_connect error to 127.0.0.1[127.0.0.1]:2604: -1",
@@ -117,7 +117,7 @@ const Rule rules[_R_MAX] = {
 			"Mar  3 10:15:01 mx postfix/smtpd[2101]: warning: TLS library problem: 2101:error:1408A0C1:SSL routines:SSL3_GET_CLIENT_HELLO:no shared cipher:s3_srvr.c:1352:"),
 	},
 	[R_CLIENT] = {
-		.id = R_CLIENT, .name = "client", .daemons = DAEMON_SMTPD, .contains = ": client=",
+		.id = R_CLIENT, .name = "client", .daemons = DAEMON_SMTPD, .contains = ": client=", .within = 20,
 		.pattern = "^(?<qid>[0-9A-Za-z]+): client=(?<peer>[^,\\s]+)",
 		.source = "smtpd/smtpd.c mail_open_stream() \"%s: client=%s\" (2.2+)",
 		.examples = EX(
@@ -125,7 +125,7 @@ const Rule rules[_R_MAX] = {
 			"Nov 28 15:48:48 mx1 postfix/submission/smtpd[24825]: 1811E10C172: client=localhost[127.0.0.1], sasl_method=PLAIN, sasl_username=alice@mx1.example.test"),
 	},
 	[R_TLS_ABORT] = {
-		.id = R_TLS_ABORT, .name = "tls_abort", .daemons = DAEMON_SMTPD, .contains = ": abort: TLS from ",
+		.id = R_TLS_ABORT, .name = "tls_abort", .daemons = DAEMON_SMTPD, .contains = ": abort: TLS from ", .within = 20,
 		.pattern = "^(?<qid>[0-9A-Za-z]+|NOQUEUE): abort: TLS from (?<peer>\\S+): (?<why>.+)$",
 		.source = "smtpd/smtpd.c smtpd_start_tls() / tls_reset(), smtpd_tls_req_ccert (2.2+)",
 		.examples = EX(
@@ -134,7 +134,7 @@ const Rule rules[_R_MAX] = {
 	},
 	[R_TLSPROXY_ENDPOINT] = {
 		.id = R_TLSPROXY_ENDPOINT, .name = "tlsproxy_endpoint", .daemons = DAEMON_TLSPROXY,
-		.contains = "CONNECT ",
+		.contains = "CONNECT ", .within = 0,
 		.pattern = "^(?<what>CONNECT from|CONNECT to|DISCONNECT) (?<ep>\\[[^\\]]+\\]:\\d+)$",
 		.source = "tlsproxy/tlsproxy.c tlsp_… \"CONNECT %s %s\", tlsproxy_state.c tlsp_state_free() \"DISCONNECT %s\" (2.8+; \"CONNECT to\" 3.4+)",
 		.examples = EX(
@@ -177,8 +177,8 @@ const Rule rules[_R_MAX] = {
 	},
 	[R_VERIFY_FAILED] = {
 		.id = R_VERIFY_FAILED, .name = "verify_failed", .daemons = DAEMON_SMTP | DAEMON_SMTPD | DAEMON_TLSPROXY,
-		.contains = "verification failed for ",
-		.pattern = "^(?:(?<purpose>server|client|CA) )?certificate (?:peer name )?verification failed for (?<peer>\\S+?): ?(?<why>.+)$",
+		.contains = "verification failed for ", .within = 24,
+		.pattern = "^(?:(?<purpose>server|client|CA) )?certificate (?:peer name )?verification failed for (?<peer>\\S+): ?(?<why>.+)$",
 		.source = "tls/tls_verify.c tls_log_verify_error() (2.11+), tls_verify_certificate_callback() (2.5-2.10)",
 		.examples = EX(
 			"Nov 28 15:48:50 mx1 postfix/smtp[24847]: certificate verification failed for 127.0.0.1[127.0.0.1]:2600: self-signed certificate",
@@ -187,7 +187,7 @@ const Rule rules[_R_MAX] = {
 			"Nov 28 15:49:13 mx1 postfix/smtp[25014]: server certificate verification failed for 127.0.0.1[127.0.0.1]:2602: num=62:hostname mismatch"),
 	},
 	[R_DELIVERY] = {
-		.id = R_DELIVERY, .name = "delivery", .daemons = DAEMON_SMTP, .contains = ": to=<",
+		.id = R_DELIVERY, .name = "delivery", .daemons = DAEMON_SMTP, .contains = ": to=<", .within = 20,
 		.pattern = "^(?<qid>[0-9A-Za-z]+): to=<(?<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?<relay>[^,]+),"
 			   "(?: conn_use=\\d+,)? delay=[0-9.]+,(?: delays=[0-9./]+, dsn=[0-9.]+,)? "
 			   "status=(?<status>\\S+) \\((?<reason>.*)\\)$",
@@ -200,7 +200,7 @@ const Rule rules[_R_MAX] = {
 			"Jul 24 05:03:00 mx postfix/lmtp[4103]: 4ABC123DEF: to=<b@example.org>, orig_to=<c@example.org>, relay=mail.example.org[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=5.1.1, status=bounced (host mail.example.org[private/dovecot-lmtp] said: 550 5.1.1 unknown user (in reply to RCPT TO command))"),
 	},
 	[R_NONFINAL] = {
-		.id = R_NONFINAL, .name = "nonfinal", .daemons = DAEMON_SMTP, .contains = ": ",
+		.id = R_NONFINAL, .name = "nonfinal", .daemons = DAEMON_SMTP, .contains = ": ", .within = 20,
 		.pattern = "^(?<qid>[0-9A-Za-z]+): (?<reason>Cannot start TLS: handshake failure|TLS is required, .*|Server certificate not (?:verified|trusted)|TLS failure: .*)$",
 		.source = "smtp/smtp_proto.c smtp_helo(), smtp_start_tls(); smtp/smtp_trouble.c smtp_misc_fail()",
 		.examples = EX(
@@ -216,7 +216,7 @@ const Rule rules[_R_MAX] = {
 	},
 	[R_LEGACY_CERT] = {
 		.id = R_LEGACY_CERT, .name = "legacy_cert", .daemons = DAEMON_SMTPD | DAEMON_SMTP,
-		.contains = "subject_CN=",
+		.contains = "subject_CN=", .within = 48,
 		.pattern = "^(?:Verified|Unverified|Peer certificate|Trusted|Untrusted)[: ].*subject_CN=",
 		.source = "tls/tls_client.c, tls/tls_server.c peer certificate summary (2.2-2.4; loglevel 2 later)",
 		.examples = EX("Mar  3 10:16:02 mx postfix/smtp[2102]: Verified: subject_CN=smtp.example.net, issuer=Example CA"),
@@ -224,12 +224,12 @@ const Rule rules[_R_MAX] = {
 	[R_PIPELINING] = {
 		.id = R_PIPELINING, .name = "pipelining", .daemons = DAEMON_SMTPD,
 		.prefix = "improper command pipelining after ",
-		.pattern = "^improper command pipelining after \\S+ from \\S+?(?:: .*)?$",
+		.pattern = "^improper command pipelining after \\S+ from \\S+(?: .*)?$",
 		.source = "smtpd/smtpd.c smtpd_proto() (2.6+)",
 		.examples = EX("Jul 24 04:43:00 mx postfix/smtpd[30609]: improper command pipelining after CONNECT from unknown[198.51.100.9]: EHLO example.com\\r\\n"),
 	},
 	[R_TLS_SNI] = {
-		.id = R_TLS_SNI, .name = "tls_sni", .daemons = DAEMON_SMTPD | DAEMON_TLSPROXY, .contains = "TLS SNI ",
+		.id = R_TLS_SNI, .name = "tls_sni", .daemons = DAEMON_SMTPD | DAEMON_TLSPROXY, .contains = "TLS SNI ", .within = 9,
 		.pattern = "^(?:warning: )?TLS SNI ",
 		.source = "tls/tls_misc.c server_sni_callback() (3.4+)",
 		.examples = EX("Jul  4 09:00:06 mx postfix/smtpd[5106]: warning: TLS SNI from client.example.com[192.0.2.10] is invalid: bad.example"),

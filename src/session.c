@@ -336,7 +336,7 @@ typedef struct Mapping {
 static const char *map_text(const Mapping *map, size_t n, Slice text, const char *fallback)
 {
 	for (size_t i = 0; i < n; i++)
-		if (memmem(text.p, text.n, map[i].needle, strlen(map[i].needle)))
+		if (find_lit(text.p, text.n, map[i].needle, strlen(map[i].needle)))
 			return map[i].reason;
 	return fallback;
 }
