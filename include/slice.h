@@ -19,7 +19,8 @@ typedef struct Slice {
 #define SLICE_NULL ((Slice){ NULL, 0 })
 #define SLICE_LIT(s) ((Slice){ (s), sizeof(s) - 1 })
 
-static inline Slice slice_from(const char *s) { return (Slice){ s, s ? strlen(s) : 0 }; }
+/* slice_from - a NUL-terminated string; NULL gives the empty string, never a NULL pointer. */
+static inline Slice slice_from(const char *s) { return s ? (Slice){ s, strlen(s) } : (Slice){ "", 0 }; }
 static inline bool slice_eq(Slice a, Slice b) { return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0); }
 static inline bool slice_eq_str(Slice a, const char *s) { return slice_eq(a, slice_from(s)); }
 static inline bool slice_has_prefix(Slice a, const char *pfx)

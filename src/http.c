@@ -82,6 +82,7 @@ static void log_once(Http *h, const char *fmt, ...)
 	log_warn("http: %s", msg);
 }
 
+static void mhd_logger(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

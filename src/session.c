@@ -55,6 +55,7 @@ struct Entry {
 	/* outbound client process */
 	Trust tls;              /* TRUST_NONE: no TLS line armed */
 	char *tls_peer;
+	char *tls_proto;
 	char *bound_qid;
 	const char *pending_cert;
 	char *not_offered_qid;
@@ -108,6 +109,7 @@ static void entry_free(Entry *e)
 	free(e->proto);
 	free(e->cipher);
 	free(e->tls_peer);
+	free(e->tls_proto);
 	free(e->bound_qid);
 	free(e->not_offered_qid);
 	free(e);
@@ -535,7 +537,7 @@ static Stats parse_stats(Slice st)
 static void split_peer(const char *peer, Slice *name, Slice *addr)
 {
 	*name = SLICE_LIT("unknown");
-	*addr = SLICE_NULL;
+	*addr = SLICE_LIT("");
 	if (!peer)
 		return;
 	const char *lb = strrchr(peer, '[');
@@ -871,6 +873,7 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 		 * report it as untrusted, the weakest authenticated level. */
 		e->tls = t == TRUST_NONE ? TRUST_UNTRUSTED : t;
 		set_str(&e->tls_peer, m->g[G_PEER]);
+		set_str(&e->tls_proto, m->g[G_PROTO]);
 		free(e->bound_qid);
 		e->bound_qid = NULL;
 		return;
@@ -930,6 +933,7 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 				.recipient = m->g[G_TO],
 				.relay = m->g[G_RELAY],
 				.tls = tls,
+				.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
 				.status = ds,
 			};
 			peers_outbound_delivery(s->peers, &pd);
