@@ -91,14 +91,15 @@ uint64_t peers_hash(const Peers *p, const void *data, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* hour_of - hours since the epoch, clamped to [0, hour of PEERS_USEC_MAX] so
+ * that hour arithmetic never overflows. */
 static int32_t hour_of(int64_t usec)
 {
-	int64_t h = usec >= 0 ? usec / USEC_PER_HOUR : -((-usec + USEC_PER_HOUR - 1) / USEC_PER_HOUR);
-	if (h > INT32_MAX)
-		h = INT32_MAX;
-	if (h < INT32_MIN + PEERS_WINDOW_MAX_HOURS)
-		h = INT32_MIN + PEERS_WINDOW_MAX_HOURS;
-	return (int32_t)h;
+	if (usec <= 0)
+		return 0;
+	if (usec > PEERS_USEC_MAX)
+		usec = PEERS_USEC_MAX;
+	return (int32_t)(usec / USEC_PER_HOUR);
 }
 
 /*
@@ -466,7 +467,7 @@ static void sweep(Peers *p)
 /* advance - move "now" to the event's hour; returns whether ts is in the window. */
 static bool advance(Peers *p, int64_t ts)
 {
-	if (ts <= 0)
+	if (ts <= 0 || ts > PEERS_USEC_MAX)
 		return false;
 	int32_t h = hour_of(ts);
 	if (p->newest_usec == 0 || h > p->now_hour) {
@@ -487,11 +488,41 @@ void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err)
 	heap_push(t, idx);
 }
 
+static const Table *relabel_table;
+
+static int by_count(const void *a, const void *b)
+{
+	const Entry *x = &relabel_table->e[*(const uint32_t *)a], *y = &relabel_table->e[*(const uint32_t *)b];
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* relabel - give the free labels to the busiest unlabelled peers (after a load). */
+static void relabel(Table *t)
+{
+	if (t->n_label_free == 0 || t->nu == 0)
+		return;
+	uint32_t *v = malloc(t->nu * sizeof(*v));
+	if (!v)
+		return;
+	size_t n = t->nu;
+	memcpy(v, t->uheap, n * sizeof(*v));
+	relabel_table = t;
+	qsort(v, n, sizeof(*v), by_count);
+	for (size_t i = 0; i < n && t->n_label_free > 0; i++)
+		label_promote(t, &t->e[v[i]]);
+	free(v);
+}
+
 void peers_after_load(Peers *p)
 {
 	p->now_hour = p->newest_usec > 0 ? hour_of(p->newest_usec) : 0;
 	if (p->newest_usec > 0)
 		sweep(p);
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
+		if (p->t[d].max_labelled > 0)
+			relabel(&p->t[d]);
 }
 
 int32_t peers_hour_of(int64_t usec)
@@ -518,11 +549,12 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 	if (!e)
 		e = peers_entry_insert(p, t, key, len);
 	t->total[ev->cell]++;
-	if (!e) {
+	if (!e && t->max_labelled > 0) {
 		t->other[ev->cell]++;
 		t->folded++;
-		return;
 	}
+	if (!e)
+		return;
 	uint32_t idx = (uint32_t)(e - t->e);
 	e->count++;
 	{
@@ -540,12 +572,12 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 	}
 	if (e->label != PEERS_NIL)
 		t->labels[e->label].cum[ev->cell]++;
-	else {
+	else if (t->max_labelled > 0) {
 		t->other[ev->cell]++;
 		t->folded++;
 	}
 
-	if (ev->ts > 0) {
+	if (ev->ts > 0 && ev->ts <= PEERS_USEC_MAX) {
 		if (e->first_seen == 0 || ev->ts < e->first_seen)
 			e->first_seen = ev->ts;
 		if (ev->ts > e->last_seen)
@@ -886,6 +918,7 @@ static int32_t end_hour(const Peers *p, int64_t now_usec)
 {
 	return now_usec > 0 ? hour_of(now_usec) : p->now_hour;
 }
+/* (end_hour is at most the hour of PEERS_USEC_MAX: loops over it terminate) */
 
 static int combo_cmp(const void *a, const void *b)
 {

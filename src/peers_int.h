@@ -20,6 +20,7 @@
 #define DOMCACHE_SETS 1024
 #define DOMCACHE_WAYS 2
 #define HOST_MAX 256            /* normalised host names: at most 253 bytes */
+#define PEERS_USEC_MAX (253402300799LL * 1000000) /* 9999-12-31T23:59:59Z: later times are ignored */
 
 /* One hour of one peer. */
 typedef struct Slot {

@@ -300,7 +300,8 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 		uint8_t nex = get_u8(r, "examples");
 		if (r->bad)
 			return;
-		if (err > count || first < 0 || last < 0 || last_plain < 0 || more > 1 || nex > PEERS_EXAMPLES) {
+		if (err > count || first < 0 || last < 0 || last_plain < 0 || first > PEERS_USEC_MAX ||
+		    last > PEERS_USEC_MAX || last_plain > PEERS_USEC_MAX || more > 1 || nex > PEERS_EXAMPLES) {
 			fail(r, "bad %s peer '%s' (entry %u)", what, key, k);
 			return;
 		}
@@ -411,7 +412,7 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply)
 	int64_t window = (int64_t)get_u64(r, "window");
 	int64_t newest = (int64_t)get_u64(r, "newest event");
 	uint64_t late = get_u64(r, "late events");
-	if (!r->bad && (window <= 0 || newest < 0)) {
+	if (!r->bad && (window <= 0 || newest < 0 || newest > PEERS_USEC_MAX)) {
 		snprintf(p->error, sizeof(p->error), "bad window or timestamp");
 		return -EBADMSG;
 	}

@@ -111,7 +111,7 @@ static int esc_md(Buf *b, const char *s)
 		unsigned char c = (unsigned char)*s;
 		if (c < 0x20 || c >= 0x7f)
 			r = buf_printf(b, "\\\\x%02x", c);
-		else if (strchr("\\`*_{}[]()<>#+!|~&", c))
+		else if (strchr("\\`*_{}[]<>#+!|~&", c))
 			r = buf_printf(b, "\\%c", c);
 		else
 			r = buf_putc(b, (char)c);
@@ -826,6 +826,7 @@ static int render_text(Model *m, Buf *b)
 				w[k] = MAX(w[k], text_width(s->cells[r * s->ncols + k]));
 		}
 		for (size_t r = 0; r <= s->nrows; r++) {
+			size_t line_start = b->len;
 			buf_puts(b, " ");
 			for (unsigned k = 0; k < s->ncols; k++) {
 				const char *cell = r == 0 ? s->cols[k] : s->cells[(r - 1) * s->ncols + k];
@@ -842,6 +843,8 @@ static int render_text(Model *m, Buf *b)
 				if (!last)
 					buf_putc(b, ' ');
 			}
+			while (b->len > line_start && b->data[b->len - 1] == ' ')
+				b->len--;
 			buf_putc(b, '\n');
 		}
 		if (s->more)
