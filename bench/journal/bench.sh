@@ -43,27 +43,44 @@ entries=$(journalctl --file "$pattern" -o cat | wc -l)
 postfix=$(journalctl --file "$pattern" -o cat SYSLOG_FACILITY=2 | wc -l)
 size=$(du -cm "${files[@]}" | tail -1 | cut -f1)
 cat "${files[@]}" >/dev/null
-
-# best - run "$@" $runs times, print the best wall time in seconds
-best() {
-	local b="" t
-	for _ in $(seq "$runs"); do
-		t=$( { /usr/bin/env TIMEFORMAT=%R bash -c 'time "$@" >/dev/null 2>&1' _ "$@"; } 2>&1 | tail -1)
-		if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; fi
-	done
-	echo "$b"
-}
-
-t_cat=$(best journalctl --file "$pattern" -o cat)
-t_cat_mail=$(best journalctl --file "$pattern" -o cat SYSLOG_FACILITY=2)
-t_exp=$(best "$bin" --once --source.start=beginning "${fileargs[@]}")
-read_total=$("$bin" --once --source.start=beginning "${fileargs[@]}" |
-	awk '$1 == "postfix_tls_exporter_journal_entries_read_total" {print $2}')
-
-rate() { awk "BEGIN{printf \"%.0f\", $1 / $2}"; }
 echo "journal: ${#files[@]} file(s), $size MB, $entries entries ($postfix with SYSLOG_FACILITY=2)"
-printf '%-72s %7.3f s  %9s entries/s\n' "journalctl --file X -o cat > /dev/null" "$t_cat" "$(rate "$entries" "$t_cat")"
-printf '%-72s %7.3f s  %9s entries/s\n' "journalctl --file X -o cat SYSLOG_FACILITY=2 > /dev/null" "$t_cat_mail" "$(rate "$postfix" "$t_cat_mail")"
-printf '%-72s %7.3f s  %9s entries/s\n' "postfix_tls_exporter --once --source.start=beginning --source.journal.file=X" "$t_exp" "$(rate "$read_total" "$t_exp")"
-echo "exporter read $read_total entries (match SYSLOG_FACILITY=2) and parsed them"
-awk "BEGIN{printf \"exporter wall time / journalctl -o cat wall time: %.2f (same selection: %.2f)\n\", $t_exp / $t_cat, $t_exp / $t_cat_mail}"
+
+# Interleaved runs (so a load spike hits both sides alike); best wall time
+# and best CPU time (user+sys, less sensitive to other load) of each command.
+python3 - "$runs" "$entries" "$postfix" "$bin" "$pattern" "${fileargs[@]}" <<'PY'
+import os, re, resource, subprocess, sys, time
+
+runs, entries, postfix, binary, pattern = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+fileargs = sys.argv[6:]
+cmds = [
+    ("journalctl --file X -o cat > /dev/null", ["journalctl", "--file", pattern, "-o", "cat"], entries),
+    ("journalctl --file X -o cat SYSLOG_FACILITY=2 > /dev/null",
+     ["journalctl", "--file", pattern, "-o", "cat", "SYSLOG_FACILITY=2"], postfix),
+    ("postfix_tls_exporter --once --source.start=beginning --source.journal.file=X",
+     [binary, "--once", "--source.start=beginning"] + fileargs, None),
+]
+best = {}
+for _ in range(runs):
+    for name, argv, _n in cmds:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        out = subprocess.run(argv, stdout=subprocess.PIPE if argv[0] == binary else subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, check=True).stdout
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        w, c = best.get(name, (wall, cpu))
+        best[name] = (min(w, wall), min(c, cpu))
+        if out:
+            m = re.search(rb"^postfix_tls_exporter_journal_entries_read_total (\S+)$", out, re.M)
+            read = int(float(m.group(1)))
+print("%-80s %8s %14s %8s %14s" % ("", "wall s", "entries/s", "cpu s", "entries/cpu-s"))
+for name, argv, n in cmds:
+    n = n if n is not None else read
+    w, c = best[name]
+    print("%-80s %8.3f %14.0f %8.3f %14.0f" % (name, w, n / w, c, n / c))
+print("exporter read %d entries (match SYSLOG_FACILITY=2) and parsed them" % read)
+jw, jc = best[cmds[0][0]]
+ew, ec = best[cmds[2][0]]
+print("exporter / journalctl -o cat: wall time %.2f, CPU time %.2f" % (ew / jw, ec / jc))
+PY

@@ -30,7 +30,7 @@ def same_second_modulo_years(a, b):
 
 
 def main():
-    jlib.require_tools()
+    jlib.require_tools(remote=False)
     corpus = jlib.CORPUS
     base = ["--source.start=beginning"]
     ref, _ = jlib.run_once(base + ["--source.file=" + jlib.MAILLOG])
