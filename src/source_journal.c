@@ -568,7 +568,7 @@ static int sj_entry(SourceJournal *sj)
 		/* Dropped and counted as the file source does with a long line:
 		 * a cut message could match a rule with a wrong value. */
 		ingest_oversized(sj->ingest);
-		ingest_line(sj->ingest, NULL, 0);
+		ingest_line(sj->ingest, "", 0); /* a line, but nothing to parse */
 		return 0;
 	}
 	ingest_entry(sj->ingest, &ll);
