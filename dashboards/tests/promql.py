@@ -134,3 +134,16 @@ def substitute(expr, values):
     for k in sorted(values, key=len, reverse=True):
         expr = expr.replace(k, values[k])
     return expr
+
+
+def selector_strings(expr):
+    """Every series selector of an expression as a standalone selector:
+    name{matchers} for braced ones, the bare name for the others."""
+    out, braced = [], set()
+    for name, matchers in selectors(expr):
+        out.append("%s{%s}" % (name or "", matchers))
+        if name:
+            braced.add(name)
+    for name in sorted(metric_names(expr) - braced):
+        out.append(name)
+    return out
