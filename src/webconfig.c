@@ -298,9 +298,9 @@ static int next(Parser *p)
 		if (p->yaml.error == YAML_MEMORY_ERROR)
 			return -ENOMEM;
 		/* libyaml's problem and context texts are its own constant strings. */
-		return fail(p, p->yaml.problem_mark.line + 1, NULL, "YAML syntax error at column %zu: %s%s%s; fix the YAML syntax",
+		return fail(p, p->yaml.problem_mark.line + 1, NULL, "YAML syntax error at column %zu: %s%s%s%s; fix the YAML syntax",
 			    p->yaml.problem_mark.column + 1, p->yaml.problem ? p->yaml.problem : "unknown error",
-			    p->yaml.context ? " " : "", p->yaml.context ? p->yaml.context : "");
+			    p->yaml.context ? " (" : "", p->yaml.context ? p->yaml.context : "", p->yaml.context ? ")" : "");
 	}
 	p->have_ev = true;
 	return 0;
