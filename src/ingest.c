@@ -259,6 +259,8 @@ static void handle(Ingest *in, const LogLine *ll)
 void ingest_line(Ingest *in, const char *line, size_t len)
 {
 	in->lines_read++;
+	if (!line)
+		line = "";
 	if (len && line[len - 1] == '\r')
 		len--;
 	LogLine ll;

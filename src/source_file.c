@@ -94,18 +94,18 @@ static void feed(SourceFile *f, const char *p, size_t n)
 		if (f->skipping) {
 			f->skipping = false;
 			ingest_oversized(f->ingest);
-			ingest_line(f->ingest, NULL, 0);
+			ingest_line(f->ingest, "", 0);
 		} else if (f->partial.len) {
 			if (f->partial.len + len > max) {
 				ingest_oversized(f->ingest);
-				ingest_line(f->ingest, NULL, 0);
+				ingest_line(f->ingest, "", 0);
 			} else if (buf_append(&f->partial, p, len) == 0) {
 				ingest_line(f->ingest, f->partial.data, f->partial.len);
 			}
 			buf_clear(&f->partial);
 		} else if (len > max) {
 			ingest_oversized(f->ingest);
-			ingest_line(f->ingest, NULL, 0);
+			ingest_line(f->ingest, "", 0);
 		} else {
 			ingest_line(f->ingest, p, len);
 		}
