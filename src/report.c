@@ -186,6 +186,7 @@ typedef struct Model {
 	Section sec[16];
 	unsigned n_sec;
 	char window[512];
+	unsigned first_day;          /* days before it had no sessions: left out of tables and charts */
 	char *policy;
 	int err;
 } Model;
@@ -473,7 +474,8 @@ static void model_sections(Model *m)
 		static const char *const cols[] = { "day (UTC)", "sessions", "plaintext", "share", "mail sessions", "plaintext mail", "share" };
 		Section *s = sec_new(m, "days", "Plaintext share per day", 7, cols, "lrrrrrr");
 		s->chart = 1;
-		for (unsigned d = 0; d < T->n_days; d++) {
+		s->empty = "no sessions in the window";
+		for (unsigned d = m->first_day; d < T->n_days; d++) {
 			fmt_day(a[0], sizeof(a[0]), T->day_start_usec[d]);
 			u64s(a[1], sizeof(a[1]), T->day_sessions[d]);
 			u64s(a[2], sizeof(a[2]), T->day_plain[d]);
@@ -759,6 +761,8 @@ static int model_build(Model *m, Peers *p, int64_t now_usec)
 	fmt_time(data, sizeof(data), m->T.data_from_usec, false);
 	snprintf(m->window, sizeof(m->window), "%s to %s (window %s, log time; first events in the window: %s)",
 		 from, to, dur, m->T.data_from_usec ? data : "none");
+	while (m->first_day < m->T.n_days && m->T.day_sessions[m->first_day] == 0)
+		m->first_day++;
 	model_verdicts(m);
 	model_sections(m);
 	return m->err;
@@ -922,7 +926,7 @@ static int render_markdown(Model *m, Buf *b)
 static void svg_days(Model *m, Buf *b)
 {
 	const PeersTotals *T = &m->T;
-	unsigned n = T->n_days ? T->n_days : 1;
+	unsigned n = T->n_days - m->first_day;
 	unsigned bw = 36, gap = 10, h = 120, left = 40, top = 10;
 	unsigned wdt = left + n * (bw + gap) + 10;
 	buf_printf(b, "<svg class=\"chart\" role=\"img\" aria-labelledby=\"days-t\" width=\"%u\" height=\"%u\" "
@@ -935,10 +939,10 @@ static void svg_days(Model *m, Buf *b)
 			      "<text x=\"%u\" y=\"%u\" class=\"axis\" text-anchor=\"end\">%u%%</text>\n",
 			   left, y, wdt - 5, y, left - 4, y + 4, pct);
 	}
-	for (unsigned d = 0; d < T->n_days; d++) {
+	for (unsigned d = m->first_day; d < T->n_days; d++) {
 		double s1 = share(T->day_plain[d], T->day_sessions[d]);
 		double s2 = share(T->day_plain_mail[d], T->day_mail[d]);
-		unsigned x = left + 5 + d * (bw + gap);
+		unsigned x = left + 5 + (d - m->first_day) * (bw + gap);
 		unsigned h1 = (unsigned)(s1 * h + 0.5), h2 = (unsigned)(s2 * h + 0.5);
 		char day[32];
 		fmt_day(day, sizeof(day), T->day_start_usec[d]);
@@ -1035,7 +1039,7 @@ static int render_html(Model *m, Buf *b)
 			esc_html(b, s->intro);
 			buf_puts(b, "</p>\n");
 		}
-		if (s->chart == 1 && m->T.n_days)
+		if (s->chart == 1 && m->first_day < m->T.n_days)
 			svg_days(m, b);
 		if (s->chart == 2)
 			svg_protocols(m, b);
