@@ -42,8 +42,10 @@ const char *webconfig_tls_priorities(const WebConfig *c);
 bool webconfig_auth_enabled(const WebConfig *c);
 /* webconfig_check_basic_auth - verify user/password against the bcrypt
  * hashes (crypt_rn), in constant time for unknown users; successful
- * verifications are cached so a scrape does not cost a bcrypt.
- * Return: true if accepted. */
+ * verifications are cached so a scrape does not cost a bcrypt. Safe to call
+ * from several threads (the cache has its own lock).
+ * Return: true if accepted; true for any user when no users are configured;
+ * false for passwords longer than 72 bytes (bcrypt would truncate them). */
 bool webconfig_check_basic_auth(WebConfig *c, const char *user, const char *password);
 
 /* Counters of the basic-auth verifier, for tests and debugging. */
