@@ -159,6 +159,13 @@ static void test_tls_inline(void)
 	webconfig_free(c);
 
 	rejects(TLS_RSA "  cert: |\n    junk\n", 4, "tls_server_config.cert", "mutually exclusive");
+	rejects(TLS_RSA "  key: |\n    junk\n", 4, "tls_server_config.key", "key_file and tls_server_config.key are mutually exclusive");
+	rejects(TLS_RSA "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  client_ca: |\n    junk\n", 6,
+		"tls_server_config.client_ca", "mutually exclusive");
+	rejects(TLS_RSA "  client_auth_type: RequireAndVerifyClientCert\n  client_ca: |\n    not a certificate\n", 5,
+		"tls_server_config.client_ca", "no usable PEM CA certificate");
+	rejects("tls_server_config:\n  cert: |\n    not a certificate\n  key_file: rsa.key\n", 2, "tls_server_config.cert",
+		"no usable PEM certificate");
 	rejects("tls_server_config:\n  cert_file: rsa.pem\n  key: |\n    not a key\n", 3, "tls_server_config.key",
 		"unencrypted PEM key");
 	free(cert);
