@@ -2,6 +2,44 @@
  * report.h - the enforcement-readiness report, rendered from a Peers table
  * as text, JSON, Markdown or HTML. The same code serves /report and the
  * "report" subcommand.
+ *
+ * CONTENTS
+ *	The window covered (log time); one verdict per syslog_name ("enforcing
+ *	TLS on syslog_name X would have refused N mail sessions from M peers
+ *	(P % of mail)"); inbound sessions and mail sessions by encryption; the
+ *	plaintext share per UTC day; the TLS protocol mix; peers still using
+ *	SSL/TLS 1.0/1.1; peers that sent mail over plaintext (count, share of
+ *	their mail and of their sessions, last plaintext, example hosts); peers
+ *	with STARTTLS failures and the reasons; clients without a name by
+ *	address and by /24 or /48; outbound destinations that always, never or
+ *	sometimes negotiated TLS, with a ready-to-paste smtp_tls_policy_maps
+ *	snippet ("encrypt", or "verify" where every delivery was Verified);
+ *	tracking limits. Tables are sorted by count, then name; text, Markdown
+ *	and HTML show 50 rows per table, JSON everything.
+ *
+ * JSON (schema "postfix_tls_exporter.report/1"; the full JSON Schema is
+ * tests/peers/report.schema.json)
+ *	{ schema, window{seconds,from,to,data_from,newest_event},
+ *	  verdicts[{syslog_name,refused_mail_sessions,peers,mail_sessions,share_of_mail,text}],
+ *	  inbound{by_syslog_name[], totals{sessions,mail_sessions,plaintext_share_of_sessions,
+ *	          plaintext_share_of_mail_sessions}, days[], protocols{},
+ *	          plaintext_mail_peers[], legacy_protocol_peers[], starttls_failure_peers[],
+ *	          peers[], unknown_clients[]},
+ *	  outbound{totals{deliveries,without_connection,by_tls,by_status}, protocols{},
+ *	          always_tls[], never_tls[], mixed[], policy_map, destinations[]},
+ *	  tracking{max_tracked,max_labelled,late_events,tracked{},evicted{},folded{}} }
+ *	Times are RFC 3339 UTC strings or null, shares numbers in [0,1] with 4
+ *	decimals. An inbound peer is {peer, sessions{tls,plaintext,starttls_failed},
+ *	mail_sessions{...}, first_seen, last_seen, last_plaintext, examples[],
+ *	tls[{protocol,cipher,count}], failures[{reason,count}],
+ *	plaintext_mail_by_syslog_name[{syslog_name,count}], labelled}; a
+ *	destination is {destination, deliveries, tls, plaintext,
+ *	without_connection, sent, deferred, bounced, by_trust{}, weakest_trust,
+ *	class (always_tls|never_tls|mixed|no_connection), policy, protocols[],
+ *	recipient_domains[], first_seen, last_seen, last_plaintext}.
+ * SECURITY
+ *	Every string that came from the log is escaped for the format; the HTML
+ *	page has inline CSS and SVG only: no script, no external resource.
  */
 #pragma once
 
@@ -15,6 +53,9 @@ typedef enum ReportFormat {
 	REPORT_HTML,
 } ReportFormat;
 
+/* report_format_from_string - "text", "json", "markdown" (or "md"), "html".
+ * Return: 0, or -EINVAL. */
 int report_format_from_string(const char *s, ReportFormat *ret);
-/* report_render - append the report to out. now_usec is the end of the window. */
+/* report_render - append the report to out. now_usec is the end of the
+ * window (0: the newest event seen). Return: 0, -ENOMEM, -EINVAL. */
 int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, Buf *out);

@@ -83,7 +83,7 @@ static int by_count_desc(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-static int save_table(Peers *p, Table *t, Buf *b)
+static int save_table(Table *t, Buf *b)
 {
 	uint32_t *idx = malloc((t->n ? t->n : 1) * sizeof(*idx));
 	if (!idx)
@@ -180,7 +180,7 @@ int peers_save_buffer(Peers *p, Buf *b)
 			r = put_u32(b, hr->proto_out[i]);
 	}
 	for (unsigned d = 0; r >= 0 && d < _PEER_DIR_MAX; d++)
-		r = save_table(p, &p->t[d], b);
+		r = save_table(&p->t[d], b);
 	if (r < 0)
 		return r;
 	uint64_t blen = b->len - body;

@@ -1006,7 +1006,8 @@ static int render_html(Model *m, Buf *b)
 		    ".verdict{font-size:1.15em;padding:.6em .9em;border-left:6px solid #c0392b;background:#fbeeee;margin:.4em 0}\n"
 		    ".verdict.ok{border-color:#27ae60;background:#eef8f1}\n"
 		    "table{border-collapse:collapse;margin:.5em 0}th,td{padding:.25em .7em;border-bottom:1px solid #e4e4e4;text-align:left}\n"
-		    "td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}\n"
+		    "td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}td{white-space:nowrap}\n"
+		    ".scroll{overflow-x:auto}\n"
 		    "pre{background:#f6f6f6;padding:.8em;overflow-x:auto}.muted{color:#666}\n"
 		    ".grid{stroke:#ddd;stroke-width:1}.axis{font-size:11px;fill:#555}.bar1{fill:#f4a582}.bar2{fill:#b2182b}\n"
 		    "nav a{margin-right:1em}\n"
@@ -1054,7 +1055,7 @@ static int render_html(Model *m, Buf *b)
 			esc_html(b, s->empty);
 			buf_puts(b, "</p>\n");
 		} else if (s->ncols) {
-			buf_puts(b, "<table>\n<thead><tr>");
+			buf_puts(b, "<div class=\"scroll\"><table>\n<thead><tr>");
 			for (unsigned k = 0; k < s->ncols; k++) {
 				buf_printf(b, "<th%s>", s->right[k] ? " class=\"r\"" : "");
 				esc_html(b, s->cols[k]);
@@ -1070,7 +1071,7 @@ static int render_html(Model *m, Buf *b)
 				}
 				buf_puts(b, "</tr>\n");
 			}
-			buf_puts(b, "</tbody>\n</table>\n");
+			buf_puts(b, "</tbody>\n</table></div>\n");
 			if (s->more)
 				buf_printf(b, "<p class=\"muted\">... and %zu more (see <a href=\"?format=json\">JSON</a>)</p>\n", s->more);
 		}
