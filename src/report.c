@@ -928,11 +928,16 @@ static void svg_days(Model *m, Buf *b)
 	const PeersTotals *T = &m->T;
 	unsigned n = T->n_days - m->first_day;
 	unsigned bw = 36, gap = 10, h = 120, left = 40, top = 10;
-	unsigned wdt = left + n * (bw + gap) + 10;
+	unsigned wdt = MAX(left + n * (bw + gap) + 10, 330u);
 	buf_printf(b, "<svg class=\"chart\" role=\"img\" aria-labelledby=\"days-t\" width=\"%u\" height=\"%u\" "
 		      "viewBox=\"0 0 %u %u\" xmlns=\"http://www.w3.org/2000/svg\">\n"
 		      "<title id=\"days-t\">Plaintext share of sessions (light) and of mail sessions (dark) per day</title>\n",
-		   wdt, h + top + 30, wdt, h + top + 30);
+		   wdt, h + top + 46, wdt, h + top + 46);
+	buf_printf(b, "<rect x=\"%u\" y=\"%u\" width=\"10\" height=\"10\" class=\"bar1\"/>"
+		      "<text x=\"%u\" y=\"%u\" class=\"axis\">plaintext share of sessions</text>"
+		      "<rect x=\"%u\" y=\"%u\" width=\"10\" height=\"10\" class=\"bar2\"/>"
+		      "<text x=\"%u\" y=\"%u\" class=\"axis\">of mail sessions</text>\n",
+		   left, top + h + 27, left + 14, top + h + 36, left + 170, top + h + 27, left + 184, top + h + 36);
 	for (unsigned pct = 0; pct <= 100; pct += 25) {
 		unsigned y = top + h - pct * h / 100;
 		buf_printf(b, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" class=\"grid\"/>"
