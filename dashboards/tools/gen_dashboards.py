@@ -146,6 +146,8 @@ def stat(title, description, expr, unit="short", thr=None, decimals=None, color_
         "orientation": "auto",
         "textMode": "value",
         "text": {},
+        "showPercentChange": False,
+        "wideLayout": True,
     }
     return p
 
@@ -181,8 +183,8 @@ def table(title, description, targets, unit="short", w=12, h=8, transformations=
                    overrides=overrides)
     p["fieldConfig"]["defaults"]["custom"] = {"align": "auto", "cellOptions": {"type": "auto"},
                                               "inspect": False}
-    p["options"] = {"showHeader": True, "cellHeight": "sm",
-                    "footer": {"show": False, "reducer": ["sum"], "countRows": False, "fields": ""}}
+    p["options"] = {"showHeader": True, "cellHeight": "sm", "frameIndex": 0,
+                    "footer": {"show": False, "reducer": ["sum"], "countRows": False, "fields": []}}
     if sort:
         p["options"]["sortBy"] = [{"displayName": sort, "desc": True}]
     p["transformations"] = transformations or []
@@ -200,7 +202,7 @@ def state_timeline(title, description, targets, w=12, h=8):
     p["fieldConfig"]["defaults"]["custom"] = {"lineWidth": 0, "fillOpacity": 80}
     p["options"] = {"showValue": "never", "mergeValues": True, "rowHeight": 0.9,
                     "alignValue": "left",
-                    "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False},
+                    "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False, "calcs": []},
                     "tooltip": {"mode": "single", "sort": "none"}}
     return p
 
@@ -233,13 +235,13 @@ def row(title):
 
 def variable_datasource():
     return {"name": "datasource", "label": "Data source", "type": "datasource",
-            "query": "prometheus", "current": {}, "hide": 0, "includeAll": False,
+            "query": "prometheus", "current": {"selected": False, "text": "default", "value": "default"}, "hide": 0, "includeAll": False,
             "multi": False, "options": [], "refresh": 1, "regex": "", "skipUrlSync": False}
 
 
 def variable_query(name, label, query, all_value=".+"):
     return {"name": name, "label": label, "type": "query", "datasource": DS,
-            "definition": query, "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+            "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
             "refresh": 2, "regex": "", "sort": 1, "multi": True, "includeAll": True,
             "allValue": all_value, "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
             "hide": 0, "options": [], "skipUrlSync": False}
