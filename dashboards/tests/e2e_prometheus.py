@@ -357,6 +357,8 @@ def main():
             ("postfix-tls-overview", "Failed STARTTLS sessions", "A"): ("count", failed),
             ("postfix-tls-overview", "Inbound TLS handshakes", "A"): ("count", tls),
             ("postfix-tls-overview", "Legacy protocol share (inbound)", "A"): ("ratio", legacy / tls),
+            ("postfix-tls-overview", "Legacy inbound handshakes", "A"): ("count", legacy),
+            ("postfix-tls-overview", "TLS 1.3 share (inbound)", "A"): ("ratio", gt["tls_by_protocol"]["TLSv1.3"] / tls),
             ("postfix-tls-overview", "Outbound delivery attempts", "A"): ("count", out_attempts),
             ("postfix-tls-overview", "Deferred outbound attempts", "A"): ("count", out_deferred),
             ("postfix-tls-peers", "Plaintext share of mail sessions (all peers)", "A"): ("ratio", plain_mail / mail),

@@ -132,10 +132,10 @@ def base_panel(ptype, title, description, unit, targets, w, h, thr=None,
     }
 
 
-def stat(title, description, expr, unit="short", thr=None, decimals=None, color_mode="value"):
+def stat(title, description, expr, unit="short", thr=None, decimals=None, color_mode="value", w=3, h=4):
     p = base_panel("stat", title, description, unit,
                    [target(expr, legend=title, instant=True, fmt="time_series")],
-                   w=3, h=4, thr=thr, decimals=decimals)
+                   w=w, h=h, thr=thr, decimals=decimals)
     if unit == "percentunit":
         p["fieldConfig"]["defaults"].update({"min": 0, "max": 1})
     p["options"] = {
@@ -425,6 +425,27 @@ def overview():
         overrides=[column_override("failures", decimals=0)]))
 
     p.append(row("Inbound: protocols, key exchange, trust and ciphers"))
+    p.append(stat(
+        "Legacy protocol share (inbound)",
+        "Share of inbound TLS handshakes in the selected period that used SSLv3, TLS 1.0 or TLS 1.1. "
+        "Green below 1%, red from 5% (the PostfixTLSLegacyProtocolShareRising alert threshold).",
+        share(sum_inc(HS_IN, LEGACY), sum_inc(HS_IN)), unit="percentunit", decimals=1,
+        thr=thresholds((GREEN, None), (ORANGE, 0.01), (RED, 0.05)), color_mode="background", w=6))
+    p.append(stat(
+        "Inbound TLS handshakes",
+        "Completed inbound TLS handshakes in the selected period (the denominator of the protocol mix).",
+        sum_inc(HS_IN), decimals=0, w=6))
+
+    p.append(stat(
+        "TLS 1.3 share (inbound)",
+        "Share of inbound TLS handshakes in the selected period that used TLS 1.3.",
+        share(sum_inc(HS_IN, 'protocol="TLSv1.3"'), sum_inc(HS_IN)), unit="percentunit", decimals=1,
+        thr=NEUTRAL, w=6))
+    p.append(stat(
+        "Legacy inbound handshakes",
+        "Inbound TLS handshakes in the selected period on SSLv3, TLS 1.0 or TLS 1.1.",
+        "sum(%s) or vector(0)" % inc_range(HS_IN, LEGACY), decimals=0,
+        thr=thresholds((GREEN, None), (ORANGE, 1)), w=6))
     pmix = "sum by (protocol) (%s) / ignoring (protocol) group_left sum(%s)" % (rate(HS_IN), rate(HS_IN))
     p.append(timeseries(
         "Inbound protocol mix",
@@ -462,45 +483,34 @@ def overview():
         overrides=[column_override("handshakes", decimals=0),
                    column_override("share", unit="percentunit", decimals=1),
                    column_override("protocol", extra=[{"id": "custom.width", "value": 90}])]))
-    p.append(stat(
-        "Legacy protocol share (inbound)",
-        "Share of inbound TLS handshakes in the selected period that used SSLv3, TLS 1.0 or TLS 1.1. "
-        "Green below 1%, red from 5% (the PostfixTLSLegacyProtocolShareRising alert threshold).",
-        share(sum_inc(HS_IN, LEGACY), sum_inc(HS_IN)), unit="percentunit", decimals=1,
-        thr=thresholds((GREEN, None), (ORANGE, 0.01), (RED, 0.05)), color_mode="background"))
-    p.append(stat(
-        "Inbound TLS handshakes",
-        "Completed inbound TLS handshakes in the selected period (the denominator of the protocol mix).",
-        sum_inc(HS_IN), decimals=0))
-
     p.append(row("Outbound: deliveries by TLS level"))
     p.append(stat(
         "Outbound deliveries over TLS",
         "Share of outbound delivery attempts (one per recipient) in the selected period whose connection "
         "used TLS at any trust level (tls != \"none\").",
         share(sum_inc(DELIV, 'tls!="none"'), sum_inc(DELIV)), unit="percentunit", decimals=1,
-        thr=good_share, color_mode="background"))
+        thr=good_share, color_mode="background", w=6))
     p.append(stat(
         "Outbound deliveries over authenticated TLS",
         "Share of outbound delivery attempts in the selected period over TLS with a trusted or verified "
         "server certificate (tls=~\"trusted|verified\").",
         share(sum_inc(DELIV, 'tls=~"trusted|verified"'), sum_inc(DELIV)), unit="percentunit",
-        decimals=1, thr=NEUTRAL))
+        decimals=1, thr=NEUTRAL, w=6))
     p.append(stat(
         "Outbound delivery attempts",
         "Outbound delivery attempts (one per recipient and attempt, sent, deferred or bounced) in the "
-        "selected period.", sum_inc(DELIV), decimals=0))
+        "selected period.", sum_inc(DELIV), decimals=0, w=6))
     p.append(stat(
         "Deferred outbound attempts",
         "Outbound delivery attempts in the selected period that ended deferred, at any TLS level.",
         "%s or vector(0)" % sum_inc(DELIV, 'status="deferred"'), decimals=0,
-        thr=thresholds((GREEN, None), (ORANGE, 1))))
+        thr=thresholds((GREEN, None), (ORANGE, 1)), w=6))
     p.append(table(
         "Outbound deliveries by TLS level and status",
         "Outbound delivery attempts in the selected period: one row per TLS level of the connection "
         "(none, anonymous, untrusted, trusted, verified), one column per status.",
         [target("sum by (tls, status) (%s)" % inc_range(DELIV), ref="A", instant=True)],
-        w=12, h=6,
+        w=12, h=8,
         transformations=[{"id": "groupingToMatrix", "options": {
             "columnField": "status", "rowField": "tls", "valueField": "Value", "emptyValue": "zero"}},
             {"id": "organize", "options": {"renameByName": {"tls\\status": "tls"}}}],
@@ -528,6 +538,13 @@ def overview():
         [target("sum by (protocol) (%s) / ignoring (protocol) group_left sum(%s)"
                 % (rate(HS_OUT), rate(HS_OUT)), "{{protocol}}", "A")],
         "percentunit", stack="normal", min_=0, max_=1, overrides=color_overrides(PROTOCOL_COLORS)))
+    p.append(timeseries(
+        "Outbound server certificate trust",
+        "Outbound TLS handshakes per second by server certificate trust: anonymous (aNULL cipher, no "
+        "certificate), untrusted (not verified), trusted (chain verified), verified (chain and name matched "
+        "the policy, e.g. secure or dane).",
+        [target(sum_rate(HS_OUT, by="trust"), "{{trust}}", "A")], "cps", stack="normal",
+        overrides=color_overrides(TRUST_COLORS)))
     return dashboard("postfix-tls-overview", "Postfix TLS / Overview",
                      "Inbound and outbound TLS adoption of Postfix, from postfix_tls_exporter.", p,
                      tags_extra=["overview"])
@@ -552,35 +569,35 @@ def peers():
         "the client has no verified hostname) that delivered at least one message without TLS in the "
         "selected period. The folded peer_domain=\"other\" is not counted.",
         "count(%s > 0) or vector(0)" % plain_by.replace('mail="true"', 'mail="true",peer_domain!="other"'),
-        decimals=0, thr=thresholds((GREEN, None), (ORANGE, 1))))
+        decimals=0, thr=thresholds((GREEN, None), (ORANGE, 1)), w=4))
     p.append(stat(
         "Peers that sent mail only in plaintext",
         "Client domains that delivered mail in the selected period but never over TLS: enforcing TLS "
         "would lose all of their mail unless they adapt.",
         "count((%s > 0) unless on (peer_domain) (sum by (peer_domain) (%s) > 0)) or vector(0)"
         % (plain_by.replace('mail="true"', 'mail="true",peer_domain!="other"'), pin_tls),
-        decimals=0, thr=thresholds((GREEN, None), (RED, 1))))
+        decimals=0, thr=thresholds((GREEN, None), (RED, 1)), w=4))
     p.append(stat(
         "Plaintext share of mail sessions (all peers)",
         "Share of inbound sessions with mail that used no TLS, from the per-peer counters (all peers "
         "including \"other\"); equals the overview's headline for the same instances.",
         share("sum(%s)" % pin_plain, "sum(%s)" % pin_mail), unit="percentunit", decimals=1,
-        thr=thresholds((GREEN, None), (ORANGE, 0.05), (RED, 0.2)), color_mode="background"))
+        thr=thresholds((GREEN, None), (ORANGE, 0.05), (RED, 0.2)), color_mode="background", w=4))
     p.append(stat(
         "Plaintext mail sessions",
         "Inbound sessions that delivered mail without TLS in the selected period, over all peers.",
-        "sum(%s) or vector(0)" % pin_plain, decimals=0))
+        "sum(%s) or vector(0)" % pin_plain, decimals=0, w=4))
     p.append(stat(
         "Labelled inbound peers",
         "Client domains currently tracked by the exporters (postfix_tls_exporter_peers_tracked, "
         "direction=\"inbound\"), summed over instances. Beyond --peers.max the rest is folded into \"other\".",
-        "sum(postfix_tls_exporter_peers_tracked{%s,direction=\"inbound\"})" % TSEL, decimals=0))
+        "sum(postfix_tls_exporter_peers_tracked{%s,direction=\"inbound\"})" % TSEL, decimals=0, w=4))
     p.append(stat(
         "Sessions folded into \"other\"",
         "Inbound peer sessions in the selected period counted under peer_domain=\"other\" because the "
         "client was not among the labelled top peers. Large values mean the tables below are incomplete.",
         "sum(%s)" % inc_range("postfix_tls_exporter_peers_folded_total", 'direction="inbound"', TSEL),
-        decimals=0))
+        decimals=0, w=4))
     prev = share_by.replace("[$__range])", "[$__range] offset $__range)")
     p.append(table(
         "Top plaintext peers (inbound mail)",
@@ -617,13 +634,13 @@ def peers():
         "Inbound TLS handshakes in the selected period on SSLv3, TLS 1.0 or TLS 1.1: the sessions that "
         "would fail if smtpd_tls_protocols required TLS 1.2.",
         "sum(%s) or vector(0)" % inc_range(HS_IN, LEGACY), decimals=0,
-        thr=thresholds((GREEN, None), (ORANGE, 1))))
+        thr=thresholds((GREEN, None), (ORANGE, 1)), h=6))
     p.append(stat(
         "Legacy outbound handshakes",
         "Outbound TLS handshakes in the selected period on SSLv3, TLS 1.0 or TLS 1.1: destinations that "
         "would fail if smtp_tls_protocols required TLS 1.2.",
         "sum(%s) or vector(0)" % inc_range(HS_OUT, LEGACY), decimals=0,
-        thr=thresholds((GREEN, None), (ORANGE, 1))))
+        thr=thresholds((GREEN, None), (ORANGE, 1)), h=6))
     p.append(table(
         "Legacy handshakes by instance, service and protocol",
         "Inbound handshakes on SSLv3/TLS 1.0/TLS 1.1 in the selected period by instance, syslog name, "
