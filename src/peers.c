@@ -12,8 +12,10 @@
  *
  *	Labelled series are not written to the store on every event: the
  *	cumulative counts live in Table.labels / Table.other and a store
- *	collector rewrites the two peer families before each scrape. A demoted
- *	peer's counts are added to "other", so sums stay exact.
+ *	collector sets the two peer families before each scrape, rebuilding a
+ *	family only after a demotion (whose series must go), so series keep
+ *	their creation time. A demoted peer's counts are added to "other", so
+ *	sums stay exact.
  *
  *	Time is log time. When the newest event moves into a new hour, slots
  *	older than the window are freed and peers not seen within the window
@@ -214,6 +216,7 @@ Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len)
 static void label_demote(Table *t, Entry *e)
 {
 	Label *l = &t->labels[e->label];
+	t->series_stale = true;
 	for (unsigned c = 0; c < PEERS_CELLS; c++)
 		t->other[c] += l->cum[c];
 	uint32_t idx = (uint32_t)(e - t->e);
@@ -693,7 +696,12 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 static void collect_table(Peers *p, Store *s, PeerDirection d, unsigned family)
 {
 	Table *t = &p->t[d];
-	store_reset_family(s, family);
+	/* Rebuild the family only when a peer lost its label, so that series
+	 * keep their creation time (OpenMetrics _created) between scrapes. */
+	if (t->series_stale) {
+		store_reset_family(s, family);
+		t->series_stale = false;
+	}
 	Slice v[3];
 	for (size_t pass = 0; pass <= t->nl; pass++) {
 		const uint64_t *cum;

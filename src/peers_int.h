@@ -68,6 +68,7 @@ typedef struct Table {
 	uint64_t other[PEERS_CELLS];
 	uint64_t total[PEERS_CELLS];
 	uint64_t folded, evicted;
+	bool series_stale;             /* a peer lost its label: drop its series at the next scrape */
 	Slot *slots;
 	size_t slot_cap, n_slots;
 	uint32_t slot_free;

@@ -129,6 +129,17 @@ static void test_folding(void)
 	}
 	check_u64(peers_labelled_count(p, PEER_INBOUND), 3);
 	check_u64(peers_series_value(p, PEER_INBOUND, "other", cell), 2);
+	{
+		/* scraped now: three labelled singletons and "other" */
+		store_collect(store);
+		const Series *const *sv;
+		size_t sn;
+		check(store_sorted(store, M_INBOUND_PEER_SESSIONS, &sv, &sn) == 0);
+		check_u64(sn, 4);
+		store_collect(store);   /* a second scrape changes nothing */
+		check(store_sorted(store, M_INBOUND_PEER_SESSIONS, &sv, &sn) == 0);
+		check_u64(sn, 4);
+	}
 	/* heavy hitters take over labels from the singletons */
 	for (int i = 0; i < 100; i++)
 		in_session(p, t, "postfix", "mail-a.alpha.example", "192.0.2.2", ENC_TLS, true, "TLSv1.3", "X", NULL);
@@ -163,6 +174,11 @@ static void test_folding(void)
 	check(sum == 1185.0);
 	Slice k[3] = { SLICE_LIT("alpha.example"), SLICE_LIT("tls"), SLICE_LIT("true") };
 	check(store_get(store, M_INBOUND_PEER_SESSIONS, k) == 99.0);
+	/* the demoted singletons' series are gone, their counts are in "other" */
+	Slice k0[3] = { SLICE_LIT("s0.example"), SLICE_LIT("tls"), SLICE_LIT("true") };
+	Slice ko[3] = { SLICE_LIT("other"), SLICE_LIT("tls"), SLICE_LIT("true") };
+	check(store_get(store, M_INBOUND_PEER_SESSIONS, k0) == 0.0);
+	check(store_get(store, M_INBOUND_PEER_SESSIONS, ko) == 1008.0);
 	Slice dir[1] = { SLICE_LIT("inbound") };
 	check(store_get(store, M_PEERS_TRACKED, dir) == 10.0);
 	check(store_get(store, M_PEERS_FOLDED, dir) == 2.0 + 1 + 1 + 1 + 1000);
