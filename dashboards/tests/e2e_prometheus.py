@@ -53,7 +53,11 @@ import time
 import urllib.parse
 import urllib.request
 
-import yaml
+try:
+    import yaml
+except ImportError:          # Debian: python3-yaml
+    print("SKIP: the Python yaml module is not installed (Debian package python3-yaml)")
+    sys.exit(77)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

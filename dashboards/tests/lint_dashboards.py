@@ -38,7 +38,11 @@ import subprocess
 import sys
 import tempfile
 
-import yaml
+try:
+    import yaml
+except ImportError:          # Debian: python3-yaml
+    print("SKIP: the Python yaml module is not installed (Debian package python3-yaml)")
+    sys.exit(77)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)

@@ -11,7 +11,11 @@ import os
 import subprocess
 import sys
 
-import yaml
+try:
+    import yaml
+except ImportError:          # Debian: python3-yaml
+    print("SKIP: the Python yaml module is not installed (Debian package python3-yaml)")
+    sys.exit(77)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("PTE_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
