@@ -128,6 +128,25 @@ static void test_roundtrip(void)
 	unlink(path);
 	rmdir(dir);
 
+	/* a state saved with a 7 d window loads into a 1 h window: only the newest hour stays */
+	{
+		Peers *h = NULL;
+		PeersConfig hc = { 10, 100, 3600LL * 1000000 };
+		check(peers_new(&h, NULL, &hc) == 0);
+		check(peers_load_buffer(h, b.data, b.len) == 0);
+		PeersTotals T1, T7;
+		peers_get_totals(h, 0, &T1);
+		peers_get_totals(a, 0, &T7);
+		uint64_t n1 = 0, n7 = 0;
+		for (unsigned c = 0; c < 6; c++) {
+			n1 += T1.in[c];
+			n7 += T7.in[c];
+		}
+		check_u64(n1, 2);    /* 11:00 and 11:10, the last hour of the log */
+		check_u64(n7, 500);
+		peers_free(h);
+	}
+
 	/* a smaller table keeps the busiest peers */
 	Peers *s = mk(1, 2);
 	check(peers_load_buffer(s, b.data, b.len) == 0);
