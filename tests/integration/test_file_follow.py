@@ -40,6 +40,8 @@ DESCRIPTION
 	                   counting, also across a partial line and a rename
 	                   rotation made while the daemon was down
 	  promtool         promtool check metrics on a scrape of the whole corpus
+	  state-oversized  restart in the middle of an oversized line: it counts
+	                   once, as oversized
 	  rename-race      (strace) lines the writer appends to PATH.1 while the
 	                   daemon is inside its stat() of PATH are still read
 	  scrape-ingest    scrapes keep answering while a 300000-line generated
@@ -47,7 +49,8 @@ DESCRIPTION
 	                   final lines_read equals the number of lines written
 
 	The groups (one daemon or a few each: follow, missing, beginning,
-	state, promtool, scrape-ingest, rename-race) are independent: a
+	state, promtool, scrape-ingest, rename-race, state-oversized) are
+	independent: a
 	failing group is reported with its daemons' stderr, and the next
 	group still runs.
 
@@ -796,6 +799,37 @@ def test_state(ctx):
 	    % (ctx.steps, n1, n2, n3, written))
 
 
+def test_state_oversized(ctx):
+	"""The daemon stops in the middle of an oversized line (it is skipping
+	it, the newline has not arrived); the line is completed while it is
+	down. After the restart the line must count once, as oversized, and
+	its tail must not be read as a line of its own."""
+	path = os.path.join(ctx.dir, "state-big.log")
+	sdir = os.path.join(ctx.dir, "state-big")
+	os.mkdir(sdir)
+	if os.geteuid() == 0:
+		os.chown(sdir, 65534, 65534)
+	args = ["--source.file=" + path, "--source.start=beginning", "--state.directory=" + sdir]
+	m1 = Model(ctx.templates)
+	append(path, m1.sessions(1, 1))
+	d = Daemon(ctx, "state-big-1", args).start()
+	big = m1.smtpd_line("connect from " + "h" * (MAX_LINE + 1000) + "[192.0.2.9]")
+	append(path, big[:MAX_LINE + 500])  # past the limit: the daemon is skipping
+	check(ctx, d, m1, "state-oversized: first run, an unfinished oversized line")
+	if d.stop() != 0:
+		raise Failure("state-oversized: first run exit status %d" % d.proc.returncode)
+	append(path, big[MAX_LINE + 500:])
+	m2 = Model(ctx.templates)
+	m2.pid, m2.clock = m1.pid, m1.clock
+	m2.add(LINES)
+	m2.add("postfix_tls_exporter_oversized_lines_total")
+	append(path, m2.sessions(1, 0))
+	d = Daemon(ctx, "state-big-2", args).start()
+	check(ctx, d, m2, "state-oversized: after the restart the line counts once, as oversized")
+	if d.stop() != 0:
+		raise Failure("state-oversized: second run exit status %d" % d.proc.returncode)
+
+
 def test_promtool(ctx):
 	promtool = shutil.which("promtool")
 	if not promtool:
@@ -899,7 +933,7 @@ def main():
 	ctx = Ctx(os.path.abspath(binary), tmpdir)
 	failed = []
 	groups = (test_follow, test_missing, test_beginning, test_state, test_promtool,
-		  test_scrape_under_ingest, test_rename_race)
+		  test_scrape_under_ingest, test_rename_race, test_state_oversized)
 	try:
 		for group in groups:
 			first = len(_daemons)
