@@ -11,7 +11,8 @@
 #   1. --once over the log gives the reference metric values.
 #   2. The daemon starts reading the log from the beginning; at once wrk
 #      sends GET /metrics over 50 connections for 10 s, then over 10
-#      connections for 10 s (keep-alive, 2 threads).
+#      connections for 10 s (keep-alive, 2 threads), then over 1 (the
+#      service time of one scrape, without queueing).
 #   3. When ingest has finished, every postfix_tls_* sample must equal the
 #      --once reference: load may slow ingest, never change its result.
 #   4. If prometheus-postfix-exporter (Debian) is installed, the same two
@@ -81,10 +82,12 @@ to_ms() {
 failures=0
 # run_wrk LABEL URL CONNECTIONS LINES_METRIC_URL
 run_wrk() {
+	local threads=2
+	[ "$3" -lt 2 ] && threads=1
 	local label=$1 url=$2 conns=$3 lines_url=$4 out before after
 	out=$work/wrk-$label-$conns.txt
 	before=$(metric "$lines_url" postfix_tls_exporter_lines_read_total || true)
-	wrk -t2 -c"$conns" -d"$duration" --latency "$url" > "$out" 2>&1
+	wrk -t"$threads" -c"$conns" -d"$duration" --latency "$url" > "$out" 2>&1
 	after=$(metric "$lines_url" postfix_tls_exporter_lines_read_total || true)
 	local rps p50 p99 non2xx sockerr
 	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
@@ -117,6 +120,9 @@ url="http://127.0.0.1:$port/metrics"
 echo "# wrk -t2 -d$duration --latency $url (keep-alive)"
 run_wrk postfix_tls_exporter "$url" 50 "$url"
 run_wrk postfix_tls_exporter "$url" 10 "$url"
+# One connection: the service time of a scrape without queueing.
+run_wrk postfix_tls_exporter "$url" 1 "$url"
+echo "# body $(curl -s "$url" | wc -c) bytes, gzip $(curl -s -H 'Accept-Encoding: gzip' "$url" | wc -c) bytes"
 
 for _ in $(seq 600); do
 	n=$(metric "$url" postfix_tls_exporter_lines_read_total || true)
@@ -144,6 +150,8 @@ if command -v prometheus-postfix-exporter >/dev/null; then
 		echo "# same against prometheus-postfix-exporter $(dpkg-query -W -f '${Version}' prometheus-postfix-exporter 2>/dev/null) ($(curl -s "$purl" | grep -vc '^#') series)"
 		run_wrk prometheus-postfix-exporter "$purl" 50 ""
 		run_wrk prometheus-postfix-exporter "$purl" 10 ""
+		run_wrk prometheus-postfix-exporter "$purl" 1 ""
+		echo "# body $(curl -s "$purl" | wc -c) bytes"
 	fi
 else
 	echo "# prometheus-postfix-exporter not installed: no comparison"
