@@ -138,9 +138,9 @@ static void test_roundtrip(void)
 		peers_get_totals(h, 0, &T1);
 		peers_get_totals(a, 0, &T7);
 		uint64_t n1 = 0, n7 = 0;
-		for (unsigned c = 0; c < 6; c++) {
-			n1 += T1.in[c];
-			n7 += T7.in[c];
+		for (unsigned k = 0; k < 6; k++) {
+			n1 += T1.in[k];
+			n7 += T7.in[k];
 		}
 		check_u64(n1, 2);    /* 11:00 and 11:10, the last hour of the log */
 		check_u64(n7, 500);
