@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -40,42 +41,42 @@ int log_get_level(void)
 	return log_level;
 }
 
-static void put_escaped(FILE *f, const char *s)
+/* put_escaped - append s with quotes, backslashes and control bytes escaped. */
+static size_t put_escaped(char *out, size_t pos, size_t size, const char *s)
 {
-	for (; *s; s++) {
+	for (; *s && pos + 8 < size; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
+			pos += (size_t)snprintf(out + pos, size - pos, "\\%c", c);
 		else if (c == '\n')
-			fputs("\\n", f);
+			pos += (size_t)snprintf(out + pos, size - pos, "\\n");
 		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
+			pos += (size_t)snprintf(out + pos, size - pos, "\\u%04x", c);
 		else
-			fputc(c, f);
+			out[pos++] = (char)c;
 	}
+	return pos;
 }
 
+/* log_emit - one write(2) per message, so lines from concurrent writers
+ * (and a supervisor reading our stderr) never interleave. */
 static void log_emit(int level, const char *msg)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };
 	struct timespec ts;
 	struct tm tm;
-	char when[64];
+	char line[6144];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-	flockfile(stderr);
-	if (log_json) {
-		fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", when, names[level]);
-		put_escaped(stderr, msg);
-		fputs("\"}\n", stderr);
-	} else {
-		fprintf(stderr, "ts=%s level=%s msg=\"", when, names[level]);
-		put_escaped(stderr, msg);
-		fputs("\"\n", stderr);
-	}
-	funlockfile(stderr);
+	int n = snprintf(line, sizeof(line),
+			 log_json ? "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"msg\":\""
+				  : "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 ts.tv_nsec / 1000000, names[level]);
+	size_t pos = put_escaped(line, (size_t)n, sizeof(line) - 4, msg);
+	pos += (size_t)snprintf(line + pos, sizeof(line) - pos, log_json ? "\"}\n" : "\"\n");
+	ssize_t w = write(STDERR_FILENO, line, pos);
+	(void)w;
 }
 
 void log_msg(int level, const char *fmt, ...)

@@ -36,7 +36,7 @@
 #include "webconfig.h"
 
 #define EXIT_USAGE 2
-#define INGEST_SLICE_USEC (5 * USEC_PER_MSEC) /* longest a scrape waits behind a replay */
+#define INGEST_SLICE_USEC (2 * USEC_PER_MSEC) /* longest a scrape waits behind a replay */
 #define MAX_SOURCES 32
 
 /* ---- flags ------------------------------------------------------------------ */
@@ -561,7 +561,10 @@ static int run_daemon(Daemon *d)
 				d->pending[i] = true;
 			if (!d->pending[i])
 				continue;
-			r = s->ops->process(s, now + INGEST_SLICE_USEC);
+			r = s->ops->process(s, now_monotonic_usec() + INGEST_SLICE_USEC);
+			/* libmicrohttpd's run is non-blocking and cheap when idle:
+			 * between slices it accepts, reads and answers. */
+			http_run(d->http);
 			d->pending[i] = r == 1;
 			busy |= r == 1;
 			if (r < 0)

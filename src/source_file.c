@@ -19,7 +19,7 @@
 #include "statefile.h"
 #include "util.h"
 
-#define READ_CHUNK (256 * 1024)
+#define READ_CHUNK (64 * 1024)     /* ~500 lines: the deadline is checked per chunk */
 #define HEAD_HASH_BYTES 256          /* identity of a file: hash of its first bytes */
 #define STATE_MAX 4096
 #define RECHECK_USEC (1 * USEC_PER_SEC) /* path check when inotify is silent (NFS) */
@@ -42,6 +42,7 @@ typedef struct SourceFile {
 	dev_t dev;
 	ino_t ino;
 	off_t offset;      /* bytes consumed from fd (complete lines and the partial buffer) */
+	off_t line_start;  /* file offset of the first byte of the line not yet complete */
 	Buf partial;       /* bytes of a line whose newline has not arrived */
 	bool skipping;     /* inside an oversized line: drop until newline */
 	char *chunk;
@@ -66,15 +67,17 @@ static void close_file(SourceFile *f)
 		close(f->fd);
 	f->fd = -1;
 	f->offset = 0;
+	f->line_start = 0;
 	buf_clear(&f->partial);
 	f->skipping = false;
 }
 
-/* feed - split a chunk into lines; complete lines go to the ingest. */
-static void feed(SourceFile *f, const char *p, size_t n)
+/* feed - split a chunk read at file offset base into lines; complete lines
+ * go to the ingest. */
+static void feed(SourceFile *f, off_t base, const char *p, size_t n)
 {
 	size_t max = ingest_max_line(f->ingest);
-	const char *end = p + n;
+	const char *chunk = p, *end = p + n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl) {
@@ -110,6 +113,7 @@ static void feed(SourceFile *f, const char *p, size_t n)
 			ingest_line(f->ingest, p, len);
 		}
 		p = nl + 1;
+		f->line_start = base + (off_t)(p - chunk);
 	}
 }
 
@@ -154,7 +158,7 @@ static int open_path(SourceFile *f, const char *path, bool from_start)
 	}
 	f->fd = fd;
 	if (!from_start) {
-		f->offset = st.st_size;
+		f->offset = f->line_start = st.st_size;
 		lseek(fd, st.st_size, SEEK_SET);
 	}
 	return 0;
@@ -163,7 +167,7 @@ static int open_path(SourceFile *f, const char *path, bool from_start)
 /* read_fd - read to EOF or deadline. Return 1 if the deadline cut it short. */
 static int read_fd(SourceFile *f, int64_t deadline)
 {
-	for (unsigned i = 0;; i++) {
+	for (;;) {
 		ssize_t n;
 		if (f->gz) {
 			int k = gzread(f->gz, f->chunk, READ_CHUNK);
@@ -189,9 +193,9 @@ static int read_fd(SourceFile *f, int64_t deadline)
 				f->eof = true;
 			return 0;
 		}
-		feed(f, f->chunk, (size_t)n);
+		feed(f, f->offset, f->chunk, (size_t)n);
 		f->offset += n;
-		if ((i & 3) == 3 && now_monotonic_usec() >= deadline)
+		if (now_monotonic_usec() >= deadline)
 			return 1;
 	}
 }
@@ -211,8 +215,13 @@ static void check_path(SourceFile *f)
 	}
 	f->warned_missing = false;
 	if (f->fd < 0 || st.st_ino != f->ino || st.st_dev != f->dev) {
-		if (f->fd >= 0)
+		if (f->fd >= 0) {
+			/* The writer may have appended to the old file between our last
+			 * read and its reopen (rsyslog after logrotate's mv): drain it. */
+			if (read_fd(f, INT64_MAX) < 0)
+				log_warn("source %s: reading the rotated file failed", f->path);
 			log_info("source %s: rotated, following the new file", f->path);
+		}
 		/* A file that appears after start-up holds only new lines. */
 		int r = open_path(f, f->path, true);
 		if (r < 0)
@@ -226,7 +235,7 @@ static void check_path(SourceFile *f)
 	if (fstat(f->fd, &fst) == 0 && fst.st_size < f->offset) {
 		log_info("source %s: truncated, reading from the start", f->path);
 		lseek(f->fd, 0, SEEK_SET);
-		f->offset = 0;
+		f->offset = f->line_start = 0;
 		buf_clear(&f->partial);
 		f->skipping = false;
 	}
@@ -292,10 +301,9 @@ static int sf_save_state(Source *s)
 		return 0;
 	size_t hl;
 	uint64_t hh = head_hash(f->fd, &hl);
-	/* Resume at the start of the incomplete line, which will be re-read. */
-	off_t pos = f->offset - (off_t)f->partial.len;
-	if (f->skipping)
-		pos = f->offset;
+	/* Resume at the start of the incomplete line (also one being skipped
+	 * as oversized), which will be read again whole. */
+	off_t pos = f->line_start;
 	char b[256];
 	int n = snprintf(b, sizeof(b), "v1 %llu %llu %lld %zu %016llx\n", (unsigned long long)f->dev,
 			 (unsigned long long)f->ino, (long long)pos, hl, (unsigned long long)hh);
@@ -342,7 +350,7 @@ static bool resume(SourceFile *f)
 			continue;
 		}
 		lseek(f->fd, pos, SEEK_SET);
-		f->offset = pos;
+		f->offset = f->line_start = pos;
 		log_info("source %s: resuming %s at offset %lld", f->path, candidates[i], pos);
 		if (i == 1) {
 			/* Finish the rotated file; check_path() then moves to the new one. */
