@@ -23,6 +23,7 @@ with --peers.max=5; /report and /report?format=json from the daemon.
 Exit 77 (skipped) when --live cannot run: not root, or Postfix missing.
 """
 import argparse
+import fcntl
 import json
 import os
 import re
@@ -493,6 +494,10 @@ def main():
     ap.add_argument("--replay", metavar="LOG")
     ap.add_argument("--truth", metavar="JSON")
     a = ap.parse_args()
+    # One run at a time on this machine: the instance paths, ports 3725-3729
+    # and /etc/hosts are shared by every checkout's test run.
+    lock = open("/tmp/pte-peers-e2e.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     if a.live:
         return live(a.record)
     with open(a.truth) as f:

@@ -7,6 +7,7 @@ and equal those of `report` over the whole log.
 
 Usage: restart_peers.py LOG   (the log is split at a session boundary)
 """
+import fcntl
 import json
 import os
 import re
@@ -84,6 +85,10 @@ def window(doc):
 
 def main():
     exe = os.environ.get("PTE_BINARY")
+    # One run at a time on this machine: the instance paths, ports 3725-3729
+    # and /etc/hosts are shared by every checkout's test run.
+    lock = open("/tmp/pte-peers-e2e.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     src = sys.argv[1]
     with open(src) as f:
         lines = f.readlines()
