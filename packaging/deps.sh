@@ -19,8 +19,9 @@ test=(
   chromium                                 # renders the HTML report headless
   dpkg-dev debhelper fakeroot lintian      # the Debian package test
   rpm rpmlint                              # RPM spec check
+  systemd-container debootstrap            # the .deb under a booted systemd (nspawn)
   time procps psmisc iproute2 file
-  nodejs npm                               # Grafana schema type-check of the dashboards
+  nodejs npm jsonnet python3-yaml          # dashboard schema type-check, mixin, rule files
 )
 
 pkgs=("${build[@]}")
