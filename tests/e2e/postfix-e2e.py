@@ -83,8 +83,11 @@ def ensure_packages():
         return
     log("installing " + " ".join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    # policy-rc.d (if any) keeps the packaged system instance from starting;
-    # we never start it ourselves either way.
+    # "No configuration": the package then neither writes a main.cf for the
+    # system instance nor starts a mail system on *:25. We never start the
+    # system instance ourselves either way.
+    subprocess.run(["debconf-set-selections"], input="postfix postfix/main_mailer_type select No configuration\n",
+                   text=True, check=False)
     subprocess.run(["apt-get", "install", "-y", "--no-install-recommends"] + missing,
                    env=env, check=True, stdout=subprocess.DEVNULL)
 
