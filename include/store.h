@@ -70,9 +70,13 @@ unsigned store_n_families(const Store *s);
 size_t store_n_series(const Store *s);
 uint64_t store_series_dropped(const Store *s);
 
-/* store_sorted - the series of one family, sorted by label values.
+/* store_sorted - the series of one family, sorted by label values (kept
+ * sorted as series are created, so this is a lookup, not a sort).
  * The array is owned by the store and valid until the next store_* call. */
 int store_sorted(Store *s, unsigned family, const Series *const **ret, size_t *ret_n);
+/* store_started - realtime seconds when the store was created (the _created
+ * time of label-less counters that have not moved yet). */
+double store_started(const Store *s);
 
 /* Collectors run before each exposition to refresh computed gauges
  * (sessions open, peers tracked, process_*). */

@@ -47,6 +47,10 @@ bool webconfig_auth_enabled(const WebConfig *c);
  * Return: true if accepted; true for any user when no users are configured;
  * false for passwords longer than 72 bytes (bcrypt would truncate them). */
 bool webconfig_check_basic_auth(WebConfig *c, const char *user, const char *password);
+/* webconfig_check_basic_auth_budget - the same, but when the answer is not
+ * in the cache and may_bcrypt is false, return -EAGAIN instead of running
+ * bcrypt. Return: 1 accepted, 0 refused, -EAGAIN. */
+int webconfig_check_basic_auth_budget(WebConfig *c, const char *user, const char *password, bool may_bcrypt);
 
 /* Counters of the basic-auth verifier, for tests and debugging. */
 typedef struct WebAuthStats {

@@ -105,7 +105,7 @@ int expo_render(Store *s, ExpoFormat fmt, bool with_created, Buf *out)
 		int r = store_sorted(s, fi, &series, &n);
 		if (r < 0)
 			return r;
-		Series zero = { .family = fi };
+		Series zero = { .family = fi, .created = store_started(s) };
 		if (n == 0 && f->n_labels == 0) {
 			/* Label-less families always exist: 0 until something happens. */
 			static const Series *one[1];

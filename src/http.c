@@ -58,6 +58,8 @@ struct Http {
 	void *report_ud;
 	Buf body;      /* reused render buffer */
 	Buf gz;        /* reused compression buffer */
+	double bcrypt_tokens;  /* see BCRYPT_BURST */
+	int64_t bcrypt_refill;
 	uint64_t logged_causes[64];
 };
 
@@ -181,31 +183,58 @@ static enum MHD_Result respond_text(Http *h, struct MHD_Connection *c, unsigned 
 	return respond(h, c, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
 }
 
-/* accepts - does a comma-separated header list accept this token (q>0)? */
-static bool accepts(const char *header, const char *token)
+/* accept_q - the q-value a comma-separated Accept(-Encoding) header gives
+ * token (a type or encoding; "*" and the any-type wildcard count as
+ * wildcards); -1 if absent. */
+static double accept_q(const char *header, const char *token)
 {
+	double best = -1, wildcard = -1;
 	if (!header)
-		return false;
+		return -1;
 	size_t tl = strlen(token);
 	for (const char *p = header; p && *p;) {
 		while (*p == ' ' || *p == ',')
 			p++;
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (n >= tl && strncasecmp(p, token, tl) == 0 && (n == tl || p[tl] == ';' || p[tl] == ' ')) {
-			const char *q = memmem(p, n, "q=", 2);
-			if (!q || strtod(q + 2, NULL) > 0)
-				return true;
-		}
+		size_t name = strcspn(p, ";, ");
+		if (name > n)
+			name = n;
+		double q = 1;
+		const char *qp = find_lit(p, n, ";q=", 3);
+		if (!qp)
+			qp = find_lit(p, n, "; q=", 4);
+		if (qp)
+			q = strtod(strchr(qp, '=') + 1, NULL);
+		if (name == tl && strncasecmp(p, token, tl) == 0)
+			best = q > best ? q : best;
+		else if ((name == 1 && p[0] == '*') || (name == 3 && strncmp(p, "*/*", 3) == 0))
+			wildcard = q > wildcard ? q : wildcard;
 		p = end;
 	}
-	return false;
+	return best >= 0 ? best : wildcard;
 }
 
+static bool accepts(const char *header, const char *token)
+{
+	return accept_q(header, token) > 0;
+}
+
+/* wants_openmetrics - Prometheus asks for OpenMetrics first and 0.0.4 with
+ * a lower q; any client that prefers text/plain (or sends no Accept) gets it. */
+static bool wants_openmetrics(const char *accept)
+{
+	double om = accept_q(accept, "application/openmetrics-text");
+	double text = accept_q(accept, "text/plain");
+	return om > 0 && om > text;
+}
+
+/* gzip_into - level 1: the exposition compresses about 10:1 even so, and a
+ * scrape costs a third of the default level's CPU on the single thread. */
 static int gzip_into(Buf *out, const char *data, size_t len)
 {
 	z_stream zs = { 0 };
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	buf_clear(out);
 	size_t bound = deflateBound(&zs, len);
@@ -227,7 +256,7 @@ static int gzip_into(Buf *out, const char *data, size_t len)
 static enum MHD_Result serve_metrics(Http *h, struct MHD_Connection *c)
 {
 	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	bool om = accepts(accept, "application/openmetrics-text");
+	bool om = wants_openmetrics(accept);
 	buf_clear(&h->body);
 	int r = expo_render(h->store, om ? EXPO_OPENMETRICS : EXPO_TEXT, h->cfg.openmetrics_created, &h->body);
 	if (r < 0) {
@@ -333,22 +362,50 @@ static int base64_decode(const char *in, char *out, size_t size)
 	return (int)n;
 }
 
-static bool authorized(Http *h, struct MHD_Connection *c)
+/* Uncached bcrypt verifications are rationed by a token bucket (a burst of
+ * BCRYPT_BURST, then BCRYPT_PER_SEC): each costs 50-250 ms of the one
+ * thread that also ingests, so a password guesser must not get more.
+ * Cached (already verified) credentials are never limited. */
+#define BCRYPT_PER_SEC 4
+#define BCRYPT_BURST 10
+
+typedef enum AuthResult {
+	AUTH_OK,
+	AUTH_REFUSED,
+	AUTH_THROTTLED,
+} AuthResult;
+
+static AuthResult authorized(Http *h, struct MHD_Connection *c)
 {
 	if (!webconfig_auth_enabled(h->wc))
-		return true;
+		return AUTH_OK;
 	const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!a || strncasecmp(a, "Basic ", 6) != 0)
-		return false;
+		return AUTH_REFUSED;
 	char dec[1024];
 	int n = base64_decode(a + 6, dec, sizeof(dec));
 	if (n < 0 || memchr(dec, '\0', (size_t)n))
-		return false;
+		return AUTH_REFUSED;
 	char *colon = strchr(dec, ':');
 	if (!colon)
-		return false;
+		return AUTH_REFUSED;
 	*colon = '\0';
-	return webconfig_check_basic_auth(h->wc, dec, colon + 1);
+	int64_t now = now_monotonic_usec();
+	h->bcrypt_tokens += (double)(now - h->bcrypt_refill) * BCRYPT_PER_SEC / USEC_PER_SEC;
+	if (h->bcrypt_tokens > BCRYPT_BURST)
+		h->bcrypt_tokens = BCRYPT_BURST;
+	h->bcrypt_refill = now;
+	WebAuthStats before, after;
+	webconfig_auth_stats(h->wc, &before);
+	int r = webconfig_check_basic_auth_budget(h->wc, dec, colon + 1, h->bcrypt_tokens >= 1);
+	explicit_bzero(dec, sizeof(dec));
+	if (r == -EAGAIN) {
+		log_once(h, "more than %d uncached basic-auth checks per second: answering 429", BCRYPT_PER_SEC);
+		return AUTH_THROTTLED;
+	}
+	webconfig_auth_stats(h->wc, &after);
+	h->bcrypt_tokens -= (double)(after.bcrypt_runs - before.bcrypt_runs);
+	return r == 1 ? AUTH_OK : AUTH_REFUSED;
 }
 
 /* client_cert_ok - RequireAndVerifyClientCert: MHD only asks for a
@@ -381,7 +438,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 {
 	Listener *l = cls;
 	Http *h = l->http;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+	/* Answering on the first call makes libmicrohttpd close the connection
+	 * (it has not seen the end of the request yet); answering on the second
+	 * keeps it alive, so Prometheus reuses it and skips a TLS handshake.
+	 * Other methods are answered at once (and the connection closed): their
+	 * body is never wanted. */
+	bool get = !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	static int first_call_marker;
+	if (get && !*con_cls) {
+		*con_cls = &first_call_marker;
+		return MHD_YES;
+	}
+	if (get && *upload_data_size) {
+		*upload_data_size = 0; /* a GET with a body: drop it */
+		return MHD_YES;
+	}
+	if (!get) {
 		struct MHD_Response *resp = MHD_create_response_from_buffer(19, (void *)"method not allowed\n",
 									   MHD_RESPMEM_PERSISTENT);
 		if (!resp)
@@ -395,7 +467,19 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (!client_cert_ok(h, c))
 		return respond_text(h, c, MHD_HTTP_FORBIDDEN, "client certificate required\n");
-	if (!authorized(h, c)) {
+	AuthResult ar = authorized(h, c);
+	if (ar == AUTH_THROTTLED) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(18, (void *)"too many requests\n",
+									   MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Retry-After", "1");
+		add_common_headers(h, resp);
+		enum MHD_Result r = MHD_queue_response(c, 429, resp);
+		MHD_destroy_response(resp);
+		return r;
+	}
+	if (ar != AUTH_OK) {
 		struct MHD_Response *resp = MHD_create_response_from_buffer(13, (void *)"Unauthorized\n",
 									   MHD_RESPMEM_PERSISTENT);
 		if (!resp)
@@ -448,9 +532,16 @@ static int start_daemon(Http *h, Listener *l)
 		if (webconfig_tls_priorities(h->wc))
 			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
 							     (void *)webconfig_tls_priorities(h->wc) };
-		if (webconfig_client_ca_pem(h->wc))
-			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
-							     (void *)webconfig_client_ca_pem(h->wc) };
+		/* libmicrohttpd asks clients for a certificate only when it has a
+		 * trust list; RequestClientCert and RequireAnyClientCert need the
+		 * request without a CA, so the server's own chain stands in (it is
+		 * never used to verify: those modes only check presence). */
+		const char *trust = webconfig_client_ca_pem(h->wc);
+		WebClientAuth ca = webconfig_client_auth(h->wc);
+		if (!trust && (ca == WEB_CLIENT_AUTH_REQUEST || ca == WEB_CLIENT_AUTH_REQUIRE_ANY))
+			trust = webconfig_cert_pem(h->wc);
+		if (trust)
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)trust };
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	l->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
@@ -486,6 +577,7 @@ int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loo
 	h->wc = wc;
 	h->store = store;
 	h->loop = loop;
+	h->bcrypt_tokens = BCRYPT_BURST;
 	h->telemetry_path = strdup(cfg->telemetry_path ? cfg->telemetry_path : "/metrics");
 	if (!h->telemetry_path) {
 		http_free(h);

@@ -613,10 +613,23 @@ static int run_daemon(Daemon *d)
 	return 0;
 }
 
+static StrList positional;
+
+/* free_args - the flag lists live for the whole run; freed at exit so that
+ * LeakSanitizer reports only real leaks. */
+static void free_args(void)
+{
+	free(positional.v);
+	free(arg.source_file.v);
+	free(arg.journal_match.v);
+	free(arg.journal_file.v);
+	free(arg.listen.v);
+}
+
 int main(int argc, char **argv)
 {
 	bool report = argc > 1 && !strcmp(argv[1], "report");
-	StrList positional = { 0 };
+	atexit(free_args);
 	if (parse_flags(argc - 1 - report, argv + 1 + report, report, &positional) < 0)
 		return EXIT_USAGE;
 	if (arg.help) {
@@ -707,7 +720,8 @@ int main(int argc, char **argv)
 	if (d.state_dir && d.peers) {
 		r = peers_load(d.peers, d.state_dir);
 		if (r < 0 && r != -ENOENT)
-			log_errno(LOG_LEVEL_WARN, r, "peer table in %s ignored", d.state_dir);
+			log_warn("peer table %s/peers.state ignored (%s): %s; it will be rewritten", d.state_dir,
+				 strerror(-r), peers_last_error(d.peers));
 	}
 	if ((r = open_sources(&d, &arg.source_file, true)) < 0) {
 		daemon_done(&d);

@@ -23,8 +23,9 @@ struct Store {
 	size_t cap;
 	size_t n;
 	uint64_t dropped;
-	const Series **sorted; /* scratch for store_sorted() */
-	size_t sorted_cap;
+	Series **order;        /* every series, sorted by (family, label values) */
+	size_t order_cap;
+	double started;        /* realtime seconds at store_new() */
 	Collector *collectors;
 	size_t n_collectors;
 };
@@ -38,6 +39,7 @@ int store_new(Store **ret, const FamilyDesc *families, unsigned n_families, size
 	s->n_families = n_families;
 	s->max_series = max_series;
 	s->seed = hash_random_seed();
+	s->started = (double)now_realtime_usec() / 1e6;
 	s->cap = 256;
 	s->slots = calloc(s->cap, sizeof(Series *));
 	if (!s->slots) {
@@ -55,7 +57,7 @@ Store *store_free(Store *s)
 	for (size_t i = 0; i < s->cap; i++)
 		free(s->slots[i]);
 	free(s->slots);
-	free(s->sorted);
+	free(s->order);
 	free(s->collectors);
 	free(s);
 	return NULL;
@@ -84,6 +86,45 @@ static bool key_eq(const Series *se, unsigned family, const Slice *values, unsig
 			return false;
 	}
 	return true;
+}
+
+/* order_cmp - (family, label values) order of the exposition. */
+static int order_cmp(const Store *s, const Series *x, const Series *y)
+{
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	unsigned n = s->families[x->family].n_labels;
+	for (unsigned i = 0; i < n; i++) {
+		int c = strcmp(x->values[i].p, y->values[i].p);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/* order_insert - series are created rarely and scraped often: keep them
+ * sorted at creation, so a scrape is a linear walk. */
+static int order_insert(Store *s, Series *se)
+{
+	if (s->n + 1 > s->order_cap) {
+		size_t cap = s->order_cap ? s->order_cap * 2 : 256;
+		Series **o = realloc(s->order, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		s->order = o;
+		s->order_cap = cap;
+	}
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (order_cmp(s, s->order[mid], se) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(s->order + lo + 1, s->order + lo, (s->n - lo) * sizeof(*s->order));
+	s->order[lo] = se;
+	return 0;
 }
 
 static uint64_t series_hash(const Store *s, const Series *se)
@@ -148,6 +189,10 @@ static int lookup(Store *s, unsigned family, const Slice *values, bool create, S
 		se->values[i] = (Slice){ p, len };
 		p += len + 1;
 	}
+	if (order_insert(s, se) < 0) {
+		free(se);
+		return -ENOMEM;
+	}
 	s->slots[j] = se;
 	s->n++;
 	if (s->n * 4 > s->cap * 3) {
@@ -189,35 +234,32 @@ double store_get(const Store *s, unsigned family, const Slice *values)
 
 void store_reset_family(Store *s, unsigned family)
 {
-	/* Rebuild the table without the family; gauges are few and this runs per scrape. */
-	bool any = false;
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->slots[i] && s->slots[i]->family == family) {
-			any = true;
-			break;
-		}
-	if (!any)
+	/* Rebuild the table without the family; this runs per scrape for the few
+	 * gauges that are recomputed, so it stays simple. */
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->order[i]->family != family)
+			s->order[k++] = s->order[i];
+	if (k == s->n)
 		return;
-	Series **old = s->slots;
 	Series **slots = calloc(s->cap, sizeof(Series *));
 	if (!slots)
-		return;
+		return; /* keep the old table; order[] is rebuilt below from it */
 	for (size_t i = 0; i < s->cap; i++) {
-		Series *se = old[i];
-		if (!se)
-			continue;
-		if (se->family == family) {
+		Series *se = s->slots[i];
+		if (se && se->family == family)
 			free(se);
-			s->n--;
-			continue;
-		}
+	}
+	for (size_t i = 0; i < k; i++) {
+		Series *se = s->order[i];
 		size_t j = series_hash(s, se) & (s->cap - 1);
 		while (slots[j])
 			j = (j + 1) & (s->cap - 1);
 		slots[j] = se;
 	}
-	free(old);
+	free(s->slots);
 	s->slots = slots;
+	s->n = k;
 }
 
 const FamilyDesc *store_family(const Store *s, unsigned family)
@@ -240,39 +282,30 @@ uint64_t store_series_dropped(const Store *s)
 	return s->dropped;
 }
 
-static unsigned sort_n_labels;
-
-static int cmp_series(const void *a, const void *b)
-{
-	const Series *x = *(const Series *const *)a, *y = *(const Series *const *)b;
-	for (unsigned i = 0; i < sort_n_labels; i++) {
-		int c = strcmp(x->values[i].p, y->values[i].p);
-		if (c)
-			return c;
-	}
-	return 0;
-}
-
 int store_sorted(Store *s, unsigned family, const Series *const **ret, size_t *ret_n)
 {
 	if (family >= s->n_families)
 		return -EINVAL;
-	if (s->sorted_cap < s->n) {
-		const Series **a = realloc(s->sorted, s->n * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		s->sorted = a;
-		s->sorted_cap = s->n;
+	/* the family's series are one run of the sorted order */
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->order[mid]->family < family)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	size_t k = 0;
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->slots[i] && s->slots[i]->family == family)
-			s->sorted[k++] = s->slots[i];
-	sort_n_labels = s->families[family].n_labels;
-	qsort(s->sorted, k, sizeof(*s->sorted), cmp_series);
-	*ret = s->sorted;
-	*ret_n = k;
+	size_t end = lo;
+	while (end < s->n && s->order[end]->family == family)
+		end++;
+	*ret = (const Series *const *)(s->order + lo);
+	*ret_n = end - lo;
 	return 0;
+}
+
+double store_started(const Store *s)
+{
+	return s->started;
 }
 
 int store_add_collector(Store *s, StoreCollectFn fn, void *userdata)

@@ -1555,12 +1555,17 @@ static bool ct_streq(const char *a, const char *b)
 
 bool webconfig_check_basic_auth(WebConfig *c, const char *user, const char *password)
 {
+	return webconfig_check_basic_auth_budget(c, user, password, true) == 1;
+}
+
+int webconfig_check_basic_auth_budget(WebConfig *c, const char *user, const char *password, bool may_bcrypt)
+{
 	if (!webconfig_auth_enabled(c))
-		return true;
+		return 1;
 	if (!user || !password)
-		return false;
+		return 0;
 	if (strlen(password) > WEBCONFIG_PASSWORD_MAX)
-		return false; /* bcrypt would silently compare only a prefix */
+		return 0; /* bcrypt would silently compare only a prefix */
 
 	/* Visit every user so the scan time does not depend on which one matched. */
 	size_t found = c->n_users;
@@ -1590,8 +1595,12 @@ bool webconfig_check_basic_auth(WebConfig *c, const char *user, const char *pass
 		pthread_mutex_unlock(&c->lock);
 		if (hit) {
 			explicit_bzero(digest, sizeof(digest));
-			return true;
+			return 1;
 		}
+	}
+	if (!may_bcrypt) {
+		explicit_bzero(digest, sizeof(digest));
+		return -EAGAIN;
 	}
 
 	/* Unknown users pay for one bcrypt too, so timing does not reveal who exists. */

@@ -11,6 +11,7 @@ served from the verification cache, far faster than one bcrypt.
 """
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webtest import (TEXT_CT, Daemon, Pki, bcrypt, check, check_expected_values, curl, main,  # noqa: E402
@@ -61,10 +62,12 @@ def run():
 
     # Timing: unknown users pay for a dummy bcrypt of the same cost.
     # Interleaved, so that load from elsewhere on the machine hits both series alike.
+    # Paced below the daemon's bcrypt ration (4 per second after a burst of 10).
     wrong, unknown = [], []
     for _ in range(7):
         wrong.append(curl(url, *tls, "-u", "alice:nope").time_total)
         unknown.append(curl(url, *tls, "-u", "nobody:nope").time_total)
+        time.sleep(0.5)
     print(f"# median wrong password {median(wrong) * 1e3:.1f} ms, unknown user {median(unknown) * 1e3:.1f} ms")
     check(median(unknown) > median(wrong) / 3 and median(unknown) < median(wrong) * 3,
           "unknown user and wrong password take about as long (within 3x)")
@@ -74,8 +77,17 @@ def run():
     for _ in range(7):
         cached.append(curl(url, *tls, "-u", "alice:wonderland").time_total)
         wrong.append(curl(url, *tls, "-u", "alice:nope").time_total)
+        time.sleep(0.3)
     print(f"# median cached scrape {median(cached) * 1e3:.1f} ms, wrong password {median(wrong) * 1e3:.1f} ms")
     check(median(cached) < median(wrong) / 2, "cached verification is much faster than a bcrypt")
+
+    # A password guesser gets a ration of bcrypt time, not the daemon's thread:
+    # a burst of wrong passwords ends in 429, while the cached login still works.
+    burst = [curl(url, *tls, "-u", f"alice:guess{i}").status for i in range(25)]
+    check(burst.count(429) >= 10, f"a burst of 25 wrong passwords is throttled with 429 (statuses {burst})")
+    check(set(burst) <= {401, 429}, f"guesses get only 401 or 429 (statuses {burst})")
+    r = curl(url, *tls, "-u", "alice:wonderland")
+    check(r.status == 200, f"during the throttling, the cached login still gets 200 (got {r.status})")
 
     check(daemon.alive(), "daemon still running")
 
