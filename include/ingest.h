@@ -42,5 +42,7 @@ void ingest_oversized(Ingest *in);
 
 size_t ingest_max_line(const Ingest *in);
 uint64_t ingest_lines_read(const Ingest *in);
+/* ingest_jit - whether PCRE2 runs JIT-compiled (no under MemoryDenyWriteExecute=yes). */
+bool ingest_jit(const Ingest *in);
 size_t ingest_sessions_open(const Ingest *in);
 int64_t ingest_last_event_usec(const Ingest *in);

@@ -146,6 +146,11 @@ size_t ingest_max_line(const Ingest *in)
 	return in->cfg.max_line;
 }
 
+bool ingest_jit(const Ingest *in)
+{
+	return parser_jit(in->parser);
+}
+
 uint64_t ingest_lines_read(const Ingest *in)
 {
 	return in->lines_read;

@@ -542,8 +542,10 @@ static int run_daemon(Daemon *d)
 	if ((r = http_start(d->http)) < 0)
 		return r;
 	http_set_ready(d->http, true);
-	log_info("postfix_tls_exporter %s listening; PCRE2 JIT not required, reading %zu source(s)", PTE_VERSION,
-		 d->n_sources);
+	if (!ingest_jit(d->ingest))
+		log_info("PCRE2 JIT unavailable (no executable memory, e.g. MemoryDenyWriteExecute=yes): "
+			 "using the interpreter; counts are the same, ingest is slower");
+	log_info("postfix_tls_exporter %s listening, reading %zu source(s)", PTE_VERSION, d->n_sources);
 	sd_notify(0, "READY=1\nSTATUS=Following the Postfix log");
 
 	uint64_t wd_usec = 0;
