@@ -38,6 +38,14 @@
 
 #define HTTP_MAX_LISTENERS 16
 
+/* How long a rendered /metrics body may be served again. */
+#define RENDER_REUSE_USEC (100 * USEC_PER_MSEC)
+
+typedef struct Rendered {
+	Buf data;      /* body as sent (gzip-compressed or not) */
+	int64_t at;    /* CLOCK_MONOTONIC µs of the rendering; 0: none */
+} Rendered;
+
 typedef struct Listener {
 	int fd;
 	struct MHD_Daemon *d;
@@ -57,7 +65,7 @@ struct Http {
 	HttpReportFn report_fn;
 	void *report_ud;
 	Buf body;      /* reused render buffer */
-	Buf gz;        /* reused compression buffer */
+	Rendered rendered[2][2]; /* [openmetrics][gzip] */
 	double bcrypt_tokens;  /* see BCRYPT_BURST */
 	int64_t bcrypt_refill;
 	uint64_t logged_causes[64];
@@ -256,30 +264,44 @@ static int gzip_into(Buf *out, const char *data, size_t len)
 static enum MHD_Result serve_metrics(Http *h, struct MHD_Connection *c)
 {
 	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-	bool om = wants_openmetrics(accept);
-	buf_clear(&h->body);
-	int r = expo_render(h->store, om ? EXPO_OPENMETRICS : EXPO_TEXT, h->cfg.openmetrics_created, &h->body);
-	if (r < 0) {
-		log_once(h, "rendering metrics failed: %s", strerror(-r));
-		return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render error\n");
-	}
-	const char *ctype = om ? EXPO_CONTENT_TYPE_OPENMETRICS : EXPO_CONTENT_TYPE_TEXT;
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-	struct MHD_Response *resp;
-	if (accepts(ae, "gzip") && gzip_into(&h->gz, h->body.data, h->body.len) == 0)
-		resp = MHD_create_response_from_buffer(h->gz.len, h->gz.data, MHD_RESPMEM_MUST_COPY);
-	else
-		resp = MHD_create_response_from_buffer(h->body.len, h->body.data, MHD_RESPMEM_MUST_COPY);
+	bool om = wants_openmetrics(accept);
+	bool gz = accepts(ae, "gzip");
+	Rendered *cached = &h->rendered[om][gz];
+	int64_t now = now_monotonic_usec();
+	/* Scrapes that arrive together (HA Prometheus pairs, several clients)
+	 * share one rendering: the body is at most RENDER_REUSE_USEC old. */
+	if (!cached->at || now - cached->at >= RENDER_REUSE_USEC) {
+		buf_clear(&h->body);
+		int r = expo_render(h->store, om ? EXPO_OPENMETRICS : EXPO_TEXT, h->cfg.openmetrics_created, &h->body);
+		if (r < 0) {
+			log_once(h, "rendering metrics failed: %s", strerror(-r));
+			return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render error\n");
+		}
+		buf_clear(&cached->data);
+		if (gz)
+			r = gzip_into(&cached->data, h->body.data, h->body.len);
+		else
+			r = buf_append(&cached->data, h->body.data, h->body.len);
+		if (r < 0) {
+			log_once(h, "compressing metrics failed: %s", strerror(-r));
+			cached->at = 0;
+			return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render error\n");
+		}
+		cached->at = now;
+	}
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(cached->data.len, cached->data.data, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				om ? EXPO_CONTENT_TYPE_OPENMETRICS : EXPO_CONTENT_TYPE_TEXT);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-	if (accepts(ae, "gzip") && h->gz.len)
+	if (gz)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	add_common_headers(h, resp);
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
-	buf_clear(&h->gz);
 	return ret;
 }
 
@@ -659,7 +681,9 @@ Http *http_free(Http *h)
 	}
 	webconfig_free(h->wc);
 	buf_deinit(&h->body);
-	buf_deinit(&h->gz);
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++)
+			buf_deinit(&h->rendered[i][j].data);
 	free(h->telemetry_path);
 	free(h);
 	return NULL;

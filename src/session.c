@@ -80,6 +80,7 @@ struct Sessions {
 	size_t cap;
 	size_t n;
 	List lists[_KIND_MAX];
+	size_t n_passed;        /* postscreen entries with passed set */
 	char keybuf[512];
 };
 
@@ -136,10 +137,7 @@ size_t sessions_open(const Sessions *s)
 {
 	/* Postscreen connections that passed are normally handed to smtpd and
 	 * never disconnect in postscreen's name: they are not "open". */
-	size_t n = s->lists[KIND_SMTPD].n;
-	for (const Entry *e = s->lists[KIND_POSTSCREEN].head; e; e = e->next)
-		n += !e->passed;
-	return n;
+	return s->lists[KIND_SMTPD].n + s->lists[KIND_POSTSCREEN].n - s->n_passed;
 }
 
 /* ---- map ---------------------------------------------------------------- */
@@ -240,6 +238,8 @@ static void map_remove(Sessions *s, Entry *e)
 
 static void destroy(Sessions *s, Entry *e)
 {
+	if (e->kind == KIND_POSTSCREEN && e->passed)
+		s->n_passed--;
 	map_remove(s, e);
 	list_unlink(&s->lists[e->kind], e);
 	entry_free(e);
@@ -604,12 +604,23 @@ static void expire(Sessions *s, Entry *e)
 	destroy(s, e);
 }
 
+/* A connection postscreen passed is smtpd's once a few seconds went by
+ * without its DISCONNECT; there is no line that says so. */
+#define PASSED_HANDOFF_USEC (5 * 60 * USEC_PER_SEC)
+
 void sessions_sweep(Sessions *s, int64_t now)
 {
 	for (unsigned k = 0; k < _KIND_MAX; k++) {
 		List *l = &s->lists[k];
 		while (l->tail && l->tail->last_ts + s->max_age_usec < now)
 			expire(s, l->tail);
+	}
+	/* Passed postscreen entries would otherwise fill the table for an hour. */
+	for (Entry *e = s->lists[KIND_POSTSCREEN].tail; e && e->last_ts + PASSED_HANDOFF_USEC < now;) {
+		Entry *prev = e->prev;
+		if (e->passed)
+			destroy(s, e);
+		e = prev;
 	}
 }
 
@@ -714,6 +725,8 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 		return;
 	case R_POSTSCREEN_PASS:
 		if (e) {
+			if (!e->passed)
+				s->n_passed++;
 			e->passed = true;
 			touch(s, e, ll->ts_usec);
 		}
