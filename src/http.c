@@ -191,6 +191,22 @@ static enum MHD_Result respond_text(Http *h, struct MHD_Connection *c, unsigned 
 	return respond(h, c, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
 }
 
+/* respond_refusal - a short static text with one extra header (Allow,
+ * WWW-Authenticate, Retry-After). */
+static enum MHD_Result respond_refusal(Http *h, struct MHD_Connection *c, unsigned status, const char *text,
+				       const char *header, const char *value)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, header, value);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	add_common_headers(h, resp);
+	enum MHD_Result r = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
 /* accept_q - the q-value a comma-separated Accept(-Encoding) header gives
  * token (a type or encoding; "*" and the any-type wildcard count as
  * wildcards); -1 if absent. */
@@ -475,44 +491,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		*upload_data_size = 0; /* a GET with a body: drop it */
 		return MHD_YES;
 	}
-	if (!get) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(19, (void *)"method not allowed\n",
-									   MHD_RESPMEM_PERSISTENT);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-		add_common_headers(h, resp);
-		enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-		MHD_destroy_response(resp);
-		return r;
-	}
+	if (!get)
+		return respond_refusal(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", MHD_HTTP_HEADER_ALLOW,
+				       "GET, HEAD");
 	if (!client_cert_ok(h, c))
 		return respond_text(h, c, MHD_HTTP_FORBIDDEN, "client certificate required\n");
 	AuthResult ar = authorized(h, c);
-	if (ar == AUTH_THROTTLED) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(18, (void *)"too many requests\n",
-									   MHD_RESPMEM_PERSISTENT);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Retry-After", "1");
-		add_common_headers(h, resp);
-		enum MHD_Result r = MHD_queue_response(c, 429, resp);
-		MHD_destroy_response(resp);
-		return r;
-	}
-	if (ar != AUTH_OK) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(13, (void *)"Unauthorized\n",
-									   MHD_RESPMEM_PERSISTENT);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"postfix_tls_exporter\"");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-		add_common_headers(h, resp);
-		enum MHD_Result r = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, resp);
-		MHD_destroy_response(resp);
-		return r;
-	}
+	if (ar == AUTH_THROTTLED)
+		return respond_refusal(h, c, 429, "too many requests\n", "Retry-After", "1");
+	if (ar != AUTH_OK)
+		return respond_refusal(h, c, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				       "Basic realm=\"postfix_tls_exporter\"");
 	if (!strcmp(url, h->telemetry_path))
 		return serve_metrics(h, c);
 	if (!strcmp(url, "/"))

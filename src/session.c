@@ -485,6 +485,19 @@ static Trust trust_from(Slice w)
 	return TRUST_NONE;
 }
 
+/* count_handshake - one completed handshake from a TLS summary match. */
+static void count_handshake(Sessions *s, MetricId metric, const ProgInfo *prog, const Match *m)
+{
+	char kex[64], trust[16];
+	sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
+	if (m->g[G_TRUST].p)
+		lower_into(trust, sizeof(trust), m->g[G_TRUST]);
+	else
+		snprintf(trust, sizeof(trust), "unknown"); /* Postfix 2.2-2.4 log no trust word */
+	Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
+	count(s, metric, l);
+}
+
 /* ---- inbound ------------------------------------------------------------- */
 
 typedef struct Stats {
@@ -641,15 +654,7 @@ static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		return;
 	}
 	case R_TLS_SUMMARY: {
-		char kex[64];
-		sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
-		char trust[16];
-		if (m->g[G_TRUST].p)
-			lower_into(trust, sizeof(trust), m->g[G_TRUST]);
-		else
-			snprintf(trust, sizeof(trust), "unknown"); /* Postfix 2.2-2.4 */
-		Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
-		count(s, M_INBOUND_HANDSHAKES, l);
+		count_handshake(s, M_INBOUND_HANDSHAKES, prog, m);
 		if (e) {
 			e->tls_done = true;
 			set_str(&e->proto, m->g[G_PROTO]);
@@ -756,14 +761,7 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 		 * process logs the same handshake itself; count only that copy. */
 		if (!slice_eq_str(m->g[G_DIR], "from"))
 			return;
-		char kex[64], trust[16];
-		sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
-		if (m->g[G_TRUST].p)
-			lower_into(trust, sizeof(trust), m->g[G_TRUST]);
-		else
-			snprintf(trust, sizeof(trust), "unknown");
-		Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
-		count(s, M_INBOUND_HANDSHAKES, l);
+		count_handshake(s, M_INBOUND_HANDSHAKES, prog, m);
 		Entry *e = postscreen_for(s, m->g[G_PEER]);
 		if (e) {
 			e->tls_attempted = e->tls_done = true;
@@ -873,14 +871,7 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 		commit_cert_failure(s, e);
 		Trust t = trust_from(m->g[G_TRUST]);
 		if (slice_eq_str(m->g[G_USAGE], "established")) {
-			char kex[64], trust[16];
-			sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
-			if (m->g[G_TRUST].p)
-				lower_into(trust, sizeof(trust), m->g[G_TRUST]);
-			else
-				snprintf(trust, sizeof(trust), "unknown");
-			Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
-			count(s, M_OUTBOUND_HANDSHAKES, l);
+			count_handshake(s, M_OUTBOUND_HANDSHAKES, prog, m);
 		}
 		/* 2.2-2.4 have no trust word: the connection is encrypted, trust unknown;
 		 * report it as untrusted, the weakest authenticated level. */
