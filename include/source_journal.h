@@ -27,6 +27,9 @@
 #include "source.h"
 #include "store.h"
 
+/* Idle re-check of the journal (see source_journal_timeout_usec). */
+#define SOURCE_JOURNAL_RECHECK_USEC (1000 * 1000LL)
+
 /* name of the cursor file inside the state directory */
 #define SOURCE_JOURNAL_STATE_NAME "journal.cursor"
 /* the cursor is written at most this often while entries come in */

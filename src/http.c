@@ -42,7 +42,9 @@
 #define RENDER_REUSE_USEC (100 * USEC_PER_MSEC)
 
 typedef struct Rendered {
-	Buf data;      /* body as sent (gzip-compressed or not) */
+	Buf text;      /* the exposition */
+	Buf gz;        /* the same, gzip-compressed, once a client asked for it */
+	bool gz_valid;
 	int64_t at;    /* CLOCK_MONOTONIC µs of the rendering; 0: none */
 } Rendered;
 
@@ -65,7 +67,7 @@ struct Http {
 	HttpReportFn report_fn;
 	void *report_ud;
 	Buf body;      /* reused render buffer */
-	Rendered rendered[2][2]; /* [openmetrics][gzip] */
+	Rendered rendered[2]; /* [openmetrics] */
 	double bcrypt_tokens;  /* see BCRYPT_BURST */
 	int64_t bcrypt_refill;
 	uint64_t logged_causes[64];
@@ -283,31 +285,32 @@ static enum MHD_Result serve_metrics(Http *h, struct MHD_Connection *c)
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	bool om = wants_openmetrics(accept);
 	bool gz = accepts(ae, "gzip");
-	Rendered *cached = &h->rendered[om][gz];
+	Rendered *cached = &h->rendered[om];
 	int64_t now = now_monotonic_usec();
 	/* Scrapes that arrive together (HA Prometheus pairs, several clients)
-	 * share one rendering: the body is at most RENDER_REUSE_USEC old. */
+	 * share one rendering: the body is at most RENDER_REUSE_USEC old, and
+	 * the compressed and plain answers of that window are the same text. */
 	if (!cached->at || now - cached->at >= RENDER_REUSE_USEC) {
-		buf_clear(&h->body);
-		int r = expo_render(h->store, om ? EXPO_OPENMETRICS : EXPO_TEXT, h->cfg.openmetrics_created, &h->body);
+		buf_clear(&cached->text);
+		int r = expo_render(h->store, om ? EXPO_OPENMETRICS : EXPO_TEXT, h->cfg.openmetrics_created, &cached->text);
 		if (r < 0) {
 			log_once(h, "rendering metrics failed: %s", strerror(-r));
-			return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render error\n");
-		}
-		buf_clear(&cached->data);
-		if (gz)
-			r = gzip_into(&cached->data, h->body.data, h->body.len);
-		else
-			r = buf_append(&cached->data, h->body.data, h->body.len);
-		if (r < 0) {
-			log_once(h, "compressing metrics failed: %s", strerror(-r));
 			cached->at = 0;
 			return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render error\n");
 		}
 		cached->at = now;
+		cached->gz_valid = false;
 	}
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(cached->data.len, cached->data.data, MHD_RESPMEM_MUST_COPY);
+	if (gz && !cached->gz_valid) {
+		int r = gzip_into(&cached->gz, cached->text.data, cached->text.len);
+		if (r < 0) {
+			log_once(h, "compressing metrics failed: %s", strerror(-r));
+			return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "render error\n");
+		}
+		cached->gz_valid = true;
+	}
+	const Buf *body = gz ? &cached->gz : &cached->text;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -670,9 +673,10 @@ Http *http_free(Http *h)
 	}
 	webconfig_free(h->wc);
 	buf_deinit(&h->body);
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2; j++)
-			buf_deinit(&h->rendered[i][j].data);
+	for (int i = 0; i < 2; i++) {
+		buf_deinit(&h->rendered[i].text);
+		buf_deinit(&h->rendered[i].gz);
+	}
 	free(h->telemetry_path);
 	free(h);
 	return NULL;

@@ -707,6 +707,10 @@ static int64_t source_journal_timeout_usec(Source *s)
 	/* Finite only where inotify is unreliable (network file systems). */
 	if (sd_journal_get_timeout(sj->j, &jt) >= 0 && jt != UINT64_MAX)
 		t = jt > (uint64_t)now ? (int64_t)(jt - (uint64_t)now) : 0;
+	/* A writer's inotify event can be seen before the entry it announces is
+	 * linked into the file; then nothing wakes us until the next write. A
+	 * look once a second bounds that delay (one next() call when idle). */
+	t = t < 0 ? SOURCE_JOURNAL_RECHECK_USEC : MIN(t, SOURCE_JOURNAL_RECHECK_USEC);
 	if (sj->state_dir && sj->cursor_dirty) {
 		int64_t st = MAX(sj->save_due_usec - now, 0);
 		t = t < 0 ? st : MIN(t, st);
