@@ -58,8 +58,8 @@ struct Entry {
 	char *tls_proto;
 	char *bound_qid;
 	const char *pending_cert;
-	char *not_offered_qid;
-	int64_t not_offered_ts;
+	char *policy_fail_qid;  /* last attempt counted by count_policy_failure() */
+	int64_t policy_fail_ts;
 
 	/* tlsproxy */
 	const char *last_library_reason;
@@ -112,7 +112,7 @@ static void entry_free(Entry *e)
 	free(e->tls_peer);
 	free(e->tls_proto);
 	free(e->bound_qid);
-	free(e->not_offered_qid);
+	free(e->policy_fail_qid);
 	free(e);
 }
 
@@ -835,17 +835,40 @@ static void commit_cert_failure(Sessions *s, Entry *e)
  * queue ID comes minimal_backoff_time (minutes) later. */
 #define ATTEMPT_WINDOW_USEC (10 * USEC_PER_SEC)
 
-static void count_not_offered(Sessions *s, Entry *e, Slice qid, int64_t ts)
+/* policy_failure_reason - the TLS failures smtp_helo() and smtp_start_tls()
+ * report only as a delivery reason (no line of their own), or NULL.
+ * Handshake and verification failures have lines of their own and are
+ * counted there. */
+static const char *policy_failure_reason(Slice why)
 {
+	if (slice_has_prefix(why, "TLS is required, but was not offered"))
+		return "not_offered";
+	/* "TLS is required, but host %s refused to start TLS: %s",
+	 * "... but our TLS engine is unavailable", "... but unavailable" */
+	if (slice_has_prefix(why, "TLS is required, "))
+		return "other";
+	/* Postfix 2.2 */
+	if (slice_has_prefix(why, "TLS failure: Cannot verify server hostname"))
+		return "hostname_mismatch";
+	if (slice_has_prefix(why, "TLS failure: Cannot verify server certificate"))
+		return "cert_untrusted";
+	return NULL;
+}
+
+static void count_policy_failure(Sessions *s, Entry *e, Slice qid, Slice why, int64_t ts)
+{
+	const char *reason = policy_failure_reason(why);
+	if (!reason)
+		return;
 	/* One per delivery attempt: the reason repeats on every recipient's
 	 * line and on the non-final line of the same queue ID. */
-	bool same = e->not_offered_qid && slice_eq_str(qid, e->not_offered_qid) &&
-		    ts - e->not_offered_ts < ATTEMPT_WINDOW_USEC;
-	e->not_offered_ts = ts;
+	bool same = e->policy_fail_qid && slice_eq_str(qid, e->policy_fail_qid) &&
+		    ts - e->policy_fail_ts < ATTEMPT_WINDOW_USEC;
+	e->policy_fail_ts = ts;
 	if (same)
 		return;
-	set_str(&e->not_offered_qid, qid);
-	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, "not_offered");
+	set_str(&e->policy_fail_qid, qid);
+	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, reason);
 }
 
 static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
@@ -896,8 +919,7 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 		e->tls = TRUST_NONE;
 		return;
 	case R_NONFINAL:
-		if (slice_has_prefix(m->g[G_REASON], "TLS is required, but was not offered"))
-			count_not_offered(s, e, m->g[G_QID], ll->ts_usec);
+		count_policy_failure(s, e, m->g[G_QID], m->g[G_REASON], ll->ts_usec);
 		return;
 	case R_DELIVERY: {
 		Slice st = m->g[G_STATUS];
@@ -926,8 +948,7 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 				e->tls = TRUST_NONE;
 			}
 		}
-		if (slice_has_prefix(m->g[G_REASON], "TLS is required, but was not offered"))
-			count_not_offered(s, e, qid, ll->ts_usec);
+		count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
 		Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
 		count(s, M_OUTBOUND_DELIVERIES, l);
 		if (s->peers) {

@@ -142,19 +142,25 @@ static void test_outbound(void)
 		"Nov 28 10:04:01 mx postfix/smtp[55]: 7777: to=<a@e.example>, relay=mx.e.example[192.0.2.11]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
 		/* LMTP bounce, no TLS */
 		"Nov 28 10:05:00 mx postfix/lmtp[56]: 8888: to=<u@f.example>, relay=mail.f.example[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=5.1.1, status=bounced (host said: 550 unknown user)",
+		/* STARTTLS offered but refused: a TLS failure known only from the reason */
+		"Nov 28 10:06:00 mx postfix/smtp[58]: AAAA: to=<a@h.example>, relay=mx.h.example[192.0.2.13]:25, delay=1, delays=0/0/0/1, dsn=4.7.0, status=deferred (TLS is required, but host mx.h.example[192.0.2.13] refused to start TLS: 454 4.7.0 TLS not available due to local problem)",
+		/* Postfix 2.2 wording */
+		"Nov 28 10:06:30 mx postfix/smtp[59]: BBBB: to=<a@i.example>, relay=mx.i.example[192.0.2.14], delay=1, status=deferred (TLS failure: Cannot verify server hostname)",
 		/* address verification probes are not deliveries */
 		"Nov 28 10:05:01 mx postfix/smtp[57]: 9999: to=<p@g.example>, relay=mx.g.example[192.0.2.12]:25, delay=1, delays=0/0/0/1, dsn=2.1.5, status=deliverable (250 ok)",
 		NULL });
 	test_assert(deliveries("trusted", "sent") == 2);
 	test_assert(deliveries("none", "sent") == 2);    /* 2222 (new session) + 7777 (fallback) */
 	test_assert(deliveries("verified", "sent") == 2);
-	test_assert(deliveries("none", "deferred") == 3);
+	test_assert(deliveries("none", "deferred") == 5);
 	test_assert(deliveries("untrusted", "deferred") == 1);
 	test_assert(deliveries("none", "bounced") == 1);
 	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "not_offered") == 2);
 	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_expired") == 1);
 	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_untrusted") == 0);
 	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "handshake_failed") == 1);
+	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "other") == 1);
+	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "hostname_mismatch") == 1);
 	Slice hv[] = { SLICE_LIT("postfix"), SLICE_LIT("verified"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
 	test_assert(store_get(store, M_OUTBOUND_HANDSHAKES, hv) == 1);
 	Slice hu[] = { SLICE_LIT("postfix"), SLICE_LIT("untrusted"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
