@@ -423,6 +423,25 @@ static void u64s(char *out, size_t n, uint64_t v)
 	snprintf(out, n, "%llu", (unsigned long long)v);
 }
 
+/* combo_section - inbound peers ranked by key, one row each: peer, the key's
+ * count, the peer's combinations of one kind, last seen. */
+static void combo_section(Model *m, Section *s, uint64_t (*key)(const PeerStats *), PeerComboKind kind,
+			  bool legacy_only)
+{
+	char a[4][512];
+	const char *c[4] = { a[0], a[1], a[2], a[3] };
+	size_t n;
+	Ranked *r = rank(m, m->in, m->n_in, key, &n);
+	for (size_t i = 0; r && i < n; i++) {
+		snprintf(a[0], sizeof(a[0]), "%s", r[i].p->key);
+		u64s(a[1], sizeof(a[1]), r[i].key);
+		combos_str(r[i].p, kind, legacy_only, a[2], sizeof(a[2]));
+		fmt_time(a[3], sizeof(a[3]), r[i].p->last_seen_usec, false);
+		row(m, s, c);
+	}
+	free(r);
+}
+
 static void model_sections(Model *m)
 {
 	const PeersTotals *T = &m->T;
@@ -513,17 +532,8 @@ static void model_sections(Model *m)
 	/* legacy protocols */
 	{
 		static const char *const cols[] = { "peer", "legacy sessions", "protocols and ciphers", "last seen" };
-		Section *s = sec_new(m, "legacy", "Peers still using SSL/TLS 1.0/1.1 (inbound)", 4, cols, "lrll");
-		size_t n;
-		Ranked *r = rank(m, m->in, m->n_in, key_legacy, &n);
-		for (size_t i = 0; r && i < n; i++) {
-			snprintf(a[0], sizeof(a[0]), "%s", r[i].p->key);
-			u64s(a[1], sizeof(a[1]), r[i].key);
-			combos_str(r[i].p, COMBO_TLS, true, a[2], sizeof(a[2]));
-			fmt_time(a[3], sizeof(a[3]), r[i].p->last_seen_usec, false);
-			row(m, s, c);
-		}
-		free(r);
+		combo_section(m, sec_new(m, "legacy", "Peers still using SSL/TLS 1.0/1.1 (inbound)", 4, cols, "lrll"),
+			      key_legacy, COMBO_TLS, true);
 	}
 
 	/* plaintext mail peers */
@@ -549,17 +559,8 @@ static void model_sections(Model *m)
 	/* STARTTLS failures */
 	{
 		static const char *const cols[] = { "peer", "failed sessions", "reasons", "last seen" };
-		Section *s = sec_new(m, "failures", "Peers with STARTTLS failures", 4, cols, "lrll");
-		size_t n;
-		Ranked *r = rank(m, m->in, m->n_in, key_failed, &n);
-		for (size_t i = 0; r && i < n; i++) {
-			snprintf(a[0], sizeof(a[0]), "%s", r[i].p->key);
-			u64s(a[1], sizeof(a[1]), r[i].key);
-			combos_str(r[i].p, COMBO_FAILURE, false, a[2], sizeof(a[2]));
-			fmt_time(a[3], sizeof(a[3]), r[i].p->last_seen_usec, false);
-			row(m, s, c);
-		}
-		free(r);
+		combo_section(m, sec_new(m, "failures", "Peers with STARTTLS failures", 4, cols, "lrll"), key_failed,
+			      COMBO_FAILURE, false);
 	}
 
 	/* unknown clients: addresses and prefixes */
