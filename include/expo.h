@@ -22,4 +22,4 @@ typedef enum ExpoFormat {
  * and HELP are escaped. with_created adds OpenMetrics _created samples. */
 int expo_render(Store *s, ExpoFormat fmt, bool with_created, Buf *out);
 /* expo_escape_label - append v escaped for a label value (\\, \", \n). */
-int expo_escape_label(Buf *out, const char *v, size_t n);
+void expo_escape_label(Buf *out, const char *v, size_t n);

@@ -1,5 +1,5 @@
 /*
- * buf.c - growable byte buffer.
+ * buf.c - growable byte buffer with a sticky error (see buf.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -9,81 +9,87 @@
 
 #include "buf.h"
 
+static int fail(Buf *b, int error)
+{
+	if (!b->error)
+		b->error = error;
+	return error;
+}
+
 int buf_reserve(Buf *b, size_t extra)
 {
-	if (b->len + extra + 1 < b->len) /* catch size_t overflow */
-		return -ENOMEM;
+	if (b->error)
+		return b->error;
+	if (extra > SIZE_MAX - 1 - b->len) /* the size would wrap */
+		return fail(b, -ENOMEM);
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need) {
 		if (cap > SIZE_MAX / 2)
-			return -ENOMEM;
+			return fail(b, -ENOMEM);
 		cap *= 2;
 	}
 	char *p = realloc(b->data, cap);
 	if (!p)
-		return -ENOMEM;
+		return fail(b, -ENOMEM);
 	b->data = p;
 	b->cap = cap;
 	return 0;
 }
 
-int buf_append(Buf *b, const void *p, size_t n)
+void buf_append(Buf *b, const void *p, size_t n)
 {
-	int r = buf_reserve(b, n);
-	if (r < 0)
-		return r;
+	if (buf_reserve(b, n) < 0)
+		return;
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
-	return 0;
 }
 
-int buf_puts(Buf *b, const char *s)
+void buf_puts(Buf *b, const char *s)
 {
-	return buf_append(b, s, strlen(s));
+	buf_append(b, s, strlen(s));
 }
 
-int buf_putc(Buf *b, char c)
+void buf_putc(Buf *b, char c)
 {
-	int r = buf_reserve(b, 1);
-	if (r < 0)
-		return r;
+	if (buf_reserve(b, 1) < 0)
+		return;
 	b->data[b->len++] = c;
-	return 0;
 }
 
-int buf_vprintf(Buf *b, const char *fmt, va_list ap)
+void buf_vprintf(Buf *b, const char *fmt, va_list ap)
 {
 	va_list aq;
 	va_copy(aq, ap);
 	char small[256];
 	int n = vsnprintf(small, sizeof(small), fmt, aq);
 	va_end(aq);
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n < sizeof(small))
-		return buf_append(b, small, (size_t)n);
-	int r = buf_reserve(b, (size_t)n);
-	if (r < 0)
-		return r;
+	if (n < 0) {
+		fail(b, -EINVAL);
+		return;
+	}
+	if ((size_t)n < sizeof(small)) {
+		buf_append(b, small, (size_t)n);
+		return;
+	}
+	if (buf_reserve(b, (size_t)n) < 0)
+		return;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
-	return 0;
 }
 
-int buf_printf(Buf *b, const char *fmt, ...)
+void buf_printf(Buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = buf_vprintf(b, fmt, ap);
+	buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	return r;
 }
 
-int buf_put_u64(Buf *b, unsigned long long v)
+void buf_put_u64(Buf *b, unsigned long long v)
 {
 	char tmp[24];
 	size_t i = sizeof(tmp);
@@ -91,7 +97,7 @@ int buf_put_u64(Buf *b, unsigned long long v)
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	return buf_append(b, tmp + i, sizeof(tmp) - i);
+	buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
 const char *buf_cstr(Buf *b)
@@ -105,14 +111,22 @@ const char *buf_cstr(Buf *b)
 void buf_clear(Buf *b)
 {
 	b->len = 0;
+	b->error = 0;
 }
 
 char *buf_steal(Buf *b, size_t *ret_len)
 {
-	buf_cstr(b);
-	char *p = b->data;
+	char *p = NULL;
+	size_t n = 0;
+	if (buf_reserve(b, 0) == 0) {
+		buf_cstr(b);
+		p = b->data;
+		n = b->len;
+	} else {
+		free(b->data);
+	}
 	if (ret_len)
-		*ret_len = b->len;
+		*ret_len = n;
 	*b = BUF_NULL;
 	return p;
 }

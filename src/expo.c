@@ -13,7 +13,7 @@
 
 #include "expo.h"
 
-int expo_escape_label(Buf *out, const char *v, size_t n)
+void expo_escape_label(Buf *out, const char *v, size_t n)
 {
 	/* Append runs between the bytes that need escaping: label values rarely
 	 * contain any, and this runs for every label of every series per scrape. */
@@ -22,65 +22,53 @@ int expo_escape_label(Buf *out, const char *v, size_t n)
 		char c = v[i];
 		if (c != '\\' && c != '"' && c != '\n')
 			continue;
-		int r = buf_append(out, v + start, i - start);
-		if (r >= 0)
-			r = buf_append(out, c == '\\' ? "\\\\" : c == '"' ? "\\\"" : "\\n", 2);
-		if (r < 0)
-			return r;
+		buf_append(out, v + start, i - start);
+		buf_append(out, c == '\\' ? "\\\\" : c == '"' ? "\\\"" : "\\n", 2);
 		start = i + 1;
 	}
-	return buf_append(out, v + start, n - start);
+	buf_append(out, v + start, n - start);
 }
 
-static int put_help(Buf *out, const char *h, bool om)
+static void put_help(Buf *out, const char *h, bool om)
 {
-	int r = 0;
-	for (; *h && r >= 0; h++) {
+	for (; *h; h++) {
 		if (*h == '\\')
-			r = buf_append(out, "\\\\", 2);
+			buf_append(out, "\\\\", 2);
 		else if (*h == '\n')
-			r = buf_append(out, "\\n", 2);
+			buf_append(out, "\\n", 2);
 		else if (om && *h == '"')
-			r = buf_append(out, "\\\"", 2);
+			buf_append(out, "\\\"", 2);
 		else
-			r = buf_putc(out, *h);
+			buf_putc(out, *h);
 	}
-	return r;
 }
 
-static int put_value(Buf *out, double v)
+static void put_value(Buf *out, double v)
 {
 	if (v >= 0 && v < 9007199254740992.0 && v == floor(v))
-		return buf_put_u64(out, (unsigned long long)v);
-	if (isnan(v))
-		return buf_puts(out, "NaN");
-	if (isinf(v))
-		return buf_puts(out, v > 0 ? "+Inf" : "-Inf");
-	char tmp[40];
-	snprintf(tmp, sizeof(tmp), "%.17g", v);
-	return buf_puts(out, tmp);
+		buf_put_u64(out, (unsigned long long)v);
+	else if (isnan(v))
+		buf_puts(out, "NaN");
+	else if (isinf(v))
+		buf_puts(out, v > 0 ? "+Inf" : "-Inf");
+	else
+		buf_printf(out, "%.17g", v);
 }
 
-static int put_labels(Buf *out, const FamilyDesc *f, const Series *se)
+static void put_labels(Buf *out, const FamilyDesc *f, const Series *se)
 {
 	if (f->n_labels == 0)
-		return 0;
-	int r = buf_putc(out, '{');
-	for (unsigned i = 0; i < f->n_labels && r >= 0; i++) {
+		return;
+	buf_putc(out, '{');
+	for (unsigned i = 0; i < f->n_labels; i++) {
 		if (i)
-			r = buf_putc(out, ',');
-		if (r >= 0)
-			r = buf_puts(out, f->labels[i]);
-		if (r >= 0)
-			r = buf_append(out, "=\"", 2);
-		if (r >= 0)
-			r = expo_escape_label(out, se->values[i].p, se->values[i].n);
-		if (r >= 0)
-			r = buf_putc(out, '"');
+			buf_putc(out, ',');
+		buf_puts(out, f->labels[i]);
+		buf_append(out, "=\"", 2);
+		expo_escape_label(out, se->values[i].p, se->values[i].n);
+		buf_putc(out, '"');
 	}
-	if (r >= 0)
-		r = buf_putc(out, '}');
-	return r;
+	buf_putc(out, '}');
 }
 
 /* base_name - OpenMetrics declares counters without "_total". */
@@ -114,29 +102,31 @@ int expo_render(Store *s, ExpoFormat fmt, bool with_created, Buf *out)
 		if (n == 0)
 			continue;
 		size_t bl = base_len(f, om);
-		const char *type = f->type == METRIC_COUNTER ? "counter" : "gauge";
-		if ((r = buf_append(out, "# HELP ", 7)) < 0 || (r = buf_append(out, f->name, bl)) < 0 ||
-		    (r = buf_putc(out, ' ')) < 0 || (r = put_help(out, f->help, om)) < 0 ||
-		    (r = buf_append(out, "\n# TYPE ", 8)) < 0 || (r = buf_append(out, f->name, bl)) < 0 ||
-		    (r = buf_printf(out, " %s\n", type)) < 0)
-			return r;
+		buf_append(out, "# HELP ", 7);
+		buf_append(out, f->name, bl);
+		buf_putc(out, ' ');
+		put_help(out, f->help, om);
+		buf_append(out, "\n# TYPE ", 8);
+		buf_append(out, f->name, bl);
+		buf_puts(out, f->type == METRIC_COUNTER ? " counter\n" : " gauge\n");
 		for (size_t i = 0; i < n; i++) {
 			const Series *se = series[i];
-			if ((r = buf_append(out, f->name, bl)) < 0)
-				return r;
-			if (om && f->type == METRIC_COUNTER && (r = buf_puts(out, "_total")) < 0)
-				return r;
-			if ((r = put_labels(out, f, se)) < 0 || (r = buf_putc(out, ' ')) < 0 ||
-			    (r = put_value(out, se->value)) < 0 || (r = buf_putc(out, '\n')) < 0)
-				return r;
+			buf_append(out, f->name, bl);
+			if (om && f->type == METRIC_COUNTER)
+				buf_puts(out, "_total");
+			put_labels(out, f, se);
+			buf_putc(out, ' ');
+			put_value(out, se->value);
+			buf_putc(out, '\n');
 			if (om && with_created && f->type == METRIC_COUNTER && se->created > 0) {
-				if ((r = buf_append(out, f->name, bl)) < 0 || (r = buf_puts(out, "_created")) < 0 ||
-				    (r = put_labels(out, f, se)) < 0 || (r = buf_printf(out, " %.3f\n", se->created)) < 0)
-					return r;
+				buf_append(out, f->name, bl);
+				buf_puts(out, "_created");
+				put_labels(out, f, se);
+				buf_printf(out, " %.3f\n", se->created);
 			}
 		}
 	}
 	if (om)
-		return buf_puts(out, "# EOF\n");
-	return 0;
+		buf_puts(out, "# EOF\n");
+	return buf_error(out);
 }

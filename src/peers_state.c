@@ -40,37 +40,37 @@
 /*
  * Writing.
  */
-static int put_u8(Buf *b, uint8_t v) { return buf_append(b, &v, 1); }
+static void put_u8(Buf *b, uint8_t v) { buf_append(b, &v, 1); }
 
-static int put_u16(Buf *b, uint16_t v)
+static void put_u16(Buf *b, uint16_t v)
 {
 	unsigned char x[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
-	return buf_append(b, x, 2);
+	buf_append(b, x, 2);
 }
 
-static int put_u32(Buf *b, uint32_t v)
+static void put_u32(Buf *b, uint32_t v)
 {
 	unsigned char x[4];
 	for (unsigned i = 0; i < 4; i++)
 		x[i] = (unsigned char)(v >> (8 * i));
-	return buf_append(b, x, 4);
+	buf_append(b, x, 4);
 }
 
-static int put_u64(Buf *b, uint64_t v)
+static void put_u64(Buf *b, uint64_t v)
 {
 	unsigned char x[8];
 	for (unsigned i = 0; i < 8; i++)
 		x[i] = (unsigned char)(v >> (8 * i));
-	return buf_append(b, x, 8);
+	buf_append(b, x, 8);
 }
 
-static int put_str(Buf *b, const char *s)
+static void put_str(Buf *b, const char *s)
 {
 	size_t n = strlen(s);
 	if (n > 255)
 		n = 255;
-	int r = put_u8(b, (uint8_t)n);
-	return r < 0 ? r : buf_append(b, s, n);
+	put_u8(b, (uint8_t)n);
+	buf_append(b, s, n);
 }
 
 static const Table *sort_table;
@@ -94,66 +94,66 @@ static int save_table(Table *t, Buf *b)
 			idx[n++] = (uint32_t)i;
 	sort_table = t;
 	qsort(idx, n, sizeof(*idx), by_count_desc);
-	int r = put_u32(b, (uint32_t)n);
-	for (size_t k = 0; r >= 0 && k < n; k++) {
+	put_u32(b, (uint32_t)n);
+	for (size_t k = 0; k < n; k++) {
 		const Entry *e = &t->e[idx[k]];
-		r = put_str(b, e->key);
-		r = r < 0 ? r : put_u64(b, e->count);
-		r = r < 0 ? r : put_u64(b, e->err);
-		r = r < 0 ? r : put_u64(b, (uint64_t)e->first_seen);
-		r = r < 0 ? r : put_u64(b, (uint64_t)e->last_seen);
-		r = r < 0 ? r : put_u64(b, (uint64_t)e->last_plain);
-		r = r < 0 ? r : put_u8(b, e->more_examples);
+		put_str(b, e->key);
+		put_u64(b, e->count);
+		put_u64(b, e->err);
+		put_u64(b, (uint64_t)e->first_seen);
+		put_u64(b, (uint64_t)e->last_seen);
+		put_u64(b, (uint64_t)e->last_plain);
+		put_u8(b, e->more_examples);
 		unsigned nex = t->ex ? e->n_examples : 0;
-		r = r < 0 ? r : put_u8(b, (uint8_t)nex);
-		for (unsigned i = 0; r >= 0 && i < nex; i++)
-			r = put_str(b, t->ex[idx[k]][i]);
+		put_u8(b, (uint8_t)nex);
+		for (unsigned i = 0; i < nex; i++)
+			put_str(b, t->ex[idx[k]][i]);
 		uint32_t ns = 0;
 		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next)
 			ns++;
-		r = r < 0 ? r : put_u32(b, ns);
-		for (uint32_t s = e->slots; r >= 0 && s != PEERS_NIL; s = t->slots[s].next) {
+		put_u32(b, ns);
+		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
 			const Slot *sl = &t->slots[s];
-			r = put_u32(b, (uint32_t)sl->hour);
-			for (unsigned c = 0; r >= 0 && c < PEERS_CELLS; c++)
-				r = put_u32(b, sl->cell[c]);
+			put_u32(b, (uint32_t)sl->hour);
+			for (unsigned c = 0; c < PEERS_CELLS; c++)
+				put_u32(b, sl->cell[c]);
 			unsigned nc = 0;
 			while (nc < SLOT_COMBOS && sl->combo[nc])
 				nc++;
-			r = r < 0 ? r : put_u8(b, (uint8_t)nc);
-			for (unsigned i = 0; r >= 0 && i < nc; i++) {
-				r = put_u16(b, (uint16_t)(sl->combo[i] - 1));
-				r = r < 0 ? r : put_u32(b, sl->combo_n[i]);
+			put_u8(b, (uint8_t)nc);
+			for (unsigned i = 0; i < nc; i++) {
+				put_u16(b, (uint16_t)(sl->combo[i] - 1));
+				put_u32(b, sl->combo_n[i]);
 			}
-			r = r < 0 ? r : put_u32(b, sl->combo_other);
+			put_u32(b, sl->combo_other);
 		}
 	}
 	free(idx);
-	return r < 0 ? r : 0;
+	return 0;
 }
 
 int peers_save_buffer(Peers *p, Buf *b)
 {
 	buf_clear(b);
-	int r = buf_append(b, MAGIC, 8);
-	r = r < 0 ? r : put_u32(b, PEERS_STATE_VERSION);
-	r = r < 0 ? r : put_u32(b, PEERS_CELLS);
-	r = r < 0 ? r : put_u32(b, PEERS_SYSLOG_MAX + 1);
-	r = r < 0 ? r : put_u32(b, PEERS_PROTO_MAX);
-	r = r < 0 ? r : put_u32(b, SLOT_COMBOS);
-	r = r < 0 ? r : put_u64(b, 0); /* body length, patched below */
+	buf_append(b, MAGIC, 8);
+	put_u32(b, PEERS_STATE_VERSION);
+	put_u32(b, PEERS_CELLS);
+	put_u32(b, PEERS_SYSLOG_MAX + 1);
+	put_u32(b, PEERS_PROTO_MAX);
+	put_u32(b, SLOT_COMBOS);
+	put_u64(b, 0); /* body length, patched below */
 	size_t body = b->len;
-	r = r < 0 ? r : put_u64(b, (uint64_t)p->cfg.window_usec);
-	r = r < 0 ? r : put_u64(b, (uint64_t)p->newest_usec);
-	r = r < 0 ? r : put_u64(b, p->late_events);
-	r = r < 0 ? r : put_u32(b, p->n_syslog);
-	for (unsigned i = 0; r >= 0 && i < p->n_syslog; i++)
-		r = put_str(b, p->syslog[i]);
-	r = r < 0 ? r : put_u32(b, (uint32_t)p->n_combos);
-	for (size_t i = 0; r >= 0 && i < p->n_combos; i++) {
-		r = put_u8(b, p->combos[i].kind);
-		r = r < 0 ? r : put_str(b, p->combos[i].a);
-		r = r < 0 ? r : put_str(b, p->combos[i].b);
+	put_u64(b, (uint64_t)p->cfg.window_usec);
+	put_u64(b, (uint64_t)p->newest_usec);
+	put_u64(b, p->late_events);
+	put_u32(b, p->n_syslog);
+	for (unsigned i = 0; i < p->n_syslog; i++)
+		put_str(b, p->syslog[i]);
+	put_u32(b, (uint32_t)p->n_combos);
+	for (size_t i = 0; i < p->n_combos; i++) {
+		put_u8(b, p->combos[i].kind);
+		put_str(b, p->combos[i].a);
+		put_str(b, p->combos[i].b);
 	}
 	/* hours of the current window, newest first */
 	uint32_t nh = 0;
@@ -161,33 +161,36 @@ int peers_save_buffer(Peers *p, Buf *b)
 	for (int32_t i = 0; i < p->window_hours; i++)
 		if (p->hours[i].hour != INT32_MIN && p->hours[i].hour > start && p->hours[i].hour <= p->now_hour)
 			nh++;
-	r = r < 0 ? r : put_u32(b, p->newest_usec ? nh : 0);
-	for (int32_t h = p->now_hour; r >= 0 && p->newest_usec && h > start; h--) {
+	put_u32(b, p->newest_usec ? nh : 0);
+	for (int32_t h = p->now_hour; p->newest_usec && h > start; h--) {
 		int32_t w = p->window_hours;
 		const Hour *hr = &p->hours[((h % w) + w) % w];
 		if (hr->hour != h)
 			continue;
-		r = put_u32(b, (uint32_t)hr->hour);
-		for (unsigned s = 0; r >= 0 && s <= PEERS_SYSLOG_MAX; s++)
-			for (unsigned c = 0; r >= 0 && c < 6; c++)
-				r = put_u32(b, hr->in[s][c]);
-		for (unsigned i = 0; r >= 0 && i < PEERS_PROTO_MAX; i++)
-			r = put_u32(b, hr->proto_in[i]);
-		for (unsigned c = 0; r >= 0 && c < PEERS_CELLS; c++)
-			r = put_u32(b, hr->out[c]);
-		r = r < 0 ? r : put_u32(b, hr->out_noconn);
-		for (unsigned i = 0; r >= 0 && i < PEERS_PROTO_MAX; i++)
-			r = put_u32(b, hr->proto_out[i]);
+		put_u32(b, (uint32_t)hr->hour);
+		for (unsigned s = 0; s <= PEERS_SYSLOG_MAX; s++)
+			for (unsigned c = 0; c < 6; c++)
+				put_u32(b, hr->in[s][c]);
+		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
+			put_u32(b, hr->proto_in[i]);
+		for (unsigned c = 0; c < PEERS_CELLS; c++)
+			put_u32(b, hr->out[c]);
+		put_u32(b, hr->out_noconn);
+		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
+			put_u32(b, hr->proto_out[i]);
 	}
-	for (unsigned d = 0; r >= 0 && d < _PEER_DIR_MAX; d++)
-		r = save_table(&p->t[d], b);
-	if (r < 0)
+	int r;
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
+		if ((r = save_table(&p->t[d], b)) < 0)
+			return r;
+	if ((r = buf_error(b)) < 0)
 		return r;
 	uint64_t blen = b->len - body;
 	for (unsigned i = 0; i < 8; i++)
 		b->data[body - 8 + i] = (char)(blen >> (8 * i));
 	uLong crc = crc32(0L, (const Bytef *)b->data, (uInt)b->len);
-	return put_u32(b, (uint32_t)crc);
+	put_u32(b, (uint32_t)crc);
+	return buf_error(b);
 }
 
 int peers_save(Peers *p, const char *state_dir)

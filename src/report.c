@@ -91,68 +91,62 @@ static void fmt_pct(char *out, size_t n, uint64_t part, uint64_t whole)
 /*
  * Escapers.
  */
-static int esc_text(Buf *b, const char *s)
+static void esc_text(Buf *b, const char *s)
 {
-	int r = 0;
-	for (; *s && r >= 0; s++) {
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c < 0x20 || c >= 0x7f || c == '\\')
-			r = buf_printf(b, "\\x%02x", c);
+			buf_printf(b, "\\x%02x", c);
 		else
-			r = buf_putc(b, (char)c);
+			buf_putc(b, (char)c);
 	}
-	return r;
 }
 
-static int esc_md(Buf *b, const char *s)
+static void esc_md(Buf *b, const char *s)
 {
-	int r = 0;
-	for (; *s && r >= 0; s++) {
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c < 0x20 || c >= 0x7f)
-			r = buf_printf(b, "\\\\x%02x", c);
+			buf_printf(b, "\\\\x%02x", c);
 		else if (strchr("\\`*_{}[]<>#+!|~&", c))
-			r = buf_printf(b, "\\%c", c);
+			buf_printf(b, "\\%c", c);
 		else
-			r = buf_putc(b, (char)c);
+			buf_putc(b, (char)c);
 	}
-	return r;
 }
 
-static int esc_html(Buf *b, const char *s)
+static void esc_html(Buf *b, const char *s)
 {
-	int r = 0;
-	for (; *s && r >= 0; s++) {
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		switch (c) {
-		case '&': r = buf_puts(b, "&amp;"); break;
-		case '<': r = buf_puts(b, "&lt;"); break;
-		case '>': r = buf_puts(b, "&gt;"); break;
-		case '"': r = buf_puts(b, "&quot;"); break;
-		case '\'': r = buf_puts(b, "&#39;"); break;
+		case '&': buf_puts(b, "&amp;"); break;
+		case '<': buf_puts(b, "&lt;"); break;
+		case '>': buf_puts(b, "&gt;"); break;
+		case '"': buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&#39;"); break;
 		default:
 			if (c < 0x20 || c >= 0x7f)
-				r = buf_printf(b, "&#x%02x;", c);
+				buf_printf(b, "&#x%02x;", c);
 			else
-				r = buf_putc(b, (char)c);
+				buf_putc(b, (char)c);
 		}
 	}
-	return r;
 }
 
-static int esc_json(Buf *b, const char *s)
+static void esc_json(Buf *b, const char *s)
 {
-	int r = buf_putc(b, '"');
-	for (; *s && r >= 0; s++) {
+	buf_putc(b, '"');
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
-			r = buf_printf(b, "\\%c", c);
+			buf_printf(b, "\\%c", c);
 		else if (c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&')
-			r = buf_printf(b, "\\u%04x", c);
+			buf_printf(b, "\\u%04x", c);
 		else
-			r = buf_putc(b, (char)c);
+			buf_putc(b, (char)c);
 	}
-	return r < 0 ? r : buf_putc(b, '"');
+	buf_putc(b, '"');
 }
 
 /*
@@ -1385,7 +1379,6 @@ int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, Buf *out)
 	if (!m)
 		return -ENOMEM;
 	int r = model_build(m, p, now_usec);
-	size_t before = out->len;
 	if (r >= 0) {
 		switch (fmt) {
 		case REPORT_TEXT: r = render_text(m, out); break;
@@ -1395,9 +1388,8 @@ int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, Buf *out)
 		default: r = -EINVAL;
 		}
 	}
-	/* buf_* failures leave partial output: detect by re-checking allocation */
-	if (r >= 0 && out->len > before && buf_reserve(out, 1) < 0)
-		r = -ENOMEM;
+	if (r >= 0)
+		r = buf_error(out);
 	model_free(m);
 	free(m);
 	return r;

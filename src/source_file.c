@@ -86,7 +86,7 @@ static void feed(SourceFile *f, off_t base, const char *p, size_t n)
 				if (f->partial.len + rest > max) {
 					f->skipping = true;
 					buf_clear(&f->partial);
-				} else if (buf_append(&f->partial, p, rest) < 0) {
+				} else if (buf_append(&f->partial, p, rest), buf_error(&f->partial)) {
 					f->skipping = true; /* out of memory: lose this line, not the daemon */
 					buf_clear(&f->partial);
 				}
@@ -102,7 +102,7 @@ static void feed(SourceFile *f, off_t base, const char *p, size_t n)
 			if (f->partial.len + len > max) {
 				ingest_oversized(f->ingest);
 				ingest_line(f->ingest, "", 0);
-			} else if (buf_append(&f->partial, p, len) == 0) {
+			} else if (buf_append(&f->partial, p, len), !buf_error(&f->partial)) {
 				ingest_line(f->ingest, f->partial.data, f->partial.len);
 			}
 			buf_clear(&f->partial);

@@ -539,7 +539,8 @@ static int sj_entry(SourceJournal *sj)
 			continue;
 		off[f] = sj->scratch.len;
 		len[f] = l - vo;
-		if (buf_append(&sj->scratch, d + vo, l - vo) < 0)
+		buf_append(&sj->scratch, d + vo, l - vo);
+		if (buf_error(&sj->scratch))
 			return -ENOMEM;
 		have[f] = true;
 	}
@@ -619,7 +620,8 @@ static int source_journal_save_state(Source *s)
 		return 0;
 
 	Buf b = BUF_NULL;
-	int r = buf_printf(&b, "cursor=%s\nrealtime=%" PRIu64 "\n", sj->cursor, sj->cursor_realtime);
+	buf_printf(&b, "cursor=%s\nrealtime=%" PRIu64 "\n", sj->cursor, sj->cursor_realtime);
+	int r = buf_error(&b);
 	if (r >= 0)
 		r = statefile_write(sj->state_dir, SOURCE_JOURNAL_STATE_NAME, b.data, b.len);
 	buf_deinit(&b);

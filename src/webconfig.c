@@ -276,13 +276,13 @@ _printf_(4, 5) static int fail(Parser *p, size_t line, const char *key, const ch
 	Buf b = BUF_NULL;
 	va_list ap;
 	if (line)
-		(void)buf_printf(&b, "%s:%zu: ", p->file, line);
+		buf_printf(&b, "%s:%zu: ", p->file, line);
 	else
-		(void)buf_printf(&b, "%s: ", p->file);
+		buf_printf(&b, "%s: ", p->file);
 	if (key)
-		(void)buf_printf(&b, "%s: ", key);
+		buf_printf(&b, "%s: ", key);
 	va_start(ap, fmt);
-	(void)buf_vprintf(&b, fmt, ap);
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	/* On OOM the caller still gets -EINVAL; webconfig_parse() reports it. */
 	p->error = b.data ? buf_steal(&b, NULL) : NULL;
@@ -513,7 +513,7 @@ static int parse_mapping(Parser *p, const char *section, const char *const *keys
 	if (p->ev.type != YAML_MAPPING_START_EVENT) {
 		Buf b = BUF_NULL;
 		for (size_t i = 0; i < n_keys; i++)
-			(void)buf_printf(&b, "%s%s", i ? ", " : "", keys[i]);
+			buf_printf(&b, "%s%s", i ? ", " : "", keys[i]);
 		int r = fail(p, ev_line(p), section[0] ? section : NULL, "expected a mapping with the keys %s, found %s",
 			     b.data ? buf_cstr(&b) : "?", ev_kind(&p->ev));
 		buf_deinit(&b);
@@ -541,7 +541,7 @@ static int parse_mapping(Parser *p, const char *section, const char *const *keys
 			char q[QUOTE_MAX];
 			Buf b = BUF_NULL;
 			for (size_t i = 0; i < n_keys; i++)
-				(void)buf_printf(&b, "%s%s", i ? ", " : "", keys[i]);
+				buf_printf(&b, "%s%s", i ? ", " : "", keys[i]);
 			r = fail(p, line, section[0] ? section : NULL, "unknown key %s; valid keys here are %s",
 				 quote(q, k, klen), b.data ? buf_cstr(&b) : "?");
 			buf_deinit(&b);
@@ -914,12 +914,12 @@ static int build_priorities(Parser *p, int min, int max, char **ret, AlgoSet *re
 	int r = 0;
 
 	/* NORMAL is GnuTLS's vetted default; we only narrow it. */
-	(void)buf_puts(&b, "NORMAL");
+	buf_puts(&b, "NORMAL");
 	if (raw->prefer_server != 0)
-		(void)buf_puts(&b, ":%SERVER_PRECEDENCE");
-	(void)buf_puts(&b, ":-VERS-ALL");
+		buf_puts(&b, ":%SERVER_PRECEDENCE");
+	buf_puts(&b, ":-VERS-ALL");
 	for (int v = max; v >= min; v--)
-		(void)buf_printf(&b, ":+%s", version_tokens[v]);
+		buf_printf(&b, ":+%s", version_tokens[v]);
 
 	for (size_t i = 0; i < raw->n_cipher_suites; i++) {
 		const Val *v = &raw->cipher_suites[i];
@@ -932,7 +932,7 @@ static int build_priorities(Parser *p, int min, int max, char **ret, AlgoSet *re
 		if (g == ELEMENTSOF(go_cipher_suites)) {
 			Buf names = BUF_NULL;
 			for (size_t j = 0; j < ELEMENTSOF(go_cipher_suites); j++)
-				(void)buf_printf(&names, "%s%s", j ? ", " : "", go_cipher_suites[j].name);
+				buf_printf(&names, "%s%s", j ? ", " : "", go_cipher_suites[j].name);
 			r = fail(p, v->line, key, "unknown cipher suite %s; use Go's names: %s", quote(q, v->s, strlen(v->s)),
 				 names.data ? buf_cstr(&names) : "?");
 			buf_deinit(&names);
@@ -988,7 +988,7 @@ static int build_priorities(Parser *p, int min, int max, char **ret, AlgoSet *re
 				listed |= wanted[j] == s.id;
 			if (!listed) {
 				const char *go = go_suite_name(s.id);
-				(void)buf_printf(&extra, "%s%s%s", extra.len ? ", " : "", go ? "" : "GnuTLS ",
+				buf_printf(&extra, "%s%s%s", extra.len ? ", " : "", go ? "" : "GnuTLS ",
 						 go ? go : s.gnutls_name);
 			}
 		}
@@ -1006,21 +1006,21 @@ static int build_priorities(Parser *p, int min, int max, char **ret, AlgoSet *re
 				 "add an AES-GCM or CHACHA20 suite, or set max_version: TLS12");
 			goto out;
 		}
-		(void)buf_puts(&b, ":-CIPHER-ALL");
+		buf_puts(&b, ":-CIPHER-ALL");
 		for (size_t i = 0; i < ciphers.n; i++)
-			(void)buf_printf(&b, ":+%s", gnutls_cipher_get_name(ciphers.v[i]));
-		(void)buf_puts(&b, ":-MAC-ALL");
+			buf_printf(&b, ":+%s", gnutls_cipher_get_name(ciphers.v[i]));
+		buf_puts(&b, ":-MAC-ALL");
 		for (size_t i = 0; i < macs.n; i++)
-			(void)buf_printf(&b, ":+%s", gnutls_mac_get_name(macs.v[i]));
+			buf_printf(&b, ":+%s", gnutls_mac_get_name(macs.v[i]));
 		if (kx.n > 0) {
-			(void)buf_puts(&b, ":-KX-ALL");
+			buf_puts(&b, ":-KX-ALL");
 			for (size_t i = 0; i < kx.n; i++)
-				(void)buf_printf(&b, ":+%s", gnutls_kx_get_name(kx.v[i]));
+				buf_printf(&b, ":+%s", gnutls_kx_get_name(kx.v[i]));
 		}
 	}
 
 	if (raw->n_curves > 0) {
-		(void)buf_puts(&b, ":-GROUP-ALL");
+		buf_puts(&b, ":-GROUP-ALL");
 		for (size_t i = 0; i < raw->n_curves; i++) {
 			const Val *v = &raw->curves[i];
 			size_t c;
@@ -1041,7 +1041,7 @@ static int build_priorities(Parser *p, int min, int max, char **ret, AlgoSet *re
 					r = fail(p, v->line, key, "%s is listed twice; keep one", v->s);
 					goto out;
 				}
-			(void)buf_printf(&b, ":+%s", go_curves[c].token);
+			buf_printf(&b, ":+%s", go_curves[c].token);
 		}
 	}
 
@@ -1049,6 +1049,8 @@ static int build_priorities(Parser *p, int min, int max, char **ret, AlgoSet *re
 		r = -ENOMEM;
 		goto out;
 	}
+	if ((r = buf_error(&b)) < 0)
+		goto out;
 	/* GnuTLS is the judge: a token this build lacks fails here, not at the first handshake. */
 	gnutls_priority_t prio;
 	const char *err_pos = NULL;
