@@ -225,6 +225,8 @@ typedef struct PeersTotals {
 } PeersTotals;
 
 int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret);
+/* peers_newest_usec - newest log time seen, also across a restart (0: none). */
+int64_t peers_newest_usec(const Peers *p);
 
 /* Labelled-series view (what the exposition shows), for tests. */
 size_t peers_labelled_count(const Peers *p, PeerDirection dir);

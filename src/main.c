@@ -440,7 +440,10 @@ static void on_signal(void *userdata, uint32_t events)
 static int report_cb(void *userdata, ReportFormat fmt, Buf *out)
 {
 	Daemon *d = userdata;
-	return report_render(d->peers, fmt, now_realtime_usec(), out);
+	/* The window ends at the newest log event, as the report subcommand's
+	 * does: a replayed or idle log keeps its numbers instead of sliding out
+	 * of a window that ends at the wall clock. */
+	return report_render(d->peers, fmt, peers_newest_usec(d->peers) ? 0 : now_realtime_usec(), out);
 }
 
 static int drop_privileges(const char *user)

@@ -1132,6 +1132,11 @@ int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret)
 	return 0;
 }
 
+int64_t peers_newest_usec(const Peers *p)
+{
+	return p->newest_usec;
+}
+
 size_t peers_labelled_count(const Peers *p, PeerDirection dir)
 {
 	return (unsigned)dir < _PEER_DIR_MAX ? p->t[dir].nl : 0;
