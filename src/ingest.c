@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "parse.h"
 #include "session.h"
+#include "utf8.h"
 #include "util.h"
 
 #define INGEST_MAX_PROGRAMS 4096
@@ -50,6 +51,8 @@ struct Ingest {
 	uint64_t lines_read;
 	uint64_t malformed;
 	uint64_t oversized;
+	uint64_t invalid_utf8;
+	Buf clean;             /* repaired copy of a record that was not valid UTF-8 */
 	int64_t last_event_usec;
 	int64_t last_sweep_usec;
 };
@@ -60,6 +63,7 @@ static void collect(Store *store, void *userdata)
 	store_set(store, M_LINES_READ, NULL, (double)in->lines_read);
 	store_set(store, M_MALFORMED_LINES, NULL, (double)in->malformed);
 	store_set(store, M_OVERSIZED_LINES, NULL, (double)in->oversized);
+	store_set(store, M_INVALID_UTF8_LINES, NULL, (double)in->invalid_utf8);
 	store_set(store, M_LAST_EVENT_TS, NULL, (double)in->last_event_usec / 1e6);
 	store_set(store, M_SESSIONS_OPEN, NULL, (double)sessions_open(in->sessions));
 	store_set(store, M_SERIES_DROPPED, NULL, (double)store_series_dropped(store));
@@ -132,6 +136,7 @@ Ingest *ingest_free(Ingest *in)
 			free(in->progs[i]);
 		}
 	free(in->progs);
+	buf_deinit(&in->clean);
 	free(in);
 	return NULL;
 }
@@ -240,8 +245,36 @@ static ProgInfo *prog_intern(Ingest *in, Slice prog)
 	return in->last_prog = pi;
 }
 
-static void handle(Ingest *in, const LogLine *ll)
+/* repair - make every field of the record valid UTF-8 before anything keeps
+ * a byte of it (labels, peer tables, the report, the state file). */
+static const LogLine *repair(Ingest *in, const LogLine *ll, LogLine *fixed)
 {
+	if (utf8_clean(ll->prog.p, ll->prog.n) && utf8_clean(ll->msg.p, ll->msg.n) &&
+	    utf8_clean(ll->host.p, ll->host.n))
+		return ll;
+	in->invalid_utf8++;
+	Buf *b = &in->clean;
+	buf_clear(b);
+	utf8_sanitize(b, ll->host.p, ll->host.n);
+	size_t host_n = b->len;
+	utf8_sanitize(b, ll->prog.p, ll->prog.n);
+	size_t prog_n = b->len - host_n;
+	utf8_sanitize(b, ll->msg.p, ll->msg.n);
+	if (buf_error(b))
+		return NULL;
+	*fixed = *ll;
+	fixed->host = (Slice){ b->data, host_n };
+	fixed->prog = (Slice){ b->data + host_n, prog_n };
+	fixed->msg = (Slice){ b->data + host_n + prog_n, b->len - host_n - prog_n };
+	return fixed;
+}
+
+static void handle(Ingest *in, const LogLine *raw)
+{
+	LogLine fixed;
+	const LogLine *ll = repair(in, raw, &fixed);
+	if (!ll)
+		return; /* out of memory: lose this record, not the daemon */
 	ProgInfo *pi = prog_intern(in, ll->prog);
 	if (!pi || !pi->accepted || !pi->daemon_class)
 		return;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "utf8.h"
 #include "util.h"
 
 typedef struct Collector {
@@ -63,16 +64,18 @@ Store *store_free(Store *s)
 	return NULL;
 }
 
-static inline size_t clamp_len(size_t n)
+/* clamp_len - label values are valid UTF-8 (the ingest repairs them), so
+ * a long one is cut at a character boundary, never inside one. */
+static inline size_t clamp_len(Slice v)
 {
-	return n > STORE_LABEL_MAX ? STORE_LABEL_MAX : n;
+	return v.p ? utf8_cut(v.p, v.n, STORE_LABEL_MAX) : 0;
 }
 
 static uint64_t key_hash(const Store *s, unsigned family, const Slice *values, unsigned n)
 {
 	uint64_t h = hash64(&family, sizeof(family), s->seed);
 	for (unsigned i = 0; i < n; i++)
-		h = hash64(values[i].p ? values[i].p : "", clamp_len(values[i].n), h ^ (i + 1));
+		h = hash64(values[i].p ? values[i].p : "", clamp_len(values[i]), h ^ (i + 1));
 	return h;
 }
 
@@ -81,7 +84,7 @@ static bool key_eq(const Series *se, unsigned family, const Slice *values, unsig
 	if (se->family != family)
 		return false;
 	for (unsigned i = 0; i < n; i++) {
-		size_t len = clamp_len(values[i].n);
+		size_t len = clamp_len(values[i]);
 		if (se->values[i].n != len || (len && memcmp(se->values[i].p, values[i].p, len) != 0))
 			return false;
 	}
@@ -174,7 +177,7 @@ static int lookup(Store *s, unsigned family, const Slice *values, bool create, S
 	}
 	size_t extra = 0;
 	for (unsigned i = 0; i < n; i++)
-		extra += clamp_len(values[i].n) + 1;
+		extra += clamp_len(values[i]) + 1;
 	Series *se = calloc(1, sizeof(*se) + extra);
 	if (!se)
 		return -ENOMEM;
@@ -182,7 +185,7 @@ static int lookup(Store *s, unsigned family, const Slice *values, bool create, S
 	se->created = (double)now_realtime_usec() / 1e6;
 	char *p = (char *)(se + 1);
 	for (unsigned i = 0; i < n; i++) {
-		size_t len = clamp_len(values[i].n);
+		size_t len = clamp_len(values[i]);
 		if (len)
 			memcpy(p, values[i].p, len);
 		p[len] = '\0';

@@ -1,0 +1,89 @@
+/*
+ * utf8.c - UTF-8 validation and repair (RFC 3629, table 3-7 of Unicode).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "utf8.h"
+
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* seq_len - length of the valid, non-control sequence at p (n > 0 bytes
+ * left), or 0 if the bytes there are invalid or a control. */
+static size_t seq_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	if (c < 0x80)
+		return c >= 0x20 && c != 0x7f;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* past U+10FFFF */
+	} else {
+		return 0; /* continuation byte, C0/C1 overlong lead, F5..FF */
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+bool utf8_clean(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		/* Log lines are nearly all printable ASCII: take those a byte at
+		 * a time without the general decoder. */
+		if (*p >= 0x20 && *p < 0x7f) {
+			p++;
+			continue;
+		}
+		size_t l = seq_len(p, (size_t)(end - p));
+		if (!l)
+			return false;
+		p += l;
+	}
+	return true;
+}
+
+void utf8_sanitize(Buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+	while (p < end) {
+		size_t l = seq_len(p, (size_t)(end - p));
+		if (l) {
+			p += l;
+			continue;
+		}
+		buf_append(out, run, (size_t)(p - run));
+		buf_append(out, REPLACEMENT, 3);
+		p++;
+		run = p;
+	}
+	buf_append(out, run, (size_t)(p - run));
+}
+
+size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	/* Back up over continuation bytes to the lead byte of the cut character. */
+	size_t k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	return k;
+}
