@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "store.h"
@@ -23,3 +24,10 @@ typedef enum ExpoFormat {
 int expo_render(Store *s, ExpoFormat fmt, bool with_created, Buf *out);
 /* expo_escape_label - append v escaped for a label value (\\, \", \n). */
 void expo_escape_label(Buf *out, const char *v, size_t n);
+/* expo_family_header - the "# HELP" and "# TYPE" lines of one family. */
+void expo_family_header(Buf *out, const FamilyDesc *f, ExpoFormat fmt);
+/* expo_sample - one sample line of series se with the given value;
+ * extra_labels ("a=\"b\",c=\"d\"", already escaped) follow the family's
+ * labels; ts_sec >= 0 adds a timestamp (only backfill output has them). */
+void expo_sample(Buf *out, const FamilyDesc *f, const Series *se, ExpoFormat fmt, double value,
+		 const char *extra_labels, int64_t ts_sec);

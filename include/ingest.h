@@ -33,6 +33,11 @@ Ingest *ingest_free(Ingest *in);
 /* ingest_set_peers - optional per-peer accounting (may be NULL). */
 void ingest_set_peers(Ingest *in, Peers *peers);
 
+/* ingest_set_clock_hook - fn(userdata, ts) runs before each record stamped
+ * ts is applied (backfill snapshots the counters at step boundaries). */
+typedef void (*IngestClockFn)(void *userdata, int64_t ts_usec);
+void ingest_set_clock_hook(Ingest *in, IngestClockFn fn, void *userdata);
+
 /* ingest_line - one text line without its newline. */
 void ingest_line(Ingest *in, const char *line, size_t len);
 /* ingest_entry - a record split by the source (journal). */

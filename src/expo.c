@@ -55,9 +55,9 @@ static void put_value(Buf *out, double v)
 		buf_printf(out, "%.17g", v);
 }
 
-static void put_labels(Buf *out, const FamilyDesc *f, const Series *se)
+static void put_labels(Buf *out, const FamilyDesc *f, const Series *se, const char *extra)
 {
-	if (f->n_labels == 0)
+	if (f->n_labels == 0 && !extra)
 		return;
 	buf_putc(out, '{');
 	for (unsigned i = 0; i < f->n_labels; i++) {
@@ -67,6 +67,11 @@ static void put_labels(Buf *out, const FamilyDesc *f, const Series *se)
 		buf_append(out, "=\"", 2);
 		expo_escape_label(out, se->values[i].p, se->values[i].n);
 		buf_putc(out, '"');
+	}
+	if (extra) {
+		if (f->n_labels)
+			buf_putc(out, ',');
+		buf_puts(out, extra);
 	}
 	buf_putc(out, '}');
 }
@@ -78,6 +83,36 @@ static size_t base_len(const FamilyDesc *f, bool om)
 	if (om && f->type == METRIC_COUNTER && n > 6 && strcmp(f->name + n - 6, "_total") == 0)
 		return n - 6;
 	return n;
+}
+
+void expo_family_header(Buf *out, const FamilyDesc *f, ExpoFormat fmt)
+{
+	bool om = fmt == EXPO_OPENMETRICS;
+	size_t bl = base_len(f, om);
+	buf_append(out, "# HELP ", 7);
+	buf_append(out, f->name, bl);
+	buf_putc(out, ' ');
+	put_help(out, f->help, om);
+	buf_append(out, "\n# TYPE ", 8);
+	buf_append(out, f->name, bl);
+	buf_puts(out, f->type == METRIC_COUNTER ? " counter\n" : " gauge\n");
+}
+
+void expo_sample(Buf *out, const FamilyDesc *f, const Series *se, ExpoFormat fmt, double value,
+		 const char *extra_labels, int64_t ts_sec)
+{
+	bool om = fmt == EXPO_OPENMETRICS;
+	buf_append(out, f->name, base_len(f, om));
+	if (om && f->type == METRIC_COUNTER)
+		buf_puts(out, "_total");
+	put_labels(out, f, se, extra_labels);
+	buf_putc(out, ' ');
+	put_value(out, value);
+	if (ts_sec >= 0) {
+		buf_putc(out, ' ');
+		buf_put_u64(out, (unsigned long long)ts_sec);
+	}
+	buf_putc(out, '\n');
 }
 
 int expo_render(Store *s, ExpoFormat fmt, bool with_created, Buf *out)
@@ -101,27 +136,14 @@ int expo_render(Store *s, ExpoFormat fmt, bool with_created, Buf *out)
 		}
 		if (n == 0)
 			continue;
-		size_t bl = base_len(f, om);
-		buf_append(out, "# HELP ", 7);
-		buf_append(out, f->name, bl);
-		buf_putc(out, ' ');
-		put_help(out, f->help, om);
-		buf_append(out, "\n# TYPE ", 8);
-		buf_append(out, f->name, bl);
-		buf_puts(out, f->type == METRIC_COUNTER ? " counter\n" : " gauge\n");
+		expo_family_header(out, f, fmt);
 		for (size_t i = 0; i < n; i++) {
 			const Series *se = series[i];
-			buf_append(out, f->name, bl);
-			if (om && f->type == METRIC_COUNTER)
-				buf_puts(out, "_total");
-			put_labels(out, f, se);
-			buf_putc(out, ' ');
-			put_value(out, se->value);
-			buf_putc(out, '\n');
+			expo_sample(out, f, se, fmt, se->value, NULL, -1);
 			if (om && with_created && f->type == METRIC_COUNTER && se->created > 0) {
-				buf_append(out, f->name, bl);
+				buf_append(out, f->name, base_len(f, om));
 				buf_puts(out, "_created");
-				put_labels(out, f, se);
+				put_labels(out, f, se, NULL);
 				buf_printf(out, " %.3f\n", se->created);
 			}
 		}

@@ -53,6 +53,8 @@ struct Ingest {
 	uint64_t oversized;
 	uint64_t invalid_utf8;
 	Buf clean;             /* repaired copy of a record that was not valid UTF-8 */
+	IngestClockFn clock_fn;
+	void *clock_userdata;
 	int64_t last_event_usec;
 	int64_t last_sweep_usec;
 };
@@ -275,6 +277,8 @@ static void handle(Ingest *in, const LogLine *raw)
 	const LogLine *ll = repair(in, raw, &fixed);
 	if (!ll)
 		return; /* out of memory: lose this record, not the daemon */
+	if (in->clock_fn && ll->ts_usec)
+		in->clock_fn(in->clock_userdata, ll->ts_usec);
 	ProgInfo *pi = prog_intern(in, ll->prog);
 	if (!pi || !pi->accepted || !pi->daemon_class)
 		return;
@@ -292,6 +296,12 @@ static void handle(Ingest *in, const LogLine *raw)
 		sessions_sweep(in->sessions, in->last_event_usec);
 		in->last_sweep_usec = in->last_event_usec;
 	}
+}
+
+void ingest_set_clock_hook(Ingest *in, IngestClockFn fn, void *userdata)
+{
+	in->clock_fn = fn;
+	in->clock_userdata = userdata;
 }
 
 void ingest_line(Ingest *in, const char *line, size_t len)
