@@ -57,7 +57,7 @@ void sessions_sweep(Sessions *s, int64_t now_usec);
 size_t sessions_open(const Sessions *s);
 /* sessions_tls_without_summary - inbound sessions classified tls although no
  * TLS summary was logged (smtpd_tls_loglevel = 0); also counted in
- * postfix_tls_exporter_tls_sessions_without_summary_total{direction="inbound"}. */
+ * postfix_tls_exporter_tls_sessions_parameters_unknown_total{direction="inbound"}. */
 uint64_t sessions_tls_without_summary(const Sessions *s);
 
 /* Mappings exposed for the unit tests. */

@@ -274,7 +274,7 @@ static void handle(Ingest *in, const LogLine *ll)
 		if (!in->warned_no_summary && sessions_tls_without_summary(in->sessions)) {
 			in->warned_no_summary = true;
 			log_warn("%.*s: TLS session without a TLS summary line; protocol, cipher and trust are counted "
-				 "as unknown (postfix_tls_exporter_tls_sessions_without_summary_total). "
+				 "as unknown (postfix_tls_exporter_tls_sessions_parameters_unknown_total). "
 				 "Set smtpd_tls_loglevel = 1 and smtp_tls_loglevel = 1 in main.cf",
 				 (int)pi->prog.n, pi->prog.p);
 		}

@@ -56,7 +56,7 @@ const FamilyDesc metrics_families[_M_MAX] = {
 	[M_SESSIONS_EXPIRED] = { "postfix_tls_exporter_sessions_expired_total",
 		"Inbound sessions dropped without a disconnect line (lost line, PID reuse, age or table limit).",
 		METRIC_COUNTER, 0, { 0 } },
-	[M_TLS_WITHOUT_SUMMARY] = { "postfix_tls_exporter_tls_sessions_without_summary_total",
+	[M_TLS_WITHOUT_SUMMARY] = { "postfix_tls_exporter_tls_sessions_parameters_unknown_total",
 		"TLS sessions known only from the session statistics, without a TLS summary line (set smtpd_tls_loglevel = 1): protocol, cipher, key exchange and trust are unknown.",
 		METRIC_COUNTER, 1, { "direction" } },
 	[M_SERIES_DROPPED] = { "postfix_tls_exporter_series_dropped_total",

@@ -239,7 +239,7 @@ def check_loglevel0(binary, corpus, log, check):
     hs, ntls = loglevel0_expected(exp)
     check('loglevel 0: postfix_tls_inbound_handshakes_total', hs, got.get('postfix_tls_inbound_handshakes_total', {}))
     check('loglevel 0: TLS sessions without summary', {(('direction', 'inbound'),): float(ntls)},
-          got.get('postfix_tls_exporter_tls_sessions_without_summary_total', {}))
+          got.get('postfix_tls_exporter_tls_sessions_parameters_unknown_total', {}))
     check('loglevel 0: lines without their summaries', len(lines) - len(kept) > 0, True)
     # The report: the same sessions, mail split and verdicts; only the
     # protocol mix is "unknown".
@@ -304,7 +304,7 @@ def main():
     check('sessions expired', {(): 0.0}, got.get('postfix_tls_exporter_sessions_expired_total', {}))
 
     check('TLS sessions without summary', {(('direction', 'inbound'),): 0.0},
-          got.get('postfix_tls_exporter_tls_sessions_without_summary_total', {}))
+          got.get('postfix_tls_exporter_tls_sessions_parameters_unknown_total', {}))
     ntls0 = check_loglevel0(binary, corpus, logs[0], check)
 
     total = sum(got['postfix_tls_inbound_sessions_total'].values())
