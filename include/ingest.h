@@ -3,7 +3,10 @@
  * program filter, rule match (parse) and session correlation (session).
  *
  * Sources call ingest_line() for text lines and ingest_entry() for records
- * that arrive already split (the journal). Nothing here blocks or logs.
+ * that arrive already split (the journal). Nothing here blocks, and the one
+ * thing logged is a single warning, the first time an inbound TLS session has
+ * no TLS summary: it names the main.cf fix, and every run mode (daemon,
+ * --once, report) passes through here.
  */
 #pragma once
 
@@ -21,12 +24,17 @@ typedef struct IngestConfig {
 	size_t max_sessions;           /* inbound sessions in flight */
 	int64_t session_max_age_usec;  /* log-time age after which an open session expires */
 	size_t max_line;               /* longer lines are cut and counted as oversized */
+	const char *wrapper_service_regex; /* NULL: INGEST_WRAPPER_SERVICE_DEFAULT */
 } IngestConfig;
 
-#define INGEST_CONFIG_DEFAULT ((IngestConfig){ NULL, 10000, 3600 * 1000000LL, 8192 })
+/* Syslog names of wrapper-mode (implicit TLS) smtpd services: Debian's
+ * "smtps" and the "submissions" of Postfix 3.5+'s sample master.cf. */
+#define INGEST_WRAPPER_SERVICE_DEFAULT "(^|/)(smtps|submissions)$"
+#define INGEST_CONFIG_DEFAULT ((IngestConfig){ NULL, 10000, 3600 * 1000000LL, 8192, NULL })
 
 /* ingest_new - compile the rules; returns -EINVAL with *ret_error set to a
- * message (static or owned by the ingest) when the syslog-name regex is bad. */
+ * message (static or owned by the ingest) when the syslog-name or
+ * wrapper-service regex is bad. */
 int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, const char **ret_error);
 Ingest *ingest_free(Ingest *in);
 

@@ -2,10 +2,16 @@
  * logline.h - split one log record into event time, host, program, pid and
  * message.
  *
- * Text lines come in three on-disk layouts (all seen in the corpus):
+ * Text line headers, recognised per line:
  *   postlogd maillog_file   "Nov 08 15:48:34 mx1 postfix/smtpd[24782]: msg"
- *   BSD syslog              "Nov  8 15:48:34 mx1 postfix/smtpd[24782]: msg"
+ *   BSD syslog              "Nov  8 15:48:34 mx1 postfix/smtpd[24782]: msg", also "Mar 7 ..."
  *   rsyslog RFC 3339        "2026-11-28T15:48:34.397141+00:00 mx1 postfix/smtpd[24782]: msg"
+ *   RFC 3339 without zone   "2026-12-05T10:01:00 mx1 ..." or "2026-12-05 10:01:00 ..." (local time)
+ *   journalctl -o short-precise "Dec 05 10:01:00.123456 mx1 ...", -o short-full
+ *                           "Sat 2026-12-05 10:01:00 CET mx1 ...", -o short-unix "1764928860.123456 mx1 ..."
+ *   "<PRI>" before any of these (network syslog receivers, logger(1))
+ *   RFC 5424                "<22>1 2026-12-05T10:01:00.123456+01:00 mx1 postfix/smtpd 123 - - msg"
+ * and the host may be missing ("Dec  5 10:01:00 postfix/smtpd[1]: msg").
  * The journal source fills a LogLine from journal fields instead.
  *
  * LIMITS
@@ -21,7 +27,7 @@
 
 typedef struct LogLine {
 	int64_t ts_usec; /* event time, µs since the epoch; 0 if unknown */
-	Slice host;
+	Slice host;      /* empty when the line has none */
 	Slice prog;      /* full identifier, e.g. "postfix/submission/smtpd" */
 	Slice msg;       /* text after "prog[pid]: " */
 	uint32_t pid;

@@ -27,6 +27,7 @@ typedef enum MetricId {
 	M_LAST_EVENT_TS,
 	M_SESSIONS_OPEN,
 	M_SESSIONS_EXPIRED,
+	M_TLS_WITHOUT_SUMMARY,      /* {direction} */
 	M_SERIES_DROPPED,
 	M_SOURCE_UP,                /* {source} */
 	M_JOURNAL_ENTRIES_READ,

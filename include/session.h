@@ -7,7 +7,12 @@
  *	postscreen connections by their [addr]:port, joined with tlsproxy's
  *	server-role lines for the same endpoint. Each ended session is
  *	classified once: tls / starttls_failed / plaintext, and whether a
- *	message was accepted.
+ *	message was accepted. Without a TLS summary (smtpd_tls_loglevel = 0,
+ *	Postfix's default) a session is still tls, with protocol, cipher,
+ *	key exchange and trust "unknown", when the handshake provably
+ *	completed: "starttls=N" successes in the disconnect statistics, a
+ *	wrapper-mode (smtps) service without a handshake error, or a
+ *	postscreen connection handed to tlsproxy without "handshake failed".
  *	Outbound: the TLS state of each smtp/lmtp process is the last TLS
  *	summary it logged; a delivery line takes it when its relay= equals the
  *	summary's peer and it belongs to the same delivery request (the first
@@ -35,6 +40,7 @@ typedef struct ProgInfo {
 	Slice syslog_name;
 	Slice daemon;
 	bool accepted;         /* passes --postfix.syslog-name */
+	bool wrapper_mode;     /* matches --postfix.wrapper-service: implicit TLS (smtps) */
 } ProgInfo;
 
 typedef struct Sessions Sessions;
@@ -49,6 +55,10 @@ void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 void sessions_sweep(Sessions *s, int64_t now_usec);
 
 size_t sessions_open(const Sessions *s);
+/* sessions_tls_without_summary - inbound sessions classified tls although no
+ * TLS summary was logged (smtpd_tls_loglevel = 0); also counted in
+ * postfix_tls_exporter_tls_sessions_parameters_unknown_total{direction="inbound"}. */
+uint64_t sessions_tls_without_summary(const Sessions *s);
 
 /* Mappings exposed for the unit tests. */
 const char *sessions_inbound_failure_reason(Slice ssl_error_text);

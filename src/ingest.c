@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "log.h"
 #include "metrics.h"
 #include "parse.h"
 #include "session.h"
@@ -41,6 +42,8 @@ struct Ingest {
 	LoglineClock *clock;
 	pcre2_code *name_re;
 	pcre2_match_data *name_md;
+	pcre2_code *wrapper_re;
+	bool warned_no_summary;
 
 	ProgInfo **progs;      /* intern table, open addressing */
 	size_t progs_cap;
@@ -71,6 +74,23 @@ static void collect(Store *store, void *userdata)
 	store_set(store, M_SERIES_DROPPED, NULL, (double)store_series_dropped(store));
 }
 
+/* compile_regex - a flag's PCRE2 pattern; on error the message is in ingest_error. */
+static int compile_regex(pcre2_code **ret, const char *flag, const char *re, const char *fallback)
+{
+	if (!re)
+		re = fallback;
+	int err;
+	PCRE2_SIZE off;
+	*ret = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+	if (!*ret) {
+		char msg[128];
+		pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof(msg));
+		snprintf(ingest_error, sizeof(ingest_error), "%s='%s': %s at offset %zu", flag, re, msg, (size_t)off);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, const char **ret_error)
 {
 	Ingest *in = calloc(1, sizeof(*in));
@@ -93,17 +113,12 @@ int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, const char *
 	r = logline_clock_new(&in->clock, now_realtime_usec());
 	if (r < 0)
 		goto fail;
-	const char *re = cfg->syslog_name_regex ? cfg->syslog_name_regex : "^postfix";
-	int err;
-	PCRE2_SIZE off;
-	in->name_re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
-	if (!in->name_re) {
-		char msg[128];
-		pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof(msg));
-		snprintf(ingest_error, sizeof(ingest_error), "--postfix.syslog-name='%s': %s at offset %zu", re, msg,
-			 (size_t)off);
+	r = compile_regex(&in->name_re, "--postfix.syslog-name", cfg->syslog_name_regex, "^postfix");
+	if (r == 0)
+		r = compile_regex(&in->wrapper_re, "--postfix.wrapper-service", cfg->wrapper_service_regex,
+				  INGEST_WRAPPER_SERVICE_DEFAULT);
+	if (r < 0) {
 		*ret_error = ingest_error;
-		r = -EINVAL;
 		goto fail;
 	}
 	in->name_md = pcre2_match_data_create_from_pattern(in->name_re, NULL);
@@ -131,6 +146,7 @@ Ingest *ingest_free(Ingest *in)
 	sessions_free(in->sessions);
 	logline_clock_free(in->clock);
 	pcre2_code_free(in->name_re);
+	pcre2_code_free(in->wrapper_re);
 	pcre2_match_data_free(in->name_md);
 	for (size_t i = 0; i < in->progs_cap; i++)
 		if (in->progs[i]) {
@@ -206,6 +222,10 @@ static ProgInfo *prog_new(Ingest *in, Slice prog)
 		pi->daemon_class = daemon_class_of(daemon);
 		int rc = pcre2_match(in->name_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
 		pi->accepted = rc >= 0;
+		/* name_md was created from name_re; a larger wrapper pattern only
+		 * means fewer captures kept, and only match or no match is used. */
+		rc = pcre2_match(in->wrapper_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
+		pi->wrapper_mode = rc >= 0;
 	}
 	return pi;
 }
@@ -288,6 +308,13 @@ static void handle(Ingest *in, const LogLine *raw)
 	int r = parser_match(in->parser, pi->daemon_class, ll->msg, &m);
 	if (r == 0) {
 		sessions_handle(in->sessions, pi, ll, &m);
+		if (!in->warned_no_summary && sessions_tls_without_summary(in->sessions)) {
+			in->warned_no_summary = true;
+			log_warn("%.*s: TLS session without a TLS summary line; protocol, cipher and trust are counted "
+				 "as unknown (postfix_tls_exporter_tls_sessions_parameters_unknown_total). "
+				 "Set smtpd_tls_loglevel = 1 and smtp_tls_loglevel = 1 in main.cf",
+				 (int)pi->prog.n, pi->prog.p);
+		}
 	} else if (r == PARSE_NO_MATCH) {
 		Slice l[] = { pi->daemon };
 		store_add(in->store, M_UNRECOGNIZED_LINES, l, 1);

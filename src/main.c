@@ -64,6 +64,7 @@ static struct {
 	const char *source_start;
 	uint64_t max_line;
 	const char *syslog_name;
+	const char *wrapper_service;
 	const char *state_directory;
 	int64_t state_save_interval;
 	uint64_t sessions_max;
@@ -128,6 +129,7 @@ static const Flag flags[] = {
 	{ "source.start", FLAG_STRING, &arg.source_start, "end|beginning", "Where to start reading when there is no saved position (default end; --once and report read from the beginning).", true },
 	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default 8192).", true },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "Syslog names (the part before /smtpd) that are Postfix (default ^postfix, which covers postfix/submission and postfix-out).", true },
+	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default (^|/)(smtps|submissions)$).", true },
 	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
 	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "How often state is saved (default 30s; also on SIGTERM).", false },
 	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default 10000).", true },
@@ -347,6 +349,7 @@ static int setup_core(Daemon *d, bool with_peers)
 	procstat_register(d->store);
 	IngestConfig ic = INGEST_CONFIG_DEFAULT;
 	ic.syslog_name_regex = arg.syslog_name;
+	ic.wrapper_service_regex = arg.wrapper_service;
 	ic.max_sessions = arg.sessions_max;
 	ic.session_max_age_usec = arg.sessions_max_age;
 	ic.max_line = arg.max_line;

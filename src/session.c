@@ -81,6 +81,7 @@ struct Sessions {
 	size_t n;
 	List lists[_KIND_MAX];
 	size_t n_passed;        /* postscreen entries with passed set */
+	uint64_t n_tls_without_summary;
 	char keybuf[512];
 };
 
@@ -99,6 +100,9 @@ int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_a
 		free(s);
 		return -ENOMEM;
 	}
+	/* Exposed at 0 from the start, so that an alert on it needs no absent(). */
+	Slice d[] = { SLICE_LIT("inbound") };
+	store_add(store, M_TLS_WITHOUT_SUMMARY, d, 0);
 	*ret = s;
 	return 0;
 }
@@ -131,6 +135,11 @@ Sessions *sessions_free(Sessions *s)
 void sessions_set_peers(Sessions *s, Peers *peers)
 {
 	s->peers = peers;
+}
+
+uint64_t sessions_tls_without_summary(const Sessions *s)
+{
+	return s->n_tls_without_summary;
 }
 
 size_t sessions_open(const Sessions *s)
@@ -563,10 +572,48 @@ static void split_peer(const char *peer, Slice *name, Slice *addr)
 	*addr = (Slice){ lb + 1, (size_t)(rb - lb - 1) };
 }
 
+/* handshake_unlogged - the session completed a TLS handshake that logged no
+ * summary (smtpd_tls_loglevel = 0: tls_server_start() logs it only with
+ * TLS_LOG_SUMMARY). Handshake failures are logged at every level, so:
+ *   - smtpd.c counts a STARTTLS command as successful only when
+ *     starttls_cmd() returns, which it does after a completed handshake
+ *     (a failed one longjmps out): "starttls=1", "starttls=1/2";
+ *   - a wrapper-mode service handshakes before the banner, and a failure
+ *     logs "SSL_accept error" (tls_server.c);
+ *   - tlsproxy, once postscreen handed it the connection ("CONNECT from"),
+ *     logs "TLS handshake failed" for every handshake it did not complete
+ *     (tlsp_state_free(), tlsproxy_state.c). */
+static bool handshake_unlogged(const Entry *e, const Stats *st)
+{
+	if (e->tls_done || e->pending_failure || e->failure_counted)
+		return false;
+	if (e->kind == KIND_POSTSCREEN)
+		return e->tls_attempted;
+	if (st && st->starttls_ok > 0)
+		return true;
+	return e->prog->wrapper_mode && !e->tls_attempted;
+}
+
+/* count_unlogged_handshake - a handshake known only from handshake_unlogged(). */
+static void count_unlogged_handshake(Sessions *s, Entry *e)
+{
+	const Slice u = SLICE_LIT("unknown");
+	Slice l[] = { e->prog->syslog_name, u, u, u, u };
+	count(s, M_INBOUND_HANDSHAKES, l);
+	Slice d[] = { SLICE_LIT("inbound") };
+	count(s, M_TLS_WITHOUT_SUMMARY, d);
+	s->n_tls_without_summary++;
+	e->tls_done = true;
+	set_str(&e->proto, u);
+	set_str(&e->cipher, u);
+}
+
 /* finish - classify an ended inbound session exactly once, then drop it. */
 static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 {
 	const ProgInfo *prog = e->prog;
+	if (handshake_unlogged(e, st))
+		count_unlogged_handshake(s, e);
 	bool attempted = e->tls_attempted || (st && st->starttls_total > 0);
 	Encryption enc = e->tls_done ? ENC_TLS : attempted ? ENC_STARTTLS_FAILED : ENC_PLAINTEXT;
 	/* A message was accepted: DATA or BDAT succeeded (3.0+ statistics);

@@ -7,6 +7,13 @@ log.  Each family of the metric contract is compared exactly.
 
 usage: check_corpus.py BINARY CORPUS_DIR LOG [LOG...]
        (the logs are different renderings of the same run: all must agree)
+
+The first log is also checked as Postfix's default smtpd_tls_loglevel = 0
+would have written it: the server-role TLS summaries ("TLS connection
+established from") are filtered out here, and every session, mail split,
+failure and report verdict must stay as in the ground truth, with protocol,
+cipher, key exchange and trust "unknown".  (smtp_tls_loglevel = 0 leaves an
+smtp delivery no TLS evidence at all, so the client-role lines are kept.)
 """
 import collections
 import json
@@ -14,6 +21,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -30,6 +38,13 @@ def parse_metrics(text):
         labels = tuple(LABEL_RE.findall(m.group(3) or ''))
         out[m.group(1)][labels] = float(m.group(4))
     return out
+
+
+def run_report(binary, path):
+    r = subprocess.run([binary, 'report', '--format=json', path], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise SystemExit(f'{binary} report failed ({r.returncode}): {r.stderr}')
+    return json.loads(r.stdout), r.stderr
 
 
 def run_once(binary, path):
@@ -191,6 +206,52 @@ def expected_outbound(corpus):
     return exp, retry
 
 
+# --- smtpd_tls_loglevel = 0 -----------------------------------------------
+
+SUMMARY_FROM_RE = re.compile(r'TLS connection (established|reused) from ')
+INBOUND_FAMILIES = ('postfix_tls_inbound_connections_total', 'postfix_tls_inbound_sessions_total',
+                    'postfix_tls_inbound_tls_failures_total')
+
+
+def loglevel0_expected(exp):
+    """The ground truth as loglevel 0 reports it: every handshake unknown."""
+    hs = collections.Counter()
+    for labels, n in exp['postfix_tls_inbound_handshakes_total'].items():
+        sn = dict(labels)['syslog_name']
+        hs[(('syslog_name', sn), ('trust', 'unknown'), ('protocol', 'unknown'),
+            ('cipher', 'unknown'), ('key_exchange', 'unknown'))] += n
+    return dict(hs), sum(hs.values())
+
+
+def check_loglevel0(binary, corpus, log, check):
+    with open(log, 'rb') as f:
+        lines = f.readlines()
+    kept = [l for l in lines if not SUMMARY_FROM_RE.search(l.decode('utf-8', 'replace'))]
+    with tempfile.NamedTemporaryFile(suffix='.log', prefix='loglevel0-') as t:
+        t.writelines(kept)
+        t.flush()
+        got = run_once(binary, t.name)
+        rep0, err0 = run_report(binary, t.name)
+    rep, _ = run_report(binary, log)
+    exp = expected_inbound(corpus)
+    for fam in INBOUND_FAMILIES:
+        check(f'loglevel 0: {fam}', dict(exp[fam]), got.get(fam, {}))
+    hs, ntls = loglevel0_expected(exp)
+    check('loglevel 0: postfix_tls_inbound_handshakes_total', hs, got.get('postfix_tls_inbound_handshakes_total', {}))
+    check('loglevel 0: TLS sessions without summary', {(('direction', 'inbound'),): float(ntls)},
+          got.get('postfix_tls_exporter_tls_sessions_parameters_unknown_total', {}))
+    check('loglevel 0: lines without their summaries', len(lines) - len(kept) > 0, True)
+    # The report: the same sessions, mail split and verdicts; only the
+    # protocol mix is "unknown".
+    for key in ('totals', 'days', 'by_syslog_name'):
+        check(f'loglevel 0: report inbound.{key}', rep['inbound'][key], rep0['inbound'][key])
+    check('loglevel 0: report verdicts', rep['verdicts'], rep0['verdicts'])
+    # peers.c keeps a fixed protocol list and counts "unknown" under "other".
+    check('loglevel 0: report protocols', {'other': ntls}, rep0['inbound']['protocols'])
+    check('loglevel 0: one warning naming smtpd_tls_loglevel = 1', 1, err0.count('smtpd_tls_loglevel = 1'))
+    return ntls
+
+
 def main():
     binary, corpus, logs = sys.argv[1], sys.argv[2], sys.argv[3:]
     results = [run_once(binary, p) for p in logs]
@@ -242,13 +303,18 @@ def main():
     check('sessions open at the end', {(): 0.0}, got.get('postfix_tls_exporter_sessions_open', {}))
     check('sessions expired', {(): 0.0}, got.get('postfix_tls_exporter_sessions_expired_total', {}))
 
+    check('TLS sessions without summary', {(('direction', 'inbound'),): 0.0},
+          got.get('postfix_tls_exporter_tls_sessions_parameters_unknown_total', {}))
+    ntls0 = check_loglevel0(binary, corpus, logs[0], check)
+
     total = sum(got['postfix_tls_inbound_sessions_total'].values())
     if failures:
         print('\n'.join(failures))
         print(f'{len(failures)} mismatches')
         return 1
     print(f'corpus {os.path.basename(logs[0])}: {int(total)} inbound sessions, '
-          f'{int(sum(got["postfix_tls_outbound_deliveries_total"].values()))} outbound deliveries match the ground truth')
+          f'{int(sum(got["postfix_tls_outbound_deliveries_total"].values()))} outbound deliveries match the ground truth; '
+          f'at smtpd_tls_loglevel = 0 as well ({ntls0} TLS sessions without summary)')
     return 0
 
 

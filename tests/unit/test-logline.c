@@ -1,6 +1,7 @@
 /*
- * test-logline.c - the three on-disk header layouts, program names with
- * slashes, and headers that must be refused.
+ * test-logline.c - every header layout logline.h lists (one example each,
+ * with the exact time, host, program and pid), program names with slashes,
+ * and headers that must be refused.
  */
 #include <errno.h>
 #include <time.h>
@@ -66,14 +67,59 @@ static void test_formats(void)
 	logline_clock_free(jan);
 }
 
+static int64_t utc_ts(int y, int mon, int d, int h, int mi, int s)
+{
+	return (days_from_civil(y, (unsigned)mon, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s) * 1000000;
+}
+
+/* The headers of issue 11, item 6. The clock's reference time is 2026-11-28,
+ * so BSD-style examples use November dates (December would be last year's). */
+static void test_formats_wild(void)
+{
+	/* RFC 3339 without zone: local time, 'T' or ' ' */
+	parse_ok("2026-12-05T10:01:00 mx1 postfix/smtpd[1]: a", "mx1", "postfix/smtpd", 1, "a",
+		 local_ts(2026, 12, 5, 10, 1, 0));
+	parse_ok("2026-12-05 10:01:00.250 mx1 postfix/smtpd[2]: b", "mx1", "postfix/smtpd", 2, "b",
+		 local_ts(2026, 12, 5, 10, 1, 0) + 250000);
+	/* <PRI> before a BSD header (a network syslog receiver's file) */
+	parse_ok("<22>Nov 27 10:01:00 mx1 postfix/smtpd[3]: c", "mx1", "postfix/smtpd", 3, "c",
+		 local_ts(2026, 11, 27, 10, 1, 0));
+	/* RFC 5424: nil MSGID and STRUCTURED-DATA */
+	parse_ok("<22>1 2026-12-05T10:01:00.123456+01:00 mx1 postfix/smtpd 123 - - connect from a[192.0.2.1]", "mx1",
+		 "postfix/smtpd", 123, "connect from a[192.0.2.1]", utc_ts(2026, 12, 5, 9, 1, 0) + 123456);
+	/* RFC 5424 with structured data (escaped ']' in a value), nil PROCID, BOM */
+	parse_ok("<22>1 2026-12-05T10:01:00Z mx1 postfix/smtp - ID47 [meta seq=\"1\" x=\"a\\]b\"][o y=\"2\"] \xef\xbb\xbfmsg",
+		 "mx1", "postfix/smtp", 0, "msg", utc_ts(2026, 12, 5, 10, 1, 0));
+	/* journalctl -o short-precise */
+	parse_ok("Nov 27 10:01:00.123456 mx1 postfix/smtpd[4]: d", "mx1", "postfix/smtpd", 4, "d",
+		 local_ts(2026, 11, 27, 10, 1, 0) + 123456);
+	/* journalctl -o short-full: local zone abbreviation, or UTC */
+	parse_ok("Fri 2026-11-27 10:01:00 CET mx1 postfix/smtpd[5]: e", "mx1", "postfix/smtpd", 5, "e",
+		 local_ts(2026, 11, 27, 10, 1, 0));
+	parse_ok("Sat 2026-12-05 10:01:00 UTC mx1 postfix/smtpd[5]: e", "mx1", "postfix/smtpd", 5, "e",
+		 utc_ts(2026, 12, 5, 10, 1, 0));
+	/* journalctl -o short-unix */
+	parse_ok("1764928860.123456 mx1 postfix/smtpd[1]: f", "mx1", "postfix/smtpd", 1, "f", 1764928860123456LL);
+	/* single-space day */
+	parse_ok("Mar 7 10:01:00 mx1 postfix/smtpd[6]: g", "mx1", "postfix/smtpd", 6, "g", local_ts(2026, 3, 7, 10, 1, 0));
+	/* no host (container images logging to stdout) */
+	parse_ok("Nov 27 10:01:00 postfix/smtpd[7]: h", "", "postfix/smtpd", 7, "h", local_ts(2026, 11, 27, 10, 1, 0));
+	parse_ok("2026-12-05T10:01:00Z postfix/master: i", "", "postfix/master", 0, "i", utc_ts(2026, 12, 5, 10, 1, 0));
+}
+
 static void test_malformed(void)
 {
 	const char *bad[] = {
 		"", "garbage", "Nov 28 15:48:34", "Nov 28 15:48:34 mx1", "Nov 28 15:48:34 mx1 postfix/smtpd[12",
 		"Xyz 28 15:48:34 mx1 postfix/smtpd[1]: x", "Nov 28 25:48:34 mx1 postfix/smtpd[1]: x",
-		"2026-13-28T15:48:34Z mx1 postfix/smtpd[1]: x", "2026-11-28T15:48:34 mx1 postfix/smtpd[1]: x",
+		"2026-13-28T15:48:34Z mx1 postfix/smtpd[1]: x", "2026-11-28T15:48:34X mx1 postfix/smtpd[1]: x",
 		"Nov 28 15:48:34 mx1 postfix/smtpd[]: x", "Nov 28 15:48:34 mx1 postfix/smtpd[12345678901]: x",
 		"Nov 28 15:48:34 mx1 [1]: x",
+		"<1000>Nov 28 15:48:34 mx1 postfix/smtpd[1]: x", "<>Nov 28 15:48:34 mx1 postfix/smtpd[1]: x",
+		"<22>1 2026-12-05T10:01:00Z mx1 - 1 - - x", "<22>1 2026-12-05T10:01:00Z mx1 postfix/smtpd 1 - [a x",
+		"<22>1 2026-12-05T10:01:00Z mx1 postfix/smtpd 1", "Sat 2026-12-05 10:01:00  mx1 postfix/smtpd[1]: x",
+		"12345678 mx1 postfix/smtpd[1]: x", "1764928860x mx1 postfix/smtpd[1]: x",
+		"Nov 7  10:01:00 mx1 postfix/smtpd[1]: x",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		LogLine ll;
@@ -118,6 +164,7 @@ int main(void)
 	tzset();
 	test_assert(logline_clock_new(&clk, local_ts(2026, 11, 28, 16, 0, 0)) == 0);
 	test_run(test_formats);
+	test_run(test_formats_wild);
 	test_run(test_malformed);
 	test_run(test_split_prog);
 	test_run(test_durations);
