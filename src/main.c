@@ -1,6 +1,13 @@
 /*
- * main.c - flags, wiring, privileges, signals, the event loop, exit codes.
- * The only place that exits.
+ * main.c - the daemon's own flags, wiring, privileges, signals, the event
+ * loop, exit codes. The only place that exits.
+ *
+ * DESCRIPTION
+ *	main() parses the flag tables (each source type's, the shared source
+ *	flags of source.c, and the table below; see flags.h), validates them
+ *	and runs one of three modes: run_report (the report subcommand),
+ *	run_once (--once) or run_serve (the daemon). Which sources are opened
+ *	is decided by source.c; main.c names no source type.
  *
  * EXIT STATUS
  *	0 success (including SIGTERM/SIGINT), 1 runtime error, 2 usage or
