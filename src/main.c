@@ -13,7 +13,6 @@
  *	0 success (including SIGTERM/SIGINT), 1 runtime error, 2 usage or
  *	configuration error.
  */
-#include <assert.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -465,11 +464,13 @@ static void free_args(void)
 static void flag_tables_init(void)
 {
 	size_t n = 0;
-	for (const SourceType *const *t = source_types; *t; t++)
+	for (const SourceType *const *t = source_types; *t; t++) {
+		if (n + 3 > ELEMENTSOF(flag_tables))
+			abort(); /* more source types than flag_tables has room for */
 		flag_tables[n++] = (*t)->flags;
+	}
 	flag_tables[n++] = source_flags;
 	flag_tables[n++] = flags;
-	assert(n < ELEMENTSOF(flag_tables));
 }
 
 /* read_to_end - --once and report: open the sources and read them to their
