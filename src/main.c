@@ -1,6 +1,13 @@
 /*
- * main.c - flags, wiring, privileges, signals, the event loop, exit codes.
- * The only place that exits.
+ * main.c - the daemon's own flags, wiring, privileges, signals, the event
+ * loop, exit codes. The only place that exits.
+ *
+ * DESCRIPTION
+ *	main() parses the flag tables (each source type's, the shared source
+ *	flags of source.c, and the table below; see flags.h), validates them
+ *	and runs one of three modes: run_report (the report subcommand),
+ *	run_once (--once) or run_serve (the daemon). Which sources are opened
+ *	is decided by source.c; main.c names no source type.
  *
  * EXIT STATUS
  *	0 success (including SIGTERM/SIGINT), 1 runtime error, 2 usage or
@@ -21,6 +28,7 @@
 
 #include "config.h"
 #include "expo.h"
+#include "flags.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
@@ -29,8 +37,7 @@
 #include "peers.h"
 #include "procstat.h"
 #include "report.h"
-#include "source_file.h"
-#include "source_journal.h"
+#include "source.h"
 #include "statefile.h"
 #include "util.h"
 #include "webconfig.h"
@@ -41,27 +48,7 @@
 
 /* ---- flags ------------------------------------------------------------------ */
 
-typedef enum FlagType {
-	FLAG_STRING,
-	FLAG_LIST,
-	FLAG_BOOL,
-	FLAG_U64,
-	FLAG_DURATION,
-} FlagType;
-
-typedef struct StrList {
-	char **v;
-	size_t n;
-} StrList;
-
 static struct {
-	StrList source_file;
-	bool source_journal;
-	StrList journal_match;
-	const char *journal_directory;
-	StrList journal_file;
-	int64_t journal_max_resume_age;
-	const char *source_start;
 	uint64_t max_line;
 	const char *syslog_name;
 	const char *wrapper_service;
@@ -89,76 +76,41 @@ static struct {
 	const char *report_format;
 	bool version;
 	bool help;
-} arg = {
-	.journal_max_resume_age = 6 * 3600 * USEC_PER_SEC,
-	.source_start = "end",
-	.max_line = 8192,
-	.state_save_interval = 30 * USEC_PER_SEC,
-	.sessions_max = 10000,
-	.sessions_max_age = 3600 * USEC_PER_SEC,
-	.store_max_series = 10000,
-	.peers_max = 100,
-	.peers_track = 10000,
-	.window = 7 * 86400 * USEC_PER_SEC,
-	.telemetry_path = "/metrics",
-	.max_connections = 64,
-	.max_connections_per_ip = 8,
-	.connection_timeout = 10 * USEC_PER_SEC,
-	.max_request_bytes = 32768,
-	.log_level = "info",
-	.log_format = "logfmt",
-	.report_format = "text",
-};
-
-typedef struct Flag {
-	const char *name;
-	FlagType type;
-	void *ptr;
-	const char *placeholder;
-	const char *help;
-	bool report; /* also accepted by the report subcommand */
-} Flag;
+} arg;
 
 static const Flag flags[] = {
-	{ "source.file", FLAG_LIST, &arg.source_file, "PATH", "Log file to follow (repeatable; '-' reads standard input). Rotation by rename, copytruncate and re-creation is followed.", true },
-	{ "source.journal", FLAG_BOOL, &arg.source_journal, NULL, "Read the systemd journal (the default when no --source.file is given and the journal is readable).", true },
-	{ "source.journal.match", FLAG_LIST, &arg.journal_match, "FIELD=VALUE", "Journal match instead of SYSLOG_FACILITY=2 (repeatable; same field ORs, different fields AND).", true },
-	{ "source.journal.directory", FLAG_STRING, &arg.journal_directory, "DIR", "Read the journal files in DIR instead of the system journal.", true },
-	{ "source.journal.file", FLAG_LIST, &arg.journal_file, "PATH", "Read this journal file (repeatable).", true },
-	{ "source.journal.max-resume-age", FLAG_DURATION, &arg.journal_max_resume_age, "DURATION", "Resume from the saved journal cursor only if it is younger than this; otherwise start at the tail (default 6h).", false },
-	{ "source.start", FLAG_STRING, &arg.source_start, "end|beginning", "Where to start reading when there is no saved position (default end; --once and report read from the beginning).", true },
-	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default 8192).", true },
-	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "Syslog names (the part before /smtpd) that are Postfix (default ^postfix, which covers postfix/submission and postfix-out).", true },
-	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default (^|/)(smtps|submissions)$).", true },
-	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
-	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "How often state is saved (default 30s; also on SIGTERM).", false },
-	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default 10000).", true },
-	{ "sessions.max-age", FLAG_DURATION, &arg.sessions_max_age, "DURATION", "Log time after which a session without disconnect is expired (default 1h).", true },
-	{ "store.max-series", FLAG_U64, &arg.store_max_series, "N", "Series limit over all metric families (default 10000).", true },
-	{ "peers.max", FLAG_U64, &arg.peers_max, "N", "Labelled peer domains per direction; the rest is folded into peer_domain=\"other\" (default 100).", true },
-	{ "peers.track", FLAG_U64, &arg.peers_track, "N", "Peer domains tracked for the readiness report (default 10000).", true },
-	{ "window", FLAG_DURATION, &arg.window, "DURATION", "Rolling window of the readiness report, in log time (default 7d).", true },
-	{ "web.listen-address", FLAG_LIST, &arg.listen, "ADDR", "Address to listen on, e.g. :9633, 127.0.0.1:9633, [::1]:9633 (repeatable; default :9633).", false },
-	{ "web.telemetry-path", FLAG_STRING, &arg.telemetry_path, "PATH", "Path under which metrics are served (default /metrics).", false },
-	{ "web.config.file", FLAG_STRING, &arg.web_config, "PATH", "Exporter-toolkit web configuration file (TLS, basic auth, headers); re-read on SIGHUP.", false },
-	{ "web.systemd-socket", FLAG_BOOL, &arg.systemd_socket, NULL, "Use the listening sockets passed by systemd socket activation instead of --web.listen-address.", false },
-	{ "web.max-connections", FLAG_U64, &arg.max_connections, "N", "Concurrent HTTP connections (default 64).", false },
-	{ "web.max-connections-per-ip", FLAG_U64, &arg.max_connections_per_ip, "N", "Concurrent HTTP connections per client address (default 8).", false },
-	{ "web.connection-timeout", FLAG_DURATION, &arg.connection_timeout, "DURATION", "Idle HTTP connections are closed after this (default 10s).", false },
-	{ "web.max-request-bytes", FLAG_U64, &arg.max_request_bytes, "BYTES", "Memory for one HTTP request's headers (default 32768).", false },
-	{ "web.openmetrics-created", FLAG_BOOL, &arg.openmetrics_created, NULL, "Add _created samples to OpenMetrics output.", false },
-	{ "user", FLAG_STRING, &arg.user, "USER", "Drop to this user after opening sources, sockets and state (required when started as root, except for --once).", false },
-	{ "once", FLAG_BOOL, &arg.once, NULL, "Read the sources to their current end (from the beginning unless --source.start says otherwise), print the metrics, exit.", false },
-	{ "format", FLAG_STRING, &arg.report_format, "text|json|markdown|html", "Output format of the report subcommand (default text).", true },
-	{ "log.level", FLAG_STRING, &arg.log_level, "debug|info|warn|error", "Only log messages with the given severity or above (default info).", true },
-	{ "log.format", FLAG_STRING, &arg.log_format, "logfmt|json", "Output format of log messages (default logfmt).", true },
-	{ "version", FLAG_BOOL, &arg.version, NULL, "Show the version and exit.", true },
-	{ "help", FLAG_BOOL, &arg.help, NULL, "Show this help and exit.", true },
+	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true },
+	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
+	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
+	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", NULL, "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
+	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false },
+	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true },
+	{ "sessions.max-age", FLAG_DURATION, &arg.sessions_max_age, "DURATION", "1h", "Log time after which a session without disconnect is expired (default {}).", true },
+	{ "store.max-series", FLAG_U64, &arg.store_max_series, "N", "10000", "Series limit over all metric families (default {}).", true },
+	{ "peers.max", FLAG_U64, &arg.peers_max, "N", "100", "Labelled peer domains per direction; the rest is folded into peer_domain=\"other\" (default {}).", true },
+	{ "peers.track", FLAG_U64, &arg.peers_track, "N", "10000", "Peer domains tracked for the readiness report (default {}).", true },
+	{ "window", FLAG_DURATION, &arg.window, "DURATION", "7d", "Rolling window of the readiness report, in log time (default {}).", true },
+	{ "web.listen-address", FLAG_LIST, &arg.listen, "ADDR", ":9633", "Address to listen on, e.g. :9633, 127.0.0.1:9633, [::1]:9633 (repeatable; default {}).", false },
+	{ "web.telemetry-path", FLAG_STRING, &arg.telemetry_path, "PATH", "/metrics", "Path under which metrics are served (default {}).", false },
+	{ "web.config.file", FLAG_STRING, &arg.web_config, "PATH", NULL, "Exporter-toolkit web configuration file (TLS, basic auth, headers); re-read on SIGHUP.", false },
+	{ "web.systemd-socket", FLAG_BOOL, &arg.systemd_socket, NULL, NULL, "Use the listening sockets passed by systemd socket activation instead of --web.listen-address.", false },
+	{ "web.max-connections", FLAG_U64, &arg.max_connections, "N", "64", "Concurrent HTTP connections (default {}).", false },
+	{ "web.max-connections-per-ip", FLAG_U64, &arg.max_connections_per_ip, "N", "8", "Concurrent HTTP connections per client address (default {}).", false },
+	{ "web.connection-timeout", FLAG_DURATION, &arg.connection_timeout, "DURATION", "10s", "Idle HTTP connections are closed after this (default {}).", false },
+	{ "web.max-request-bytes", FLAG_U64, &arg.max_request_bytes, "BYTES", "32768", "Memory for one HTTP request's headers (default {}).", false },
+	{ "web.openmetrics-created", FLAG_BOOL, &arg.openmetrics_created, NULL, NULL, "Add _created samples to OpenMetrics output.", false },
+	{ "user", FLAG_STRING, &arg.user, "USER", NULL, "Drop to this user after opening sources, sockets and state (required when started as root, except for --once).", false },
+	{ "once", FLAG_BOOL, &arg.once, NULL, NULL, "Read the sources to their current end (from the beginning unless --source.start says otherwise), print the metrics, exit.", false },
+	{ "format", FLAG_STRING, &arg.report_format, "text|json|markdown|html", "text", "Output format of the report subcommand (default {}).", true },
+	{ "log.level", FLAG_STRING, &arg.log_level, "debug|info|warn|error", "info", "Only log messages with the given severity or above (default {}).", true },
+	{ "log.format", FLAG_STRING, &arg.log_format, "logfmt|json", "logfmt", "Output format of log messages (default {}).", true },
+	{ "version", FLAG_BOOL, &arg.version, NULL, NULL, "Show the version and exit.", true },
+	{ "help", FLAG_BOOL, &arg.help, NULL, NULL, "Show this help and exit.", true },
+
+	FLAG_END,
 };
 
-static bool source_start_given;
-
-static void usage(FILE *f, bool report)
+static void usage(FILE *f, const Flag *const *tables, bool report)
 {
 	if (report)
 		fprintf(f, "usage: postfix_tls_exporter report [FLAGS] [FILE...]\n\n"
@@ -168,105 +120,7 @@ static void usage(FILE *f, bool report)
 		fprintf(f, "usage: postfix_tls_exporter [FLAGS]\n"
 			   "       postfix_tls_exporter report [FLAGS] [FILE...]\n\n"
 			   "Prometheus exporter of Postfix TLS statistics, read from Postfix's log.\n\nFlags:\n");
-	for (size_t i = 0; i < ELEMENTSOF(flags); i++) {
-		const Flag *fl = &flags[i];
-		if (report && !fl->report)
-			continue;
-		char left[96];
-		if (fl->placeholder)
-			snprintf(left, sizeof(left), "--%s=%s", fl->name, fl->placeholder);
-		else
-			snprintf(left, sizeof(left), "--%s", fl->name);
-		fprintf(f, "  %-44s %s\n", left, fl->help);
-	}
-}
-
-static int list_add(StrList *l, const char *v)
-{
-	char **n = realloc(l->v, (l->n + 2) * sizeof(char *));
-	if (!n)
-		return -ENOMEM;
-	l->v = n;
-	l->v[l->n++] = (char *)v;
-	l->v[l->n] = NULL;
-	return 0;
-}
-
-/* parse_flags - kingpin style: --name=value, --name value, --name / --no-name for booleans. */
-static int parse_flags(int argc, char **argv, bool report, StrList *positional)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-			if (report || !strcmp(a, "-")) {
-				list_add(positional, a);
-				continue;
-			}
-			fprintf(stderr, "postfix_tls_exporter: unexpected argument '%s' (see --help)\n", a);
-			return -EINVAL;
-		}
-		const char *name = a + 2;
-		const char *eq = strchr(name, '=');
-		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
-		bool negated = false;
-		const Flag *fl = NULL;
-		for (size_t k = 0; k < ELEMENTSOF(flags) && !fl; k++) {
-			if (report && !flags[k].report)
-				continue;
-			if (strlen(flags[k].name) == nl && strncmp(flags[k].name, name, nl) == 0)
-				fl = &flags[k];
-			else if (flags[k].type == FLAG_BOOL && nl == strlen(flags[k].name) + 3 &&
-				 strncmp(name, "no-", 3) == 0 && strncmp(name + 3, flags[k].name, nl - 3) == 0) {
-				fl = &flags[k];
-				negated = true;
-			}
-		}
-		if (!fl) {
-			fprintf(stderr, "postfix_tls_exporter: unknown flag '--%.*s' (see --help)\n", (int)nl, name);
-			return -EINVAL;
-		}
-		const char *val = eq ? eq + 1 : NULL;
-		if (fl->type == FLAG_BOOL) {
-			if (val && strcmp(val, "true") && strcmp(val, "false")) {
-				fprintf(stderr, "postfix_tls_exporter: --%s takes true or false, not '%s'\n", fl->name, val);
-				return -EINVAL;
-			}
-			*(bool *)fl->ptr = negated ? false : !(val && !strcmp(val, "false"));
-			continue;
-		}
-		if (!val) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "postfix_tls_exporter: --%s needs a value (%s)\n", fl->name, fl->placeholder);
-				return -EINVAL;
-			}
-			val = argv[++i];
-		}
-		int r = 0;
-		switch (fl->type) {
-		case FLAG_STRING:
-			*(const char **)fl->ptr = val;
-			break;
-		case FLAG_LIST:
-			r = list_add(fl->ptr, val);
-			break;
-		case FLAG_U64:
-			r = parse_u64(val, fl->ptr);
-			break;
-		case FLAG_DURATION:
-			r = parse_duration_usec(val, fl->ptr);
-			break;
-		default:
-			break;
-		}
-		if (r < 0) {
-			fprintf(stderr, "postfix_tls_exporter: --%s: invalid value '%s' (expected %s)\n", fl->name, val,
-				fl->placeholder);
-			return -EINVAL;
-		}
-		if (fl->ptr == &arg.source_start)
-			source_start_given = true;
-	}
-	return 0;
+	flags_usage(tables, f, report);
 }
 
 /* ---- the daemon ------------------------------------------------------------- */
@@ -287,8 +141,9 @@ typedef struct Daemon {
 	bool reload;
 } Daemon;
 
-static int add_source(Daemon *d, Source *s)
+static int add_source(void *userdata, Source *s)
 {
+	Daemon *d = userdata;
 	if (d->n_sources >= MAX_SOURCES) {
 		source_free(s);
 		return -E2BIG;
@@ -298,45 +153,18 @@ static int add_source(Daemon *d, Source *s)
 	return 0;
 }
 
-static int open_sources(Daemon *d, StrList *files, bool follow)
+static int open_sources(Daemon *d, char **paths, bool follow)
 {
-	SourceStart start = !strcmp(arg.source_start, "beginning") ? SOURCE_START_BEGINNING : SOURCE_START_END;
-	if (!follow && !source_start_given)
-		start = SOURCE_START_BEGINNING;
-	for (size_t i = 0; i < files->n; i++) {
-		Source *s;
-		SourceFileConfig c = { .path = files->v[i], .start = start, .follow = follow, .state_dir = d->state_dir };
-		int r = source_file_new(&s, d->ingest, d->store, &c);
-		if (r < 0)
-			return log_errno(LOG_LEVEL_ERROR, r, "cannot open '%s'", files->v[i]);
-		if ((r = add_source(d, s)) < 0)
-			return log_errno(LOG_LEVEL_ERROR, r, "too many sources");
-	}
-	bool journal = arg.source_journal || arg.journal_directory || arg.journal_file.n || arg.journal_match.n;
-	if (!journal && files->n == 0)
-		journal = follow && source_journal_available();
-	if (journal) {
-		Source *s;
-		SourceJournalConfig c = {
-			.start = start,
-			.directory = arg.journal_directory,
-			.files = arg.journal_file.v,
-			.matches = arg.journal_match.v,
-			.state_dir = d->state_dir,
-			.max_resume_age_usec = arg.journal_max_resume_age,
-		};
-		int r = source_journal_new(&s, d->ingest, d->store, &c);
-		if (r < 0)
-			return log_errno(LOG_LEVEL_ERROR, r, "cannot open the journal");
-		if ((r = add_source(d, s)) < 0)
-			return r;
-	}
-	if (d->n_sources == 0) {
-		log_error("no log source: give --source.file=PATH or --source.journal "
-			  "(the journal is not readable here, and no file was named)");
-		return -ENOENT;
-	}
-	return 0;
+	SourceEnv env = {
+		.ingest = d->ingest,
+		.store = d->store,
+		.follow = follow,
+		.state_dir = d->state_dir,
+		.paths = paths,
+		.add = add_source,
+		.userdata = d,
+	};
+	return source_open_all(&env);
 }
 
 static int setup_core(Daemon *d, bool with_peers)
@@ -484,7 +312,8 @@ static void apply_reload(Daemon *d)
 		log_info("SIGHUP: web configuration '%s' reloaded", arg.web_config);
 }
 
-static int run_daemon(Daemon *d)
+/* serve_start - signals, HTTP, source watches, privileges; then ready */
+static int serve_start(Daemon *d)
 {
 	int r = loop_new(&d->loop);
 	if (r < 0)
@@ -508,9 +337,8 @@ static int run_daemon(Daemon *d)
 		free(err);
 		return -EINVAL;
 	}
-	char *default_listen[] = { (char *)":9633", NULL };
 	HttpConfig hc = {
-		.listen_addresses = arg.listen.n ? arg.listen.v : default_listen,
+		.listen_addresses = arg.listen.v,
 		.systemd_socket = arg.systemd_socket,
 		.telemetry_path = arg.telemetry_path,
 		.max_connections = (unsigned)arg.max_connections,
@@ -553,7 +381,13 @@ static int run_daemon(Daemon *d)
 			 "using the interpreter; counts are the same, ingest is slower");
 	log_info("postfix_tls_exporter %s listening, reading %zu source(s)", PTE_VERSION, d->n_sources);
 	sd_notify(0, "READY=1\nSTATUS=Following the Postfix log");
+	return 0;
+}
 
+/* serve_loop - read sources in slices, answer HTTP, save state, until SIGTERM */
+static int serve_loop(Daemon *d)
+{
+	int r;
 	uint64_t wd_usec = 0;
 	bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0;
 	int64_t next_watchdog = 0, next_save = now_monotonic_usec() + arg.state_save_interval;
@@ -622,97 +456,75 @@ static int run_daemon(Daemon *d)
 }
 
 static StrList positional;
+/* every flag table, in --help order: source types, shared source flags, ours */
+static const Flag *flag_tables[8];
 
 /* free_args - the flag lists live for the whole run; freed at exit so that
  * LeakSanitizer reports only real leaks. */
 static void free_args(void)
 {
 	free(positional.v);
-	free(arg.source_file.v);
-	free(arg.journal_match.v);
-	free(arg.journal_file.v);
-	free(arg.listen.v);
+	flags_free(flag_tables);
 }
 
-int main(int argc, char **argv)
+static void flag_tables_init(void)
 {
-	bool report = argc > 1 && !strcmp(argv[1], "report");
-	atexit(free_args);
-	if (parse_flags(argc - 1 - report, argv + 1 + report, report, &positional) < 0)
-		return EXIT_USAGE;
-	if (arg.help) {
-		usage(stdout, report);
-		return 0;
+	size_t n = 0;
+	for (const SourceType *const *t = source_types; *t; t++) {
+		if (n + 3 > ELEMENTSOF(flag_tables))
+			abort(); /* more source types than flag_tables has room for */
+		flag_tables[n++] = (*t)->flags;
 	}
-	if (arg.version) {
-		printf("postfix_tls_exporter %s\n", PTE_VERSION);
-		return 0;
-	}
-	if (log_set_level(arg.log_level) < 0) {
-		fprintf(stderr, "postfix_tls_exporter: --log.level must be debug, info, warn or error\n");
-		return EXIT_USAGE;
-	}
-	if (log_set_format(arg.log_format) < 0) {
-		fprintf(stderr, "postfix_tls_exporter: --log.format must be logfmt or json\n");
-		return EXIT_USAGE;
-	}
-	if (strcmp(arg.source_start, "end") && strcmp(arg.source_start, "beginning")) {
-		fprintf(stderr, "postfix_tls_exporter: --source.start must be end or beginning\n");
-		return EXIT_USAGE;
-	}
-	ReportFormat rfmt;
-	if (report_format_from_string(arg.report_format, &rfmt) < 0) {
-		fprintf(stderr, "postfix_tls_exporter: --format must be text, json, markdown or html\n");
-		return EXIT_USAGE;
-	}
-	if (arg.max_line < 64 || arg.sessions_max < 1 || arg.store_max_series < 64 || arg.peers_max < 1 ||
-	    arg.max_connections < 1 || arg.max_connections_per_ip < 1) {
-		fprintf(stderr, "postfix_tls_exporter: a limit is too small (--source.max-line-length >= 64, "
-				"--store.max-series >= 64, others >= 1)\n");
-		return EXIT_USAGE;
-	}
+	flag_tables[n++] = source_flags;
+	flag_tables[n++] = flags;
+}
 
+/* read_to_end - --once and report: open the sources and read them to their
+ * current end. Return: 0, or the exit status */
+static int read_to_end(Daemon *d, char **paths, bool progress)
+{
+	if (setup_core(d, true) < 0 || open_sources(d, paths, false) < 0)
+		return EXIT_USAGE;
+	return read_all(d, progress) < 0 ? 1 : 0;
+}
+
+/* run_report - the report subcommand: the FILE arguments (and any --source.*
+ * flags) to their end, then the readiness report on stdout */
+static int run_report(ReportFormat rfmt)
+{
+	Daemon d = { .sigfd = -1 };
+	Buf out = BUF_NULL;
+	int r = read_to_end(&d, positional.v, isatty(STDERR_FILENO));
+	if (r == 0 && report_render(d.peers, rfmt, ingest_last_event_usec(d.ingest) ? ingest_last_event_usec(d.ingest)
+										  : now_realtime_usec(), &out) < 0)
+		r = 1;
+	if (r == 0)
+		fwrite(out.data, 1, out.len, stdout);
+	buf_deinit(&out);
+	daemon_done(&d);
+	return r;
+}
+
+/* run_once - --once: the sources to their end, then the metrics on stdout */
+static int run_once(void)
+{
+	Daemon d = { .sigfd = -1 };
+	Buf out = BUF_NULL;
+	int r = read_to_end(&d, NULL, false);
+	if (r == 0 && expo_render(d.store, EXPO_TEXT, false, &out) < 0)
+		r = 1;
+	if (r == 0)
+		fwrite(out.data, 1, out.len, stdout);
+	buf_deinit(&out);
+	daemon_done(&d);
+	return r;
+}
+
+/* run_serve - the daemon: resume state, follow the sources, serve HTTP */
+static int run_serve(void)
+{
 	Daemon d = { .sigfd = -1 };
 	int r;
-	if (report) {
-		for (size_t i = 0; i < positional.n; i++)
-			list_add(&arg.source_file, positional.v[i]);
-		if ((r = setup_core(&d, true)) < 0 || (r = open_sources(&d, &arg.source_file, false)) < 0) {
-			daemon_done(&d);
-			return EXIT_USAGE;
-		}
-		r = read_all(&d, isatty(STDERR_FILENO));
-		Buf out = BUF_NULL;
-		if (r >= 0)
-			r = report_render(d.peers, rfmt, ingest_last_event_usec(d.ingest) ? ingest_last_event_usec(d.ingest)
-											  : now_realtime_usec(), &out);
-		if (r >= 0)
-			fwrite(out.data, 1, out.len, stdout);
-		buf_deinit(&out);
-		daemon_done(&d);
-		return r < 0 ? 1 : 0;
-	}
-	if (positional.n) {
-		fprintf(stderr, "postfix_tls_exporter: unexpected argument '%s' (see --help)\n", positional.v[0]);
-		return EXIT_USAGE;
-	}
-
-	if (arg.once) {
-		if ((r = setup_core(&d, true)) < 0 || (r = open_sources(&d, &arg.source_file, false)) < 0) {
-			daemon_done(&d);
-			return EXIT_USAGE;
-		}
-		r = read_all(&d, false);
-		Buf out = BUF_NULL;
-		if (r >= 0)
-			r = expo_render(d.store, EXPO_TEXT, false, &out);
-		if (r >= 0)
-			fwrite(out.data, 1, out.len, stdout);
-		buf_deinit(&out);
-		daemon_done(&d);
-		return r < 0 ? 1 : 0;
-	}
-
 	d.state_dir = arg.state_directory ? arg.state_directory : statefile_dir_default();
 	if (d.state_dir) {
 		struct stat st;
@@ -731,13 +543,61 @@ int main(int argc, char **argv)
 			log_warn("peer table %s/peers.state ignored (%s): %s; it will be rewritten", d.state_dir,
 				 strerror(-r), peers_last_error(d.peers));
 	}
-	if ((r = open_sources(&d, &arg.source_file, true)) < 0) {
+	if ((r = open_sources(&d, NULL, true)) < 0) {
 		daemon_done(&d);
 		return EXIT_USAGE;
 	}
-	r = run_daemon(&d);
+	r = serve_start(&d);
+	if (r >= 0)
+		r = serve_loop(&d);
 	daemon_done(&d);
 	if (r == -EINVAL || r == -EADDRINUSE || r == -EADDRNOTAVAIL || r == -EPERM || r == -ESRCH)
 		return r == -EINVAL || r == -ESRCH || r == -EPERM ? EXIT_USAGE : 1;
 	return r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	bool report = argc > 1 && !strcmp(argv[1], "report");
+	flag_tables_init();
+	atexit(free_args);
+	if (flags_parse(flag_tables, argc - 1 - report, argv + 1 + report, report, &positional) < 0)
+		return EXIT_USAGE;
+	if (arg.help) {
+		usage(stdout, flag_tables, report);
+		return 0;
+	}
+	if (arg.version) {
+		printf("postfix_tls_exporter %s\n", PTE_VERSION);
+		return 0;
+	}
+	if (log_set_level(arg.log_level) < 0) {
+		fprintf(stderr, "postfix_tls_exporter: --log.level must be debug, info, warn or error\n");
+		return EXIT_USAGE;
+	}
+	if (log_set_format(arg.log_format) < 0) {
+		fprintf(stderr, "postfix_tls_exporter: --log.format must be logfmt or json\n");
+		return EXIT_USAGE;
+	}
+	if (source_check_flags() < 0)
+		return EXIT_USAGE;
+	ReportFormat rfmt;
+	if (report_format_from_string(arg.report_format, &rfmt) < 0) {
+		fprintf(stderr, "postfix_tls_exporter: --format must be text, json, markdown or html\n");
+		return EXIT_USAGE;
+	}
+	if (arg.max_line < 64 || arg.sessions_max < 1 || arg.store_max_series < 64 || arg.peers_max < 1 ||
+	    arg.max_connections < 1 || arg.max_connections_per_ip < 1) {
+		fprintf(stderr, "postfix_tls_exporter: a limit is too small (--source.max-line-length >= 64, "
+				"--store.max-series >= 64, others >= 1)\n");
+		return EXIT_USAGE;
+	}
+
+	if (report)
+		return run_report(rfmt);
+	if (positional.n) {
+		fprintf(stderr, "postfix_tls_exporter: unexpected argument '%s' (see --help)\n", positional.v[0]);
+		return EXIT_USAGE;
+	}
+	return arg.once ? run_once() : run_serve();
 }

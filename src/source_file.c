@@ -463,3 +463,52 @@ int source_file_new(Source **ret, Ingest *ingest, Store *store, const SourceFile
 	*ret = &f->base;
 	return 0;
 }
+
+/* ---- the "file" source type ------------------------------------------------- */
+
+static StrList arg_files;
+
+static const Flag source_file_flags[] = {
+	{ "source.file", FLAG_LIST, &arg_files, "PATH", NULL, "Log file to follow (repeatable; '-' reads standard input). Rotation by rename, copytruncate and re-creation is followed.", true },
+	FLAG_END,
+};
+
+static bool source_file_wanted(const SourceEnv *env)
+{
+	return arg_files.n > 0 || (env->paths && env->paths[0]);
+}
+
+static int source_file_open_path(const SourceEnv *env, const char *path)
+{
+	Source *s;
+	SourceFileConfig c = { .path = path, .start = env->start, .follow = env->follow, .state_dir = env->state_dir };
+	int r = source_file_new(&s, env->ingest, env->store, &c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "cannot open '%s'", path);
+	if ((r = env->add(env->userdata, s)) < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "too many sources");
+	return 0;
+}
+
+/* --source.file first, then the report subcommand's FILE arguments */
+static int source_file_open_all(const SourceEnv *env)
+{
+	for (size_t i = 0; i < arg_files.n; i++) {
+		int r = source_file_open_path(env, arg_files.v[i]);
+		if (r < 0)
+			return r;
+	}
+	for (char **p = env->paths; p && *p; p++) {
+		int r = source_file_open_path(env, *p);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+const SourceType source_type_file = {
+	.name = "file",
+	.flags = source_file_flags,
+	.wanted = source_file_wanted,
+	.open = source_file_open_all,
+};

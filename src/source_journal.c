@@ -829,3 +829,50 @@ bool source_journal_available(void)
 	sd_journal_close(j);
 	return ok;
 }
+
+/* ---- the "journal" source type ---------------------------------------------- */
+
+static bool arg_journal;
+static StrList arg_matches;
+static const char *arg_directory;
+static StrList arg_files;
+static int64_t arg_max_resume_age;
+
+static const Flag source_journal_flags[] = {
+	{ "source.journal", FLAG_BOOL, &arg_journal, NULL, NULL, "Read the systemd journal (the default when no --source.file is given and the journal is readable).", true },
+	{ "source.journal.match", FLAG_LIST, &arg_matches, "FIELD=VALUE", NULL, "Journal match instead of SYSLOG_FACILITY=2 (repeatable; same field ORs, different fields AND).", true },
+	{ "source.journal.directory", FLAG_STRING, &arg_directory, "DIR", NULL, "Read the journal files in DIR instead of the system journal.", true },
+	{ "source.journal.file", FLAG_LIST, &arg_files, "PATH", NULL, "Read this journal file (repeatable).", true },
+	{ "source.journal.max-resume-age", FLAG_DURATION, &arg_max_resume_age, "DURATION", "6h", "Resume from the saved journal cursor only if it is younger than this; otherwise start at the tail (default {}).", false },
+	FLAG_END,
+};
+
+static bool source_journal_wanted(const SourceEnv *env)
+{
+	return arg_journal || arg_directory || arg_files.n || arg_matches.n;
+}
+
+static int source_journal_open(const SourceEnv *env)
+{
+	Source *s;
+	SourceJournalConfig c = {
+		.start = env->start,
+		.directory = arg_directory,
+		.files = arg_files.v,
+		.matches = arg_matches.v,
+		.state_dir = env->state_dir,
+		.max_resume_age_usec = arg_max_resume_age,
+	};
+	int r = source_journal_new(&s, env->ingest, env->store, &c);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "cannot open the journal");
+	return env->add(env->userdata, s);
+}
+
+const SourceType source_type_journal = {
+	.name = "journal",
+	.flags = source_journal_flags,
+	.wanted = source_journal_wanted,
+	.available = source_journal_available,
+	.open = source_journal_open,
+};
