@@ -32,10 +32,11 @@ typedef struct IngestConfig {
 #define INGEST_WRAPPER_SERVICE_DEFAULT "(^|/)(smtps|submissions)$"
 #define INGEST_CONFIG_DEFAULT ((IngestConfig){ NULL, 10000, 3600 * 1000000LL, 8192, NULL })
 
-/* ingest_new - compile the rules; returns -EINVAL with *ret_error set to a
- * message (static or owned by the ingest) when the syslog-name or
- * wrapper-service regex is bad. */
-int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, const char **ret_error);
+/* ingest_new - compile the rules and the syslog-name and wrapper-service
+ * regexes. Return: 0, -ENOMEM, or -EINVAL with *ret_error = malloc'd
+ * message when one of them does not compile (the caller frees it;
+ * ret_error may be NULL). */
+int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_error);
 Ingest *ingest_free(Ingest *in);
 
 /* ingest_set_peers - optional per-peer accounting (may be NULL). */

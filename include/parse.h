@@ -19,7 +19,15 @@ typedef struct Match {
 
 enum { PARSE_NO_MATCH = 1, PARSE_IRRELEVANT = 2 };
 
-int parser_new(Parser **ret, const char **ret_error);
+/* parser_new - compile the rule table of rules.c.
+ * Return: 0, -ENOMEM, or -EINVAL with *ret_error = malloc'd
+ * "rule NAME: PCRE2 message at offset N" (the caller frees it; ret_error
+ * may be NULL). */
+int parser_new(Parser **ret, char **ret_error);
+/* parser_new_table - the same over another table of at most _R_MAX rules
+ * (tests compile a broken rule with it); table must outlive the parser and
+ * its ids index it (table[i].id == i) for parser_match_rule(). */
+int parser_new_table(Parser **ret, const Rule *table, size_t n_rules, char **ret_error);
 Parser *parser_free(Parser *p);
 /* parser_jit - whether PCRE2 JIT is active (false under MemoryDenyWriteExecute). */
 bool parser_jit(const Parser *p);

@@ -123,7 +123,8 @@ const char *peers_domain_of_recipient(Peers *p, Slice recipient);
  * The format is versioned (PEERS_STATE_VERSION) and carries a CRC-32 of
  * everything before it. peers_load() validates the whole file before it
  * changes anything; on failure the table is left as it was and
- * peers_last_error() describes the problem.
+ * *ret_error (when ret_error is not NULL) receives a malloc'd message that
+ * the caller frees.
  */
 #define PEERS_STATE_FILE "peers.state"
 #define PEERS_STATE_VERSION 1
@@ -134,12 +135,10 @@ int peers_save(Peers *p, const char *state_dir);
 /* Return: 0 loaded, -ENOENT no state file, -EBADMSG corrupt, truncated or
  * hostile, -EPROTONOSUPPORT written by a newer version, -EFBIG too large,
  * other negative errno from reading. */
-int peers_load(Peers *p, const char *state_dir);
+int peers_load(Peers *p, const char *state_dir, char **ret_error);
 /* The same, on a buffer (used by the fuzzer and by tests). */
 int peers_save_buffer(Peers *p, Buf *out);
-int peers_load_buffer(Peers *p, const void *data, size_t len);
-/* peers_last_error - what the last failed peers_load*() rejected, or "". */
-const char *peers_last_error(const Peers *p);
+int peers_load_buffer(Peers *p, const void *data, size_t len, char **ret_error);
 
 /*
  * Read access for the report and for tests. Times are µs since the epoch

@@ -16,10 +16,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <pcre2.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -30,9 +30,6 @@
 
 #define INGEST_MAX_PROGRAMS 4096
 #define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
-
-/* Start-up errors are reported once, before anything runs concurrently. */
-static char ingest_error[256];
 
 struct Ingest {
 	Store *store;
@@ -74,8 +71,9 @@ static void collect(Store *store, void *userdata)
 	store_set(store, M_SERIES_DROPPED, NULL, (double)store_series_dropped(store));
 }
 
-/* compile_regex - a flag's PCRE2 pattern; on error the message is in ingest_error. */
-static int compile_regex(pcre2_code **ret, const char *flag, const char *re, const char *fallback)
+/* compile_regex - a flag's PCRE2 pattern; -EINVAL with a message naming the flag. */
+static int compile_regex(pcre2_code **ret, const char *flag, const char *re, const char *fallback,
+			 char **ret_error)
 {
 	if (!re)
 		re = fallback;
@@ -85,42 +83,36 @@ static int compile_regex(pcre2_code **ret, const char *flag, const char *re, con
 	if (!*ret) {
 		char msg[128];
 		pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof(msg));
-		snprintf(ingest_error, sizeof(ingest_error), "%s='%s': %s at offset %zu", flag, re, msg, (size_t)off);
-		return -EINVAL;
+		return error_set(ret_error, -EINVAL, "%s='%s': %s at offset %zu", flag, re, msg, (size_t)off);
 	}
 	return 0;
 }
 
-int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, const char **ret_error)
+int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_error)
 {
+	if (ret_error)
+		*ret_error = NULL;
 	Ingest *in = calloc(1, sizeof(*in));
 	if (!in)
 		return -ENOMEM;
 	in->store = store;
 	in->cfg = *cfg;
 	in->seed = hash_random_seed();
-	*ret_error = NULL;
-	const char *perr = NULL;
-	int r = parser_new(&in->parser, &perr);
-	if (r < 0) {
-		snprintf(ingest_error, sizeof(ingest_error), "%s", perr ? perr : "parser");
-		*ret_error = ingest_error;
+	int r = parser_new(&in->parser, ret_error);
+	if (r < 0)
 		goto fail;
-	}
 	r = sessions_new(&in->sessions, store, cfg->max_sessions, cfg->session_max_age_usec);
 	if (r < 0)
 		goto fail;
 	r = logline_clock_new(&in->clock, now_realtime_usec());
 	if (r < 0)
 		goto fail;
-	r = compile_regex(&in->name_re, "--postfix.syslog-name", cfg->syslog_name_regex, "^postfix");
+	r = compile_regex(&in->name_re, "--postfix.syslog-name", cfg->syslog_name_regex, "^postfix", ret_error);
 	if (r == 0)
 		r = compile_regex(&in->wrapper_re, "--postfix.wrapper-service", cfg->wrapper_service_regex,
-				  INGEST_WRAPPER_SERVICE_DEFAULT);
-	if (r < 0) {
-		*ret_error = ingest_error;
+				  INGEST_WRAPPER_SERVICE_DEFAULT, ret_error);
+	if (r < 0)
 		goto fail;
-	}
 	in->name_md = pcre2_match_data_create_from_pattern(in->name_re, NULL);
 	in->progs_cap = 64;
 	in->progs = calloc(in->progs_cap, sizeof(ProgInfo *));

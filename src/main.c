@@ -181,7 +181,7 @@ static int setup_core(Daemon *d, bool with_peers)
 	ic.max_sessions = arg.sessions_max;
 	ic.session_max_age_usec = arg.sessions_max_age;
 	ic.max_line = arg.max_line;
-	const char *err = NULL;
+	_cleanup_free_ char *err = NULL;
 	r = ingest_new(&d->ingest, d->store, &ic, &err);
 	if (r < 0) {
 		log_error("%s", err ? err : "cannot set up the parser");
@@ -538,10 +538,11 @@ static int run_serve(void)
 		return EXIT_USAGE;
 	}
 	if (d.state_dir && d.peers) {
-		r = peers_load(d.peers, d.state_dir);
+		_cleanup_free_ char *err = NULL;
+		r = peers_load(d.peers, d.state_dir, &err);
 		if (r < 0 && r != -ENOENT)
 			log_warn("peer table %s/peers.state ignored (%s): %s; it will be rewritten", d.state_dir,
-				 strerror(-r), peers_last_error(d.peers));
+				 strerror(-r), err ? err : "");
 	}
 	if ((r = open_sources(&d, NULL, true)) < 0) {
 		daemon_done(&d);

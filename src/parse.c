@@ -9,16 +9,17 @@
  *	GroupId slots once at start-up.
  * DIAGNOSTICS
  *	A pattern that does not compile is a programming error reported by
- *	parser_new(); JIT failure (no executable memory) falls back to the
- *	interpreter and is reported by parser_jit().
+ *	parser_new() as -EINVAL and a malloc'd message naming the rule; JIT
+ *	failure (no executable memory) falls back to the interpreter and is
+ *	reported by parser_jit().
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <pcre2.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "macro.h"
 #include "parse.h"
 
@@ -46,26 +47,38 @@ typedef struct CompiledRule {
 #define N_CLASSES 4
 
 struct Parser {
+	const Rule *rules; /* the table compiled: rules.c, or a test's */
+	unsigned n_rules;
 	CompiledRule r[_R_MAX];
 	uint8_t by_class[N_CLASSES][_R_MAX];
 	uint8_t n_by_class[N_CLASSES];
 	size_t relevance_len[64];
 	pcre2_match_data *md;
 	bool jit;
-	char error[256];
 };
 
-int parser_new(Parser **ret, const char **ret_error)
+int parser_new(Parser **ret, char **ret_error)
 {
+	return parser_new_table(ret, rules, _R_MAX, ret_error);
+}
+
+int parser_new_table(Parser **ret, const Rule *table, size_t n_rules, char **ret_error)
+{
+	if (ret_error)
+		*ret_error = NULL;
+	if (n_rules > _R_MAX)
+		return error_set(ret_error, -EINVAL, "%zu rules, at most %d", n_rules, _R_MAX);
 	Parser *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->rules = table;
+	p->n_rules = (unsigned)n_rules;
 	uint32_t jit_available = 0;
 	pcre2_config(PCRE2_CONFIG_JIT, &jit_available);
 	p->jit = jit_available;
 	uint32_t max_groups = 0;
-	for (unsigned i = 0; i < _R_MAX; i++) {
-		const Rule *rule = &rules[i];
+	for (unsigned i = 0; i < p->n_rules; i++) {
+		const Rule *rule = &table[i];
 		int err;
 		PCRE2_SIZE off;
 		CompiledRule *cr = &p->r[i];
@@ -74,10 +87,8 @@ int parser_new(Parser **ret, const char **ret_error)
 		if (!cr->code) {
 			char msg[128];
 			pcre2_get_error_message(err, (PCRE2_UCHAR *)msg, sizeof(msg));
-			snprintf(p->error, sizeof(p->error), "rule %s: %s at offset %zu", rule->name, msg, (size_t)off);
-			*ret_error = p->error;
 			parser_free(p);
-			return -EINVAL;
+			return error_set(ret_error, -EINVAL, "rule %s: %s at offset %zu", rule->name, msg, (size_t)off);
 		}
 		if (jit_available && pcre2_jit_compile(cr->code, PCRE2_JIT_COMPLETE) == 0)
 			cr->jit = true;
@@ -148,7 +159,7 @@ static bool relevant(const Parser *p, uint32_t daemon_class, Slice msg)
 
 static bool try_rule(Parser *p, unsigned i, Slice msg, Match *ret)
 {
-	const Rule *rule = &rules[i];
+	const Rule *rule = &p->rules[i];
 	CompiledRule *cr = &p->r[i];
 	if (!literal_ok(rule, cr, msg))
 		return false;
@@ -182,7 +193,7 @@ int parser_match(Parser *p, uint32_t daemon_class, Slice msg, Match *ret)
 
 int parser_match_rule(Parser *p, RuleId id, Slice msg, Match *ret)
 {
-	if ((unsigned)id >= _R_MAX)
+	if ((unsigned)id >= p->n_rules)
 		return -EINVAL;
 	return try_rule(p, id, msg, ret) ? 0 : PARSE_NO_MATCH;
 }

@@ -124,8 +124,6 @@ struct Peers {
 	DomCacheEntry *dom;            /* DOMCACHE_SETS * DOMCACHE_WAYS */
 	uint64_t dom_hits, dom_misses;
 	char dom_out[HOST_MAX];
-
-	char error[256];
 };
 
 extern const char *const peers_proto_names[PEERS_PROTO_MAX];
@@ -156,4 +154,4 @@ void peers_after_load(Peers *p);
 int32_t peers_hour_of(int64_t usec);
 
 /* peers_state.c */
-int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply);
+int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, char **ret_error);

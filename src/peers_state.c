@@ -26,11 +26,11 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "error.h"
 #include "peers_int.h"
 #include "statefile.h"
 
@@ -210,7 +210,7 @@ typedef struct Reader {
 	const uint8_t *p;
 	size_t len, off;
 	bool bad;
-	Peers *peers;
+	char **error; /* the caller's ret_error, may be NULL */
 } Reader;
 
 _printf_(2, 3) static void fail(Reader *r, const char *fmt, ...)
@@ -220,7 +220,7 @@ _printf_(2, 3) static void fail(Reader *r, const char *fmt, ...)
 	r->bad = true;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->peers->error, sizeof(r->peers->error), fmt, ap);
+	error_setv(r->error, -EBADMSG, fmt, ap);
 	va_end(ap);
 }
 
@@ -366,59 +366,45 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 	}
 }
 
-int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply)
+int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, char **ret_error)
 {
-	Reader rd = { .p = data, .len = len, .peers = p };
+	Reader rd = { .p = data, .len = len, .error = ret_error };
 	Reader *r = &rd;
 	int *combo_map = NULL;
 
-	if (len < HEADER_LEN + 4 || memcmp(data, MAGIC, 8) != 0) {
-		snprintf(p->error, sizeof(p->error), len < HEADER_LEN + 4 && len >= 8 && !memcmp(data, MAGIC, 8) ?
-			 "truncated header (%zu bytes)" : "not a peers state file (bad magic, %zu bytes)", len);
-		return -EBADMSG;
-	}
+	if (len < HEADER_LEN + 4 || memcmp(data, MAGIC, 8) != 0)
+		return error_set(ret_error, -EBADMSG, len < HEADER_LEN + 4 && len >= 8 && !memcmp(data, MAGIC, 8) ?
+				 "truncated header (%zu bytes)" : "not a peers state file (bad magic, %zu bytes)", len);
 	r->off = 8;
 	uint32_t version = get_u32(r, "version");
-	if (version > PEERS_STATE_VERSION) {
-		snprintf(p->error, sizeof(p->error), "format version %u is newer than supported (%u)",
-			 version, PEERS_STATE_VERSION);
-		return -EPROTONOSUPPORT;
-	}
-	if (version == 0) {
-		snprintf(p->error, sizeof(p->error), "bad format version 0");
-		return -EBADMSG;
-	}
+	if (version > PEERS_STATE_VERSION)
+		return error_set(ret_error, -EPROTONOSUPPORT, "format version %u is newer than supported (%u)",
+				 version, PEERS_STATE_VERSION);
+	if (version == 0)
+		return error_set(ret_error, -EBADMSG, "bad format version 0");
 	uint32_t cells = get_u32(r, "dims"), slots = get_u32(r, "dims");
 	uint32_t protos = get_u32(r, "dims"), scombos = get_u32(r, "dims");
 	uint64_t body_len = get_u64(r, "body length");
 	if (cells != PEERS_CELLS || slots != PEERS_SYSLOG_MAX + 1 || protos != PEERS_PROTO_MAX ||
-	    scombos != SLOT_COMBOS) {
-		snprintf(p->error, sizeof(p->error), "table dimensions %u/%u/%u/%u differ from this build",
-			 cells, slots, protos, scombos);
-		return -EBADMSG;
-	}
-	if (body_len != len - HEADER_LEN - 4) {
-		snprintf(p->error, sizeof(p->error), "length mismatch: header says %llu body bytes, file has %zu%s",
-			 (unsigned long long)body_len, len - HEADER_LEN - 4,
-			 body_len > len - HEADER_LEN - 4 ? " (truncated)" : "");
-		return -EBADMSG;
-	}
+	    scombos != SLOT_COMBOS)
+		return error_set(ret_error, -EBADMSG, "table dimensions %u/%u/%u/%u differ from this build", cells,
+				 slots, protos, scombos);
+	if (body_len != len - HEADER_LEN - 4)
+		return error_set(ret_error, -EBADMSG, "length mismatch: header says %llu body bytes, file has %zu%s",
+				 (unsigned long long)body_len, len - HEADER_LEN - 4,
+				 body_len > len - HEADER_LEN - 4 ? " (truncated)" : "");
 	uint32_t want = (uint32_t)crc32(0L, data, (uInt)(len - 4));
 	uint32_t have = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 | (uint32_t)data[len - 2] << 16 |
 			(uint32_t)data[len - 1] << 24;
-	if (want != have) {
-		snprintf(p->error, sizeof(p->error), "checksum mismatch (stored %08x, computed %08x)", have, want);
-		return -EBADMSG;
-	}
+	if (want != have)
+		return error_set(ret_error, -EBADMSG, "checksum mismatch (stored %08x, computed %08x)", have, want);
 	r->len = len - 4;
 
 	int64_t window = (int64_t)get_u64(r, "window");
 	int64_t newest = (int64_t)get_u64(r, "newest event");
 	uint64_t late = get_u64(r, "late events");
-	if (!r->bad && (window <= 0 || newest < 0 || newest > PEERS_USEC_MAX)) {
-		snprintf(p->error, sizeof(p->error), "bad window or timestamp");
-		return -EBADMSG;
-	}
+	if (!r->bad && (window <= 0 || newest < 0 || newest > PEERS_USEC_MAX))
+		return error_set(ret_error, -EBADMSG, "bad window or timestamp");
 	if (apply) {
 		peers_reset(p);
 		p->newest_usec = newest;
@@ -489,36 +475,33 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply)
 	return 0;
 }
 
-int peers_load_buffer(Peers *p, const void *data, size_t len)
+int peers_load_buffer(Peers *p, const void *data, size_t len, char **ret_error)
 {
-	p->error[0] = '\0';
-	int r = peers_state_parse(p, data, len, false);
+	if (ret_error)
+		*ret_error = NULL;
+	int r = peers_state_parse(p, data, len, false, ret_error);
 	if (r < 0)
 		return r;
-	r = peers_state_parse(p, data, len, true);
+	r = peers_state_parse(p, data, len, true, NULL);
 	if (r < 0) /* cannot happen after a successful validation; keep the tables sane */
 		peers_reset(p);
 	return r;
 }
 
-int peers_load(Peers *p, const char *state_dir)
+int peers_load(Peers *p, const char *state_dir, char **ret_error)
 {
 	Buf b = BUF_NULL;
-	p->error[0] = '\0';
+	if (ret_error)
+		*ret_error = NULL;
 	int r = statefile_read(state_dir, PEERS_STATE_FILE, PEERS_STATE_MAX_BYTES, &b);
 	if (r == -EFBIG)
-		snprintf(p->error, sizeof(p->error), "larger than %u bytes", PEERS_STATE_MAX_BYTES);
+		error_set(ret_error, r, "larger than %u bytes", PEERS_STATE_MAX_BYTES);
 	else if (r == -ENOENT)
-		snprintf(p->error, sizeof(p->error), "no state file");
+		error_set(ret_error, r, "no state file");
 	else if (r < 0)
-		snprintf(p->error, sizeof(p->error), "cannot read: %s", strerror(-r));
+		error_set(ret_error, r, "cannot read: %s", strerror(-r));
 	else
-		r = peers_load_buffer(p, b.data ? b.data : "", b.len);
+		r = peers_load_buffer(p, b.data ? b.data : "", b.len, ret_error);
 	buf_deinit(&b);
 	return r;
-}
-
-const char *peers_last_error(const Peers *p)
-{
-	return p->error;
 }

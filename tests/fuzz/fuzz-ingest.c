@@ -28,8 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size--;
 	}
 	Ingest *in;
-	const char *err;
-	if (ingest_new(&in, store, &c, &err) < 0) {
+	if (ingest_new(&in, store, &c, NULL) < 0) {
 		store_free(store);
 		return 0;
 	}

@@ -106,15 +106,14 @@ typedef struct Run {
 
 static void run_open(Run *r, const char *file)
 {
-	const char *err = NULL;
-	IngestConfig icfg = INGEST_CONFIG_DEFAULT;
+		IngestConfig icfg = INGEST_CONFIG_DEFAULT;
 	char *files[] = { (char *)file, NULL };
 	SourceJournalConfig cfg = {
 		.start = SOURCE_START_BEGINNING,
 		.files = files,
 	};
 	CHECK(store_new(&r->store, metrics_families, _M_MAX, 100000) == 0);
-	CHECK(ingest_new(&r->ingest, r->store, &icfg, &err) == 0);
+	CHECK(ingest_new(&r->ingest, r->store, &icfg, NULL) == 0);
 	CHECK(source_journal_new(&r->src, r->ingest, r->store, &cfg) == 0);
 }
 

@@ -46,9 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data = wrapped;
 		size = len;
 	}
-	int r = peers_load_buffer(p, data, size);
-	if (r < 0 && !peers_last_error(p)[0])
+	char *err = NULL;
+	int r = peers_load_buffer(p, data, size, &err);
+	if (r < 0 && (!err || !err[0]))
 		abort(); /* every rejection says why */
+	free(err);
 	if (r == 0) {
 		Buf b = BUF_NULL;
 		if (report_render(p, REPORT_JSON, 0, &b) < 0)

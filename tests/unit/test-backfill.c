@@ -29,8 +29,7 @@ static char *run(const char *const *lines, int64_t step_sec, uint64_t max_sample
 	char *err = NULL;
 	test_assert(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
 	IngestConfig c = INGEST_CONFIG_DEFAULT;
-	const char *ierr = NULL;
-	test_assert(ingest_new(&in, store, &c, &ierr) == 0);
+	test_assert(ingest_new(&in, store, &c, NULL) == 0);
 	static const char *const labels[] = { "instance=mx1:10125", "job=postfix_tls" };
 	BackfillConfig bc = { step_sec * 1000000, labels, 2, max_samples };
 	test_assert(backfill_new(&b, store, &bc, &err) == 0);

@@ -18,8 +18,7 @@ static void setup(size_t max_sessions, const char *syslog_re)
 	IngestConfig c = INGEST_CONFIG_DEFAULT;
 	c.max_sessions = max_sessions;
 	c.syslog_name_regex = syslog_re;
-	const char *err = NULL;
-	test_assert(ingest_new(&in, store, &c, &err) == 0);
+		test_assert(ingest_new(&in, store, &c, NULL) == 0);
 }
 
 static void teardown(void)

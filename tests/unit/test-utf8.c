@@ -77,8 +77,7 @@ static void session_with(const char *bad, int which, const char *want_label)
 	Ingest *in;
 	test_assert(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
 	IngestConfig c = INGEST_CONFIG_DEFAULT;
-	const char *err = NULL;
-	test_assert(ingest_new(&in, store, &c, &err) == 0);
+	test_assert(ingest_new(&in, store, &c, NULL) == 0);
 	char name[64], cipher[64], kx[64], line[512];
 	snprintf(name, sizeof(name), "postfix%s", which == 0 ? bad : "");
 	snprintf(cipher, sizeof(cipher), "TLS_AES%s_256_GCM_SHA384", which == 1 ? bad : "");
