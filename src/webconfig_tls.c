@@ -223,7 +223,8 @@ static int read_suites(WebLoad *l, int max, Suites *ret)
 			return cipher_suite_error(l, v, key);
 		Suite s;
 		if (!gnutls_suite_by_id(go_cipher_suites[g].id, &s))
-			return webconfig_fail(l, v->line, key, "%s is not available in this GnuTLS build; remove it", v->s);
+			return webconfig_fail(l, v->line, key, "%s is not available in this GnuTLS build; remove it",
+					      v->s);
 		if (is_tls13(&s) ? max < TLS13 : version_index(s.min_version) > max)
 			return webconfig_fail(l, v->line, key,
 					      "%s needs %s but max_version is %s; remove it or raise max_version", v->s,
@@ -271,7 +272,8 @@ static int check_product(WebLoad *l, int min, int max, const Suites *su)
 			listed |= su->wanted[j] == s.id;
 		if (!listed) {
 			const char *go = go_suite_name(s.id);
-			buf_printf(&extra, "%s%s%s", extra.len ? ", " : "", go ? "" : "GnuTLS ", go ? go : s.gnutls_name);
+			buf_printf(&extra, "%s%s%s", extra.len ? ", " : "", go ? "" : "GnuTLS ",
+				   go ? go : s.gnutls_name);
 		}
 	}
 	if (buf_error(&extra) < 0) {
@@ -418,7 +420,8 @@ static int check_certs(WebLoad *l, const WebTls *t, const AlgoSet *kx, int min)
 
 	g = gnutls_x509_crt_list_import2(&crts, &n_crts, &cd, GNUTLS_X509_FMT_PEM, 0);
 	if (g < 0 || n_crts == 0) {
-		r = webconfig_fail(l, cl, ck, "no usable PEM certificate (%s); give the PEM certificate chain, leaf first",
+		r = webconfig_fail(l, cl, ck,
+				   "no usable PEM certificate (%s); give the PEM certificate chain, leaf first",
 				   g < 0 ? gnutls_strerror(g) : "none found");
 		goto out;
 	}
@@ -431,7 +434,8 @@ static int check_certs(WebLoad *l, const WebTls *t, const AlgoSet *kx, int min)
 	}
 	g = gnutls_x509_privkey_import2(key, &kd, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
 	if (g < 0) {
-		r = webconfig_fail(l, kl, kk, "no usable PEM private key (%s); give an unencrypted PEM key", gnutls_strerror(g));
+		r = webconfig_fail(l, kl, kk, "no usable PEM private key (%s); give an unencrypted PEM key",
+				   gnutls_strerror(g));
 		goto out;
 	}
 	g = gnutls_certificate_allocate_credentials(&cred);
@@ -442,7 +446,8 @@ static int check_certs(WebLoad *l, const WebTls *t, const AlgoSet *kx, int min)
 	g = gnutls_certificate_set_x509_key_mem(cred, &cd, &kd, GNUTLS_X509_FMT_PEM);
 	if (g < 0) {
 		r = webconfig_fail(l, kl, kk, "%s; the key must belong to the first certificate of %s",
-				   g == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ? "the key does not match the certificate" : gnutls_strerror(g),
+				   g == GNUTLS_E_CERTIFICATE_KEY_MISMATCH ? "the key does not match the certificate"
+									  : gnutls_strerror(g),
 				   ck + strlen("tls_server_config."));
 		goto out;
 	}
@@ -465,7 +470,8 @@ static int check_certs(WebLoad *l, const WebTls *t, const AlgoSet *kx, int min)
 			gnutls_x509_crt_deinit(cas[i]);
 		gnutls_free(cas);
 		if (g < 0 || n_cas == 0) {
-			r = webconfig_fail(l, al, ak, "no usable PEM CA certificate (%s); give the PEM certificates of the client CAs",
+			r = webconfig_fail(l, al, ak,
+					   "no usable PEM CA certificate (%s); give the PEM certificates of the client CAs",
 					   g < 0 ? gnutls_strerror(g) : "none found");
 			goto out;
 		}
@@ -498,7 +504,8 @@ static int read_client_auth(WebLoad *l, WebTls *t)
 			return webconfig_fail(l, raw->client_auth_type.line, "tls_server_config.client_auth_type",
 					      "unknown value %s; use NoClientCert, RequestClientCert, RequireAnyClientCert, "
 					      "VerifyClientCertIfGiven or RequireAndVerifyClientCert",
-					      webconfig_quote(q, raw->client_auth_type.s, strlen(raw->client_auth_type.s)));
+					      webconfig_quote(q, raw->client_auth_type.s,
+							      strlen(raw->client_auth_type.s)));
 		}
 		t->client_auth = client_auth_names[i].value;
 	}
@@ -543,9 +550,11 @@ int webconfig_tls_build(WebLoad *l, WebTls *t)
 		return 0;
 	}
 	if (!raw->cert_file.s && !raw->cert.s)
-		return webconfig_fail(l, raw->tls_line, section, "missing cert_file (or cert); add the server certificate");
+		return webconfig_fail(l, raw->tls_line, section,
+				      "missing cert_file (or cert); add the server certificate");
 	if (!raw->key_file.s && !raw->key.s)
-		return webconfig_fail(l, raw->tls_line, section, "missing key_file (or key); add the server private key");
+		return webconfig_fail(l, raw->tls_line, section,
+				      "missing key_file (or key); add the server private key");
 
 	r = read_client_auth(l, t);
 	if (r < 0)
@@ -560,7 +569,8 @@ int webconfig_tls_build(WebLoad *l, WebTls *t)
 		return max;
 	if (min > max)
 		return webconfig_fail(l, raw->min_version.s ? raw->min_version.line : raw->max_version.line,
-				      "tls_server_config.min_version", "%s is above max_version %s; lower min_version or raise max_version",
+				      "tls_server_config.min_version",
+				      "%s is above max_version %s; lower min_version or raise max_version",
 				      version_names[min], version_names[max]);
 
 	AlgoSet kx = { .n = 0 };
@@ -572,7 +582,8 @@ int webconfig_tls_build(WebLoad *l, WebTls *t)
 			       &t->cert_pem);
 	if (r < 0)
 		return r;
-	r = webconfig_load_pem(l, &raw->key_file, &raw->key, "tls_server_config.key_file", "tls_server_config.key", &t->key_pem);
+	r = webconfig_load_pem(l, &raw->key_file, &raw->key, "tls_server_config.key_file", "tls_server_config.key",
+			       &t->key_pem);
 	if (r < 0)
 		return r;
 	if (have_ca) {
