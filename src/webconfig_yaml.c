@@ -56,6 +56,15 @@ static int next(Parser *p)
 	return 0;
 }
 
+/* next_item - the next event of a list or mapping: 1 an item, 0 its end event. */
+static int next_item(Parser *p, yaml_event_type_t end)
+{
+	int r = next(p);
+	if (r < 0)
+		return r;
+	return p->ev.type != end;
+}
+
 static size_t ev_line(const Parser *p)
 {
 	return p->ev.start_mark.line + 1;
@@ -165,12 +174,8 @@ static int read_list(Parser *p, const char *key, ValList *ret)
 		return webconfig_fail(p->load, ev_line(p), key,
 				      "expected a list, found %s; write one item per line as '- NAME'",
 				      ev_kind(&p->ev));
-	for (;;) {
-		int r = next(p);
-		if (r < 0)
-			return r;
-		if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-			return 0;
+	int r;
+	while ((r = next_item(p, YAML_SEQUENCE_END_EVENT)) > 0) {
 		char path[128 + 24]; /* key is at most 127 bytes (read_mapping) */
 		snprintf(path, sizeof(path), "%s[%zu]", key, ret->n);
 		if (ret->n >= WEBCONFIG_LIST_MAX)
@@ -192,6 +197,7 @@ static int read_list(Parser *p, const char *key, ValList *ret)
 		ret->v = n;
 		n[ret->n++] = v;
 	}
+	return r;
 }
 
 /* read_map - string-to-string mapping with unique keys; null or {} give an empty map. */
@@ -204,12 +210,8 @@ static int read_map(Parser *p, const char *key, size_t max, PairList *ret)
 	if (p->ev.type != YAML_MAPPING_START_EVENT)
 		return webconfig_fail(p->load, ev_line(p), key, "expected a mapping of 'name: value' lines, found %s",
 				      ev_kind(&p->ev));
-	for (;;) {
-		int r = next(p);
-		if (r < 0)
-			return r;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
+	int r;
+	while ((r = next_item(p, YAML_MAPPING_END_EVENT)) > 0) {
 		if (ret->n >= max)
 			return webconfig_fail(p->load, ev_line(p), key, "more than %zu entries; remove some", max);
 		Pair e = { { 0 }, { 0 } };
@@ -250,6 +252,7 @@ static int read_map(Parser *p, const char *key, size_t max, PairList *ret)
 		ret->v = n;
 		n[ret->n++] = e;
 	}
+	return r;
 }
 static int read_mapping(Parser *p, const char *section, const WebField *fields, size_t n_fields);
 
@@ -319,12 +322,8 @@ static int read_mapping(Parser *p, const char *section, const WebField *fields, 
 		return webconfig_fail(p->load, ev_line(p), where, "expected a mapping with the keys %s, found %s",
 				      keys ? keys : "?", ev_kind(&p->ev));
 	}
-	for (;;) {
-		int r = next(p);
-		if (r < 0)
-			return r;
-		if (p->ev.type == YAML_MAPPING_END_EVENT)
-			return 0;
+	int r;
+	while ((r = next_item(p, YAML_MAPPING_END_EVENT)) > 0) {
 		if (p->ev.type != YAML_SCALAR_EVENT || is_null(&p->ev))
 			return webconfig_fail(p->load, ev_line(p), where, "expected a key name, found %s",
 					      is_null(&p->ev) ? "an empty key" : ev_kind(&p->ev));
@@ -335,7 +334,7 @@ static int read_mapping(Parser *p, const char *section, const WebField *fields, 
 			keys = key_list(fields, n_fields);
 			return webconfig_fail(p->load, line, where, "unknown key %s; valid keys here are %s",
 					      webconfig_quote(q, (const char *)p->ev.data.scalar.value,
-					      p->ev.data.scalar.length),
+							      p->ev.data.scalar.length),
 					      keys ? keys : "?");
 		}
 		size_t idx = (size_t)(f - fields);
@@ -354,6 +353,7 @@ static int read_mapping(Parser *p, const char *section, const WebField *fields, 
 		if (r < 0)
 			return r;
 	}
+	return r;
 }
 
 static int read_document(Parser *p, const WebField *top, size_t n_top)
