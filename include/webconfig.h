@@ -6,6 +6,11 @@
  * webconfig_load() parses and validates the whole file (libyaml) and reads
  * the certificate files into memory, so that a reload either fully succeeds
  * or leaves the running configuration untouched.
+ *
+ * Implemented by webconfig.c (schema, files, headers), webconfig_yaml.c
+ * (YAML walker), webconfig_tls.c (TLS section, GnuTLS priorities) and
+ * webconfig_auth.c (basic-auth users and cache); src/webconfig_int.h is
+ * what they share.
  */
 #pragma once
 
@@ -42,8 +47,9 @@ const char *webconfig_tls_priorities(const WebConfig *c);
 bool webconfig_auth_enabled(const WebConfig *c);
 /* webconfig_check_basic_auth - verify user/password against the bcrypt
  * hashes (crypt_rn), in constant time for unknown users; successful
- * verifications are cached so a scrape does not cost a bcrypt. Safe to call
- * from several threads (the cache has its own lock).
+ * verifications are cached so a scrape does not cost a bcrypt. The cache
+ * has no lock: call it from the event-loop thread only (libmicrohttpd runs
+ * in external-epoll mode, see http.c).
  * Return: true if accepted; true for any user when no users are configured;
  * false for passwords longer than 72 bytes (bcrypt would truncate them). */
 bool webconfig_check_basic_auth(WebConfig *c, const char *user, const char *password);
