@@ -5,7 +5,7 @@
  * implausible counts with a valid checksum, bad strings, disordered hours,
  * unknown combo ids, trailing garbage.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,8 +27,7 @@ static Peers *mk(size_t max, size_t track)
 {
 	Peers *p = NULL;
 	PeersConfig cfg = { max, track, 0 };
-	if (peers_new(&p, NULL, &cfg) != 0)
-		abort();
+	require(peers_new(&p, NULL, &cfg) == 0);
 	return p;
 }
 
@@ -168,11 +167,8 @@ static void test_roundtrip(void)
 static void expect_reject(Peers *p, const uint8_t *d, size_t len, int want, const char *msg_part, const char *what)
 {
 	int r = peers_load_buffer(p, d, len);
-	test_checks++;
-	if (r != want || !strstr(peers_last_error(p), msg_part)) {
-		test_failures++;
-		fprintf(stderr, "%s: got %d '%s', want %d '...%s...'\n", what, r, peers_last_error(p), want, msg_part);
-	}
+	checkf(r == want && strstr(peers_last_error(p), msg_part), "%s: got %d '%s', want %d '...%s...'", what, r,
+	       peers_last_error(p), want, msg_part);
 }
 
 static void test_corruption(void)
@@ -296,7 +292,7 @@ static void test_corruption(void)
 
 int main(void)
 {
-	test_roundtrip();
-	test_corruption();
-	return test_exit("test-peers-state");
+	test_run(test_roundtrip);
+	test_run(test_corruption);
+	return test_exit();
 }
