@@ -65,12 +65,11 @@ import promql  # noqa: E402
 
 ROOT = os.environ.get("PTE_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
 DASH = os.path.join(ROOT, "dashboards")
-SHARED = os.environ.get("PTE_SHARED") or os.path.join(ROOT, "..", "shared")
 BINARY = os.environ.get("PTE_BINARY")
 PROMTOOL = os.environ.get("PROMTOOL", "/usr/bin/promtool")
 PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
-CORPUS = os.path.join(SHARED, "corpus", "postfix-3.7-maillog.log")
-GROUND_TRUTH = os.path.join(SHARED, "corpus", "analysis", "ground-truth-counts.json")
+CORPUS = os.path.join(ROOT, "tests", "data", "postfix-3.7-maillog.log")
+GROUND_TRUTH = os.path.join(ROOT, "tests", "data", "ground-truth-counts.json")
 
 STEP = 60
 CHUNKS = 6

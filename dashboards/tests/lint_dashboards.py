@@ -26,8 +26,8 @@ Rules (dashboards/prometheus/*.yml):
     follow level:metric:operations; metric names are exported by the daemon,
     recorded by the rules, or "up".
 
-Environment: PTE_BINARY (daemon), PTE_SHARED (shared dir with the corpus),
-PTE_SOURCE_ROOT (repository). Exit status 0 when everything passes.
+Environment: PTE_BINARY (daemon), PTE_SOURCE_ROOT (repository,
+with the corpus in tests/data). Exit status 0 when everything passes.
 """
 import glob
 import json
@@ -50,7 +50,6 @@ import promql  # noqa: E402
 
 ROOT = os.environ.get("PTE_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
 DASH = os.path.join(ROOT, "dashboards")
-SHARED = os.environ.get("PTE_SHARED") or os.path.join(ROOT, "..", "shared")
 BINARY = os.environ.get("PTE_BINARY")
 PROMTOOL = os.environ.get("PROMTOOL", "promtool")
 
@@ -91,7 +90,7 @@ def scrape():
     the corpus, plus one of the corpus followed by a line of a new format."""
     if not BINARY:
         sys.exit("PTE_BINARY is not set (run through meson test, or export it)")
-    corpus = os.path.join(SHARED, "corpus", "postfix-3.7-maillog.log")
+    corpus = os.path.join(ROOT, "tests", "data", "postfix-3.7-maillog.log")
     out = subprocess.run([BINARY, "--once", "--source.start=beginning", "--source.file=" + corpus],
                          check=True, capture_output=True, text=True).stdout
     with tempfile.TemporaryDirectory() as tmp:

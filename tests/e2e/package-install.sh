@@ -6,11 +6,11 @@
 # It installs and removes a package on this machine, so it runs only as
 # root and only when asked: CI=true or PTE_PACKAGE_TEST=1 (exit 77 = skip
 # otherwise). Environment from tests/meson.build: PTE_SOURCE_ROOT,
-# PTE_BUILD_ROOT, PTE_BINARY, PTE_SHARED.
+# PTE_BUILD_ROOT, PTE_BINARY.
 #
 # The log is the one tests/e2e/postfix-e2e.py leaves in
 # <build>/tests/e2e/artifacts (with its expected metrics); without it the
-# genuine Postfix log of the shared corpus is used and the installed binary
+# genuine Postfix log in tests/data is used and the installed binary
 # must agree with the built one.
 set -u
 pkg=prometheus-postfix-tls-exporter
@@ -124,10 +124,10 @@ if [ -f "$art/maillog.log" ]; then
 	expected=$art/expected.json
 	echo "     log: the e2e run's Postfix logs ($art)"
 else
-	cp "${PTE_SHARED:?}/corpus/postfix-3.7-maillog.log" "$tmp/logs/maillog.log"
+	cp "$here/../data/postfix-3.7-maillog.log" "$tmp/logs/maillog.log"
 	logs=("$tmp/logs/maillog.log")
 	expected=
-	echo "     log: shared corpus postfix-3.7-maillog.log (no e2e artifacts in $art)"
+	echo "     log: tests/data/postfix-3.7-maillog.log (no e2e artifacts in $art)"
 fi
 # as /var/log/mail.log on Debian: root:adm 0640, readable through the adm group
 chmod 0755 "$tmp" "$tmp/logs"

@@ -16,10 +16,9 @@ import tempfile
 import time
 import urllib.request
 
-SHARED = os.environ.get("PTE_SHARED") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
-CORPUS = os.path.join(SHARED, "corpus")
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")  # see tests/data/README.md
 BINARY = os.environ.get("PTE_BINARY", "")
-EXPORT_FILE = os.path.join(CORPUS, "tools", "postfix.journal-export.txt")
+EXPORT_FILE = os.path.join(CORPUS, "postfix.journal-export.txt")
 MAILLOG = os.path.join(CORPUS, "postfix-3.7-maillog.log")
 CORPUS_ENTRIES = 2267
 

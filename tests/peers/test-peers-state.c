@@ -5,7 +5,7 @@
  * implausible counts with a valid checksum, bad strings, disordered hours,
  * unknown combo ids, trailing garbage.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,8 +27,7 @@ static Peers *mk(size_t max, size_t track)
 {
 	Peers *p = NULL;
 	PeersConfig cfg = { max, track, 0 };
-	if (peers_new(&p, NULL, &cfg) != 0)
-		abort();
+	require(peers_new(&p, NULL, &cfg) == 0);
 	return p;
 }
 
@@ -170,11 +169,8 @@ static void expect_reject(Peers *p, const uint8_t *d, size_t len, int want, cons
 {
 	char *err = NULL;
 	int r = peers_load_buffer(p, d, len, &err);
-	test_checks++;
-	if (r != want || !err || !strstr(err, msg_part)) {
-		test_failures++;
-		fprintf(stderr, "%s: got %d '%s', want %d '...%s...'\n", what, r, err ? err : "(none)", want, msg_part);
-	}
+	checkf(r == want && err && strstr(err, msg_part), "%s: got %d '%s', want %d '...%s...'", what, r,
+	       err ? err : "(none)", want, msg_part);
 	free(err);
 }
 
@@ -299,7 +295,7 @@ static void test_corruption(void)
 
 int main(void)
 {
-	test_roundtrip();
-	test_corruption();
-	return test_exit("test-peers-state");
+	test_run(test_roundtrip);
+	test_run(test_corruption);
+	return test_exit();
 }

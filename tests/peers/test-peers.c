@@ -2,7 +2,7 @@
  * test-peers.c - peer identity, Space-Saving folding with exact sums, and
  * hourly windows in log time.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,10 +22,7 @@ static Peers *new_peers(Store *store, size_t max, size_t track, int64_t window)
 {
 	Peers *p = NULL;
 	PeersConfig cfg = { max, track, window };
-	int r = peers_new(&p, store, &cfg);
-	check(r == 0);
-	if (r)
-		exit(1);
+	require(peers_new(&p, store, &cfg) == 0);
 	return p;
 }
 
@@ -402,11 +399,11 @@ static void test_config(void)
 
 int main(void)
 {
-	test_domains();
-	test_folding();
-	test_folding_random();
-	test_windows();
-	test_unknown_and_outbound();
-	test_config();
-	return test_exit("test-peers");
+	test_run(test_domains);
+	test_run(test_folding);
+	test_run(test_folding_random);
+	test_run(test_windows);
+	test_run(test_unknown_and_outbound);
+	test_run(test_config);
+	return test_exit();
 }

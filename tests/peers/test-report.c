@@ -12,7 +12,7 @@
  * Usage: test-report GOLDEN_DIR           compare (PTE_UPDATE_GOLDEN=1 rewrites)
  *        test-report --print FORMAT       print one format
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include <errno.h>
 #include <time.h>
@@ -45,8 +45,7 @@ static Peers *scenario(void)
 {
 	Peers *p = NULL;
 	PeersConfig cfg = { 100, 1000, 3LL * 24 * 3600 * 1000000 };   /* a 3-day window */
-	if (peers_new(&p, NULL, &cfg) < 0)
-		abort();
+	require(peers_new(&p, NULL, &cfg) >= 0);
 	int64_t d1 = ts(2026, 11, 26, 9, 0, 0), d2 = ts(2026, 11, 27, 9, 0, 0), d3 = ts(2026, 11, 28, 9, 0, 0);
 	int64_t m = 60 * 1000000LL;
 	/* google.com: always TLS 1.3 */
@@ -125,42 +124,31 @@ static void golden(Peers *p, ReportFormat f, const char *dir, const char *name)
 		fclose(o);
 	}
 	char *want = slurp(path);
-	test_checks++;
-	if (!want || strcmp(got, want)) {
-		test_failures++;
+	if (!checkf(want && !strcmp(got, want), "%s differs from the golden file; actual output written to ./%s", path,
+		    name)) {
 		FILE *o = fopen(name, "wb");   /* in the test's working directory, for diff */
 		if (o) {
 			fputs(got, o);
 			fclose(o);
 		}
-		fprintf(stderr, "%s differs from the golden file; actual output written to ./%s\n", path, name);
 	}
 	free(got);
 	free(want);
 }
 
-int main(int argc, char **argv)
-{
-	Peers *p = scenario();
-	if (argc == 3 && !strcmp(argv[1], "--print")) {
-		ReportFormat f;
-		if (report_format_from_string(argv[2], &f) < 0)
-			return 2;
-		char *s = render(p, f);
-		fputs(s, stdout);
-		free(s);
-		peers_free(p);
-		return 0;
-	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: test-report GOLDEN_DIR | --print FORMAT\n");
-		return 2;
-	}
-	golden(p, REPORT_TEXT, argv[1], "report.txt");
-	golden(p, REPORT_MARKDOWN, argv[1], "report.md");
+static Peers *scene;
+static const char *golden_dir;
 
+static void test_golden(void)
+{
+	golden(scene, REPORT_TEXT, golden_dir, "report.txt");
+	golden(scene, REPORT_MARKDOWN, golden_dir, "report.md");
+}
+
+static void test_html(void)
+{
 	/* the same content twice: output is stable */
-	char *a = render(p, REPORT_HTML), *b = render(p, REPORT_HTML);
+	char *a = render(scene, REPORT_HTML), *b = render(scene, REPORT_HTML);
 	check(!strcmp(a, b));
 	/* HTML: self-contained, no script, hostile strings escaped */
 	check(!strstr(a, "<script"));
@@ -173,8 +161,12 @@ int main(int argc, char **argv)
 	check(strstr(a, "enforcing TLS on syslog_name postfix would have refused 5 mail sessions from 3 peers (38.5 % of mail)") != NULL);
 	free(a);
 	free(b);
+}
+
+static void test_escaping(void)
+{
 	/* text and markdown escape control bytes */
-	char *t = render(p, REPORT_TEXT), *md = render(p, REPORT_MARKDOWN), *js = render(p, REPORT_JSON);
+	char *t = render(scene, REPORT_TEXT), *md = render(scene, REPORT_MARKDOWN), *js = render(scene, REPORT_JSON);
 	check(!strchr(t, '\001') && !strchr(md, '\001') && !strchr(js, '\001'));
 	check(strstr(md, "\\<img src=x\\>\\&\"'\\|\\*\\_") != NULL);
 	check(strstr(js, "\\u003cimg src=x\\u003e\\u0026\\\"'|*_") != NULL);
@@ -187,10 +179,13 @@ int main(int argc, char **argv)
 	free(t);
 	free(md);
 	free(js);
+}
 
+static void test_empty(void)
+{
 	/* an empty table renders too */
 	Peers *e = NULL;
-	check(peers_new(&e, NULL, NULL) == 0);
+	require(peers_new(&e, NULL, NULL) == 0);
 	for (ReportFormat f = REPORT_TEXT; f <= REPORT_HTML; f++) {
 		Buf o = BUF_NULL;
 		check(report_render(e, f, 0, &o) == 0);
@@ -204,6 +199,30 @@ int main(int argc, char **argv)
 	check(report_format_from_string("json", &f) == 0 && f == REPORT_JSON);
 	check(report_format_from_string("yaml", &f) == -EINVAL);
 	peers_free(e);
-	peers_free(p);
-	return test_exit("test-report");
+}
+
+int main(int argc, char **argv)
+{
+	scene = scenario();
+	if (argc == 3 && !strcmp(argv[1], "--print")) {
+		ReportFormat f;
+		if (report_format_from_string(argv[2], &f) < 0)
+			return 2;
+		char *s = render(scene, f);
+		fputs(s, stdout);
+		free(s);
+		peers_free(scene);
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-report GOLDEN_DIR | --print FORMAT\n");
+		return 2;
+	}
+	golden_dir = argv[1];
+	test_run(test_golden);
+	test_run(test_html);
+	test_run(test_escaping);
+	test_run(test_empty);
+	peers_free(scene);
+	return test_exit();
 }

@@ -3,7 +3,7 @@
  * OpenMetrics with timestamps: one block per family, each series in time
  * order, the last step equal to the live counters, --label pairs checked.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,12 +27,12 @@ static char *run(const char *const *lines, int64_t step_sec, uint64_t max_sample
 	Ingest *in;
 	Backfill *b;
 	char *err = NULL;
-	test_assert(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
+	require(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
 	IngestConfig c = INGEST_CONFIG_DEFAULT;
-	test_assert(ingest_new(&in, store, &c, NULL) == 0);
+	require(ingest_new(&in, store, &c, NULL) == 0);
 	static const char *const labels[] = { "instance=mx1:10125", "job=postfix_tls" };
 	BackfillConfig bc = { step_sec * 1000000, labels, 2, max_samples };
-	test_assert(backfill_new(&b, store, &bc, &err) == 0);
+	require(backfill_new(&b, store, &bc, &err) == 0);
 	ingest_set_clock_hook(in, hook, b);
 	for (; *lines; lines++)
 		ingest_line(in, *lines, strlen(*lines));
@@ -45,7 +45,7 @@ static char *run(const char *const *lines, int64_t step_sec, uint64_t max_sample
 		free(text);
 		text = err;
 	} else {
-		test_assert(err == NULL);
+		require(err == NULL);
 	}
 	backfill_free(b);
 	ingest_free(in);
@@ -69,19 +69,19 @@ static void test_steps(void)
 	/* the TLS session counts from the first boundary after it (10:01) to
 	 * the boundary after the newest record (10:04); the plaintext one only
 	 * at 10:04 */
-	test_assert(strstr(t, "# TYPE postfix_tls_inbound_sessions counter\n"
+	require(strstr(t, "# TYPE postfix_tls_inbound_sessions counter\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"plaintext\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860240\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860060\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860120\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860180\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860240\n"));
 	/* connections: 1 from 10:01, 2 at 10:04 */
-	test_assert(strstr(t, "postfix_tls_inbound_connections_total{syslog_name=\"postfix\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860180\n"
+	require(strstr(t, "postfix_tls_inbound_connections_total{syslog_name=\"postfix\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860180\n"
 			      "postfix_tls_inbound_connections_total{syslog_name=\"postfix\",instance=\"mx1:10125\",job=\"postfix_tls\"} 2 1795860240\n"));
-	test_assert(strstr(t, "postfix_tls_exporter_") == NULL); /* health families describe the run, not the log */
-	test_assert(strstr(t, "process_") == NULL);
+	require(strstr(t, "postfix_tls_exporter_") == NULL); /* health families describe the run, not the log */
+	require(strstr(t, "process_") == NULL);
 	size_t len = strlen(t);
-	test_assert(len > 6 && strcmp(t + len - 6, "# EOF\n") == 0);
+	require(len > 6 && strcmp(t + len - 6, "# EOF\n") == 0);
 	/* every sample line counted once */
 	int64_t lines = 0;
 	for (const char *p = t; (p = strchr(p, '\n')); p++)
@@ -89,7 +89,7 @@ static void test_steps(void)
 	int64_t headers = 0;
 	for (const char *p = t; (p = strstr(p, "# TYPE ")); p++)
 		headers++;
-	test_assert(lines == n + 2 * headers + 1);
+	require(lines == n + 2 * headers + 1);
 	free(t);
 }
 
@@ -97,13 +97,13 @@ static void test_bounds_and_labels(void)
 {
 	int64_t n;
 	char *err = run(two_sessions, 60, 5, &n);
-	test_assert(n == -E2BIG);
-	test_assert(strstr(err, "exceed --backfill.max-samples=5; use a larger --step or raise the limit") != NULL);
+	require(n == -E2BIG);
+	require(strstr(err, "exceed --backfill.max-samples=5; use a larger --step or raise the limit") != NULL);
 	free(err);
 
 	Store *store;
 	Backfill *b;
-	test_assert(store_new(&store, metrics_families, _M_MAX, 100) == 0);
+	require(store_new(&store, metrics_families, _M_MAX, 100) == 0);
 	static const struct { const char *label, *msg; } bad[] = {
 		{ "instance", "--label=instance: expected NAME=VALUE" },
 		{ "__name__=x", "--label=__name__=x: expected NAME=VALUE" },
@@ -115,15 +115,15 @@ static void test_bounds_and_labels(void)
 		const char *l[] = { bad[i].label };
 		BackfillConfig bc = { 60000000, l, 1, 100 };
 		char *e = NULL;
-		test_assert(backfill_new(&b, store, &bc, &e) == -EINVAL);
-		test_assert(e && strstr(e, bad[i].msg) != NULL);
+		require(backfill_new(&b, store, &bc, &e) == -EINVAL);
+		require(e && strstr(e, bad[i].msg) != NULL);
 		free(e);
 	}
 	const char *dup[] = { "job=a", "job=b" };
 	BackfillConfig bc = { 60000000, dup, 2, 100 };
 	char *e = NULL;
-	test_assert(backfill_new(&b, store, &bc, &e) == -EINVAL);
-	test_assert(e && strstr(e, "--label=job=b: the label is given twice") != NULL);
+	require(backfill_new(&b, store, &bc, &e) == -EINVAL);
+	require(e && strstr(e, "--label=job=b: the label is given twice") != NULL);
 	free(e);
 	store_free(store);
 }
@@ -132,5 +132,5 @@ int main(void)
 {
 	test_run(test_steps);
 	test_run(test_bounds_and_labels);
-	return 0;
+	return test_exit();
 }

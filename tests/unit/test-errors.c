@@ -5,7 +5,7 @@
  * tests build parsers from broken rules and check the exact message, and
  * run clean under -Db_sanitize=address,undefined.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include <errno.h>
 
@@ -25,14 +25,14 @@ static void test_broken_rule(void)
 {
 	Parser *p = NULL;
 	char *err = NULL;
-	test_assert(parser_new_table(&p, broken, ELEMENTSOF(broken), &err) == -EINVAL);
-	test_assert(p == NULL);
-	test_assert_str(err, "rule connect: missing closing parenthesis at offset 26");
+	require(parser_new_table(&p, broken, ELEMENTSOF(broken), &err) == -EINVAL);
+	require(p == NULL);
+	check_str(err, "rule connect: missing closing parenthesis at offset 26");
 	free(err);
 
 	/* callers that want only the errno */
-	test_assert(parser_new_table(&p, broken, ELEMENTSOF(broken), NULL) == -EINVAL);
-	test_assert(p == NULL);
+	require(parser_new_table(&p, broken, ELEMENTSOF(broken), NULL) == -EINVAL);
+	require(p == NULL);
 }
 
 /* The real table with one ')' removed from the connect rule: the broken
@@ -43,27 +43,27 @@ static void test_table_with_typo(void)
 	memcpy(table, rules, sizeof(table));
 	const char *pat = rules[R_CONNECT].pattern;
 	const char *close = strrchr(pat, ')');
-	test_assert(close);
+	require(close);
 	char typo[256];
 	size_t n = strlen(pat);
-	test_assert(n < sizeof(typo));
+	require(n < sizeof(typo));
 	memcpy(typo, pat, (size_t)(close - pat));
 	memcpy(typo + (close - pat), close + 1, n - (size_t)(close - pat));
 	table[R_CONNECT].pattern = typo;
 
 	Parser *p = NULL;
 	char *err = NULL;
-	test_assert(parser_new_table(&p, table, _R_MAX, &err) == -EINVAL);
-	test_assert(p == NULL);
+	require(parser_new_table(&p, table, _R_MAX, &err) == -EINVAL);
+	require(p == NULL);
 	char want[128];
 	snprintf(want, sizeof(want), "rule connect: missing closing parenthesis at offset %zu", strlen(typo));
-	test_assert_str(err, want);
+	check_str(err, want);
 	free(err);
 
 	/* the intact table compiles and leaves no message */
 	err = (char *)"stale";
-	test_assert(parser_new_table(&p, rules, _R_MAX, &err) == 0);
-	test_assert(err == NULL);
+	require(parser_new_table(&p, rules, _R_MAX, &err) == 0);
+	require(err == NULL);
 	parser_free(p);
 }
 
@@ -71,28 +71,28 @@ static void test_too_many_rules(void)
 {
 	Parser *p = NULL;
 	char *err = NULL;
-	test_assert(parser_new_table(&p, rules, _R_MAX + 1, &err) == -EINVAL);
-	test_assert(p == NULL && err && strstr(err, "rules, at most"));
+	require(parser_new_table(&p, rules, _R_MAX + 1, &err) == -EINVAL);
+	require(p == NULL && err && strstr(err, "rules, at most"));
 	free(err);
 }
 
 static void test_bad_syslog_name(void)
 {
 	Store *store = NULL;
-	test_assert(store_new(&store, metrics_families, _M_MAX, 100) == 0);
+	require(store_new(&store, metrics_families, _M_MAX, 100) == 0);
 	IngestConfig c = INGEST_CONFIG_DEFAULT;
 	c.syslog_name_regex = "postfix(";
 	Ingest *in = NULL;
 	char *err = NULL;
-	test_assert(ingest_new(&in, store, &c, &err) == -EINVAL);
-	test_assert(in == NULL);
-	test_assert_str(err, "--postfix.syslog-name='postfix(': missing closing parenthesis at offset 8");
+	require(ingest_new(&in, store, &c, &err) == -EINVAL);
+	require(in == NULL);
+	check_str(err, "--postfix.syslog-name='postfix(': missing closing parenthesis at offset 8");
 	free(err);
 
 	c.syslog_name_regex = "^postfix";
 	err = (char *)"stale";
-	test_assert(ingest_new(&in, store, &c, &err) == 0);
-	test_assert(err == NULL);
+	require(ingest_new(&in, store, &c, &err) == 0);
+	require(err == NULL);
 	ingest_free(in);
 	store_free(store);
 }
@@ -103,5 +103,5 @@ int main(void)
 	test_run(test_table_with_typo);
 	test_run(test_too_many_rules);
 	test_run(test_bad_syslog_name);
-	return 0;
+	return test_exit();
 }

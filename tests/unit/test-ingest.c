@@ -3,7 +3,7 @@
  * interleaving, expiry, table limits, outbound connection reuse, tlsproxy
  * duplicates, Postfix 2.x and 3.10 wordings, syslog-name filtering.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include "ingest.h"
 #include "metrics.h"
@@ -14,11 +14,11 @@ static Ingest *in;
 
 static void setup(size_t max_sessions, const char *syslog_re)
 {
-	test_assert(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
+	require(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
 	IngestConfig c = INGEST_CONFIG_DEFAULT;
 	c.max_sessions = max_sessions;
 	c.syslog_name_regex = syslog_re;
-		test_assert(ingest_new(&in, store, &c, NULL) == 0);
+	require(ingest_new(&in, store, &c, NULL) == 0);
 }
 
 static void teardown(void)
@@ -77,17 +77,17 @@ static void test_interleaved_and_pid_reuse(void)
 		/* disconnect of a session whose connect we never saw: not classified */
 		"Nov 28 10:00:07 mx postfix/smtpd[400]: disconnect from e.example[192.0.2.5] ehlo=1 quit=1 commands=2",
 		NULL });
-	test_assert(sessions("postfix", "tls", "true") == 1);
-	test_assert(sessions("postfix", "starttls_failed", "false") == 1);
-	test_assert(sessions("postfix", "plaintext", "true") == 1);
-	test_assert(failures(M_INBOUND_TLS_FAILURES, "postfix", "unsupported_protocol") == 1);
+	check(sessions("postfix", "tls", "true") == 1);
+	check(sessions("postfix", "starttls_failed", "false") == 1);
+	check(sessions("postfix", "plaintext", "true") == 1);
+	check(failures(M_INBOUND_TLS_FAILURES, "postfix", "unsupported_protocol") == 1);
 	Slice c[] = { SLICE_LIT("postfix") };
-	test_assert(store_get(store, M_INBOUND_CONNECTIONS, c) == 4);
-	test_assert(get0(M_SESSIONS_EXPIRED) == 1);
-	test_assert(get0(M_SESSIONS_OPEN) == 0);
-	test_assert(get0(M_LINES_READ) == 13);
+	check(store_get(store, M_INBOUND_CONNECTIONS, c) == 4);
+	check(get0(M_SESSIONS_EXPIRED) == 1);
+	check(get0(M_SESSIONS_OPEN) == 0);
+	check(get0(M_LINES_READ) == 13);
 	Slice h[] = { SLICE_LIT("postfix"), SLICE_LIT("anonymous"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
-	test_assert(store_get(store, M_INBOUND_HANDSHAKES, h) == 1);
+	check(store_get(store, M_INBOUND_HANDSHAKES, h) == 1);
 	teardown();
 }
 
@@ -99,14 +99,14 @@ static void test_expiry_and_limit(void)
 		"Nov 28 10:00:01 mx postfix/smtpd[2]: connect from b[192.0.2.2]",
 		"Nov 28 10:00:02 mx postfix/smtpd[3]: connect from c[192.0.2.3]", /* evicts pid 1 */
 		NULL });
-	test_assert(get0(M_SESSIONS_EXPIRED) == 1);
-	test_assert(get0(M_SESSIONS_OPEN) == 2);
+	check(get0(M_SESSIONS_EXPIRED) == 1);
+	check(get0(M_SESSIONS_OPEN) == 2);
 	/* two hours of log time later, the open ones have expired (max age 1h) */
 	feed((const char *const[]){
 		"Nov 28 12:00:00 mx postfix/smtpd[9]: connect from z[192.0.2.9]",
 		NULL });
-	test_assert(get0(M_SESSIONS_EXPIRED) == 3);
-	test_assert(get0(M_SESSIONS_OPEN) == 1);
+	check(get0(M_SESSIONS_EXPIRED) == 3);
+	check(get0(M_SESSIONS_OPEN) == 1);
 	teardown();
 }
 
@@ -148,22 +148,22 @@ static void test_outbound(void)
 		/* address verification probes are not deliveries */
 		"Nov 28 10:05:01 mx postfix/smtp[57]: 9999: to=<p@g.example>, relay=mx.g.example[192.0.2.12]:25, delay=1, delays=0/0/0/1, dsn=2.1.5, status=deliverable (250 ok)",
 		NULL });
-	test_assert(deliveries("trusted", "sent") == 2);
-	test_assert(deliveries("none", "sent") == 2);    /* 2222 (new session) + 7777 (fallback) */
-	test_assert(deliveries("verified", "sent") == 2);
-	test_assert(deliveries("none", "deferred") == 5);
-	test_assert(deliveries("untrusted", "deferred") == 1);
-	test_assert(deliveries("none", "bounced") == 1);
-	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "not_offered") == 2);
-	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_expired") == 1);
-	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_untrusted") == 0);
-	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "handshake_failed") == 1);
-	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "other") == 1);
-	test_assert(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "hostname_mismatch") == 1);
+	check(deliveries("trusted", "sent") == 2);
+	check(deliveries("none", "sent") == 2);    /* 2222 (new session) + 7777 (fallback) */
+	check(deliveries("verified", "sent") == 2);
+	check(deliveries("none", "deferred") == 5);
+	check(deliveries("untrusted", "deferred") == 1);
+	check(deliveries("none", "bounced") == 1);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "not_offered") == 2);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_expired") == 1);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_untrusted") == 0);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "handshake_failed") == 1);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "other") == 1);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "hostname_mismatch") == 1);
 	Slice hv[] = { SLICE_LIT("postfix"), SLICE_LIT("verified"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
-	test_assert(store_get(store, M_OUTBOUND_HANDSHAKES, hv) == 1);
+	check(store_get(store, M_OUTBOUND_HANDSHAKES, hv) == 1);
 	Slice hu[] = { SLICE_LIT("postfix"), SLICE_LIT("untrusted"), SLICE_LIT("TLSv1.3"), SLICE_LIT("TLS_AES_256_GCM_SHA384"), SLICE_LIT("x25519") };
-	test_assert(store_get(store, M_OUTBOUND_HANDSHAKES, hu) == 1);
+	check(store_get(store, M_OUTBOUND_HANDSHAKES, hu) == 1);
 	teardown();
 }
 
@@ -194,16 +194,16 @@ static void test_postscreen(void)
 		"Nov 28 10:00:04 mx postfix/smtpd[72]: connect from d.example[192.0.2.4]",
 		"Nov 28 10:00:05 mx postfix/smtpd[72]: disconnect from d.example[192.0.2.4] ehlo=1 quit=1 commands=2",
 		NULL });
-	test_assert(sessions("postfix", "plaintext", "false") == 2);
-	test_assert(sessions("postfix", "tls", "false") == 1);
-	test_assert(sessions("postfix", "starttls_failed", "false") == 1);
-	test_assert(failures(M_INBOUND_TLS_FAILURES, "postfix", "wrong_version_number") == 1);
+	check(sessions("postfix", "plaintext", "false") == 2);
+	check(sessions("postfix", "tls", "false") == 1);
+	check(sessions("postfix", "starttls_failed", "false") == 1);
+	check(failures(M_INBOUND_TLS_FAILURES, "postfix", "wrong_version_number") == 1);
 	Slice c[] = { SLICE_LIT("postfix") };
-	test_assert(store_get(store, M_INBOUND_CONNECTIONS, c) == 4);
-	test_assert(get0(M_SESSIONS_OPEN) == 0); /* the passed one is smtpd's now */
+	check(store_get(store, M_INBOUND_CONNECTIONS, c) == 4);
+	check(get0(M_SESSIONS_OPEN) == 0); /* the passed one is smtpd's now */
 	/* the passed one never shows up as expired either */
 	feed((const char *const[]){ "Nov 28 13:00:00 mx postfix/smtpd[73]: connect from e[192.0.2.5]", NULL });
-	test_assert(get0(M_SESSIONS_EXPIRED) == 0);
+	check(get0(M_SESSIONS_EXPIRED) == 0);
 	teardown();
 }
 
@@ -230,16 +230,16 @@ static void test_versions_and_names(void)
 		"2026-11-28T10:00:05+00:00 mx mta-in/smtpd[12]: Anonymous TLS connection negotiated from h[192.0.2.1]: TLSv1.3",
 		"not a syslog line at all",
 		NULL });
-	test_assert(sessions("postfix", "tls", "true") == 1);
-	test_assert(sessions("mta-in", "starttls_failed", "false") == 2);
-	test_assert(failures(M_INBOUND_TLS_FAILURES, "mta-in", "starttls_rejected") == 2);
+	check(sessions("postfix", "tls", "true") == 1);
+	check(sessions("mta-in", "starttls_failed", "false") == 2);
+	check(failures(M_INBOUND_TLS_FAILURES, "mta-in", "starttls_rejected") == 2);
 	Slice h[] = { SLICE_LIT("postfix"), SLICE_LIT("unknown"), SLICE_LIT("TLSv1"), SLICE_LIT("DHE-RSA-AES256-SHA"), SLICE_LIT("unknown") };
-	test_assert(store_get(store, M_INBOUND_HANDSHAKES, h) == 1);
+	check(store_get(store, M_INBOUND_HANDSHAKES, h) == 1);
 	Slice other[] = { SLICE_LIT("other") };
-	test_assert(store_get(store, M_INBOUND_CONNECTIONS, other) == 0);
+	check(store_get(store, M_INBOUND_CONNECTIONS, other) == 0);
 	Slice d[] = { SLICE_LIT("smtpd") };
-	test_assert(store_get(store, M_UNRECOGNIZED_LINES, d) == 1);
-	test_assert(get0(M_MALFORMED_LINES) == 1);
+	check(store_get(store, M_UNRECOGNIZED_LINES, d) == 1);
+	check(get0(M_MALFORMED_LINES) == 1);
 	teardown();
 }
 
@@ -251,5 +251,5 @@ int main(void)
 	test_run(test_outbound);
 	test_run(test_postscreen);
 	test_run(test_versions_and_names);
-	return 0;
+	return test_exit();
 }

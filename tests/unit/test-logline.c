@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <time.h>
 
-#include "harness.h"
+#include "../harness.h"
 
 #include "logline.h"
 #include "util.h"
@@ -16,16 +16,14 @@ static LoglineClock *clk;
 static void parse_ok(const char *line, const char *host, const char *prog, uint32_t pid, const char *msg, int64_t ts)
 {
 	LogLine ll;
-	if (logline_parse(clk, line, strlen(line), &ll) != 0) {
-		fprintf(stderr, "not parsed: %s\n", line);
-		abort();
-	}
-	test_assert(slice_eq_str(ll.host, host));
-	test_assert(slice_eq_str(ll.prog, prog));
-	test_assert(ll.pid == pid);
-	test_assert(slice_eq_str(ll.msg, msg));
+	if (!checkf(logline_parse(clk, line, strlen(line), &ll) == 0, "not parsed: %s", line))
+		return;
+	check(slice_eq_str(ll.host, host));
+	check(slice_eq_str(ll.prog, prog));
+	check(ll.pid == pid);
+	check(slice_eq_str(ll.msg, msg));
 	if (ts)
-		test_assert(ll.ts_usec == ts);
+		check(ll.ts_usec == ts);
 }
 
 static int64_t local_ts(int y, int mon, int d, int h, int mi, int s)
@@ -59,11 +57,11 @@ static void test_formats(void)
 	parse_ok("Nov 28 15:48:34 mx1 postfix/smtpd[3]:", "mx1", "postfix/smtpd", 3, "", 0);
 	/* BSD date in the future (December read in January) is last year */
 	LoglineClock *jan;
-	test_assert(logline_clock_new(&jan, local_ts(2027, 1, 2, 0, 0, 0)) == 0);
+	require(logline_clock_new(&jan, local_ts(2027, 1, 2, 0, 0, 0)) == 0);
 	LogLine ll;
 	const char *dec = "Dec 31 23:59:59 mx1 postfix/smtpd[3]: x";
-	test_assert(logline_parse(jan, dec, strlen(dec), &ll) == 0);
-	test_assert(ll.ts_usec == local_ts(2026, 12, 31, 23, 59, 59));
+	check(logline_parse(jan, dec, strlen(dec), &ll) == 0);
+	check(ll.ts_usec == local_ts(2026, 12, 31, 23, 59, 59));
 	logline_clock_free(jan);
 }
 
@@ -123,51 +121,48 @@ static void test_malformed(void)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		LogLine ll;
-		if (logline_parse(clk, bad[i], strlen(bad[i]), &ll) == 0) {
-			fprintf(stderr, "accepted: '%s'\n", bad[i]);
-			abort();
-		}
+		checkf(logline_parse(clk, bad[i], strlen(bad[i]), &ll) != 0, "accepted: '%s'", bad[i]);
 	}
 }
 
 static void test_split_prog(void)
 {
 	Slice n, d;
-	test_assert(logline_split_prog(SLICE_LIT("postfix/submission/smtpd"), &n, &d));
-	test_assert(slice_eq_str(n, "postfix/submission") && slice_eq_str(d, "smtpd"));
-	test_assert(logline_split_prog(SLICE_LIT("postfix-out/smtp"), &n, &d));
-	test_assert(slice_eq_str(n, "postfix-out") && slice_eq_str(d, "smtp"));
-	test_assert(!logline_split_prog(SLICE_LIT("sshd"), &n, &d));
-	test_assert(!logline_split_prog(SLICE_LIT("postfix/"), &n, &d));
-	test_assert(!logline_split_prog(SLICE_LIT("/smtpd"), &n, &d));
+	check(logline_split_prog(SLICE_LIT("postfix/submission/smtpd"), &n, &d));
+	check(slice_eq_str(n, "postfix/submission") && slice_eq_str(d, "smtpd"));
+	check(logline_split_prog(SLICE_LIT("postfix-out/smtp"), &n, &d));
+	check(slice_eq_str(n, "postfix-out") && slice_eq_str(d, "smtp"));
+	check(!logline_split_prog(SLICE_LIT("sshd"), &n, &d));
+	check(!logline_split_prog(SLICE_LIT("postfix/"), &n, &d));
+	check(!logline_split_prog(SLICE_LIT("/smtpd"), &n, &d));
 }
 
 static void test_durations(void)
 {
 	int64_t v;
-	test_assert(parse_duration_usec("30s", &v) == 0 && v == 30 * 1000000LL);
-	test_assert(parse_duration_usec("1h30m", &v) == 0 && v == 5400 * 1000000LL);
-	test_assert(parse_duration_usec("7d", &v) == 0 && v == 7 * 86400 * 1000000LL);
-	test_assert(parse_duration_usec("500ms", &v) == 0 && v == 500000);
-	test_assert(parse_duration_usec("10", &v) < 0);
-	test_assert(parse_duration_usec("x", &v) < 0);
-	test_assert(parse_duration_usec("99999999999999999999d", &v) < 0);
+	check(parse_duration_usec("30s", &v) == 0 && v == 30 * 1000000LL);
+	check(parse_duration_usec("1h30m", &v) == 0 && v == 5400 * 1000000LL);
+	check(parse_duration_usec("7d", &v) == 0 && v == 7 * 86400 * 1000000LL);
+	check(parse_duration_usec("500ms", &v) == 0 && v == 500000);
+	check(parse_duration_usec("10", &v) < 0);
+	check(parse_duration_usec("x", &v) < 0);
+	check(parse_duration_usec("99999999999999999999d", &v) < 0);
 	uint64_t u;
-	test_assert(parse_u64("18446744073709551615", &u) == 0 && u == UINT64_MAX);
-	test_assert(parse_u64("18446744073709551616", &u) == -ERANGE);
-	test_assert(parse_u64("-1", &u) < 0);
+	check(parse_u64("18446744073709551615", &u) == 0 && u == UINT64_MAX);
+	check(parse_u64("18446744073709551616", &u) == -ERANGE);
+	check(parse_u64("-1", &u) < 0);
 }
 
 int main(void)
 {
 	setenv("TZ", "Europe/Berlin", 1); /* a zone with DST: local times must still round-trip */
 	tzset();
-	test_assert(logline_clock_new(&clk, local_ts(2026, 11, 28, 16, 0, 0)) == 0);
+	require(logline_clock_new(&clk, local_ts(2026, 11, 28, 16, 0, 0)) == 0);
 	test_run(test_formats);
 	test_run(test_formats_wild);
 	test_run(test_malformed);
 	test_run(test_split_prog);
 	test_run(test_durations);
 	logline_clock_free(clk);
-	return 0;
+	return test_exit();
 }

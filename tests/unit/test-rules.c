@@ -3,7 +3,7 @@
  * scanner and the rule engine, and matches exactly its own rule; no rule
  * shadows another; and the full corpus leaves nothing unrecognized.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include "logline.h"
 #include "parse.h"
@@ -14,7 +14,7 @@
 static uint32_t class_of(Slice prog)
 {
 	Slice name, daemon;
-	test_assert(logline_split_prog(prog, &name, &daemon));
+	require(logline_split_prog(prog, &name, &daemon));
 	if (slice_eq_str(daemon, "smtpd"))
 		return DAEMON_SMTPD;
 	if (slice_eq_str(daemon, "smtp") || slice_eq_str(daemon, "lmtp"))
@@ -29,41 +29,34 @@ static uint32_t class_of(Slice prog)
 static void test_examples(void)
 {
 	Parser *p;
-	test_assert(parser_new(&p, NULL) == 0);
+	require(parser_new(&p, NULL) == 0);
 	LoglineClock *clk;
-	test_assert(logline_clock_new(&clk, now_realtime_usec()) == 0);
+	require(logline_clock_new(&clk, now_realtime_usec()) == 0);
 	unsigned n = 0;
 	for (unsigned i = 0; i < _R_MAX; i++) {
 		const Rule *r = &rules[i];
-		test_assert(r->id == i);
-		test_assert(r->source && *r->source);
-		test_assert(r->examples && r->examples[0]);
+		check(r->id == i);
+		check(r->source && *r->source);
+		check(r->examples && r->examples[0]);
 		for (const char *const *ex = r->examples; *ex; ex++, n++) {
 			LogLine ll;
-			if (logline_parse(clk, *ex, strlen(*ex), &ll) != 0) {
-				fprintf(stderr, "header not parsed: %s\n", *ex);
-				abort();
-			}
+			if (!checkf(logline_parse(clk, *ex, strlen(*ex), &ll) == 0, "header not parsed: %s", *ex))
+				continue;
 			uint32_t cls = class_of(ll.prog);
-			test_assert(cls & r->daemons);
+			check(cls & r->daemons);
 			Match m;
 			int rc = parser_match(p, cls, ll.msg, &m);
-			if (rc != 0 || m.rule != r->id) {
-				fprintf(stderr, "rule %s: example matched %s (rc %d): %s\n", r->name,
-					rc == 0 ? rules[m.rule].name : "nothing", rc, *ex);
-				abort();
-			}
+			if (!checkf(rc == 0 && m.rule == r->id, "rule %s: example matched %s (rc %d): %s", r->name,
+				    rc == 0 ? rules[m.rule].name : "nothing", rc, *ex))
+				continue;
 			/* no other rule of the class matches it too: rules do not
 			 * overlap, so table order never decides a line's meaning */
 			for (unsigned j = 0; j < _R_MAX; j++) {
 				if (j == i || !(rules[j].daemons & cls))
 					continue;
 				Match other;
-				if (parser_match_rule(p, (RuleId)j, ll.msg, &other) == 0) {
-					fprintf(stderr, "rule %s also matches example of %s: %s\n", rules[j].name,
-						r->name, *ex);
-					abort();
-				}
+				checkf(parser_match_rule(p, (RuleId)j, ll.msg, &other) != 0,
+				       "rule %s also matches example of %s: %s", rules[j].name, r->name, *ex);
 			}
 		}
 	}
@@ -75,39 +68,39 @@ static void test_examples(void)
 static void test_captures(void)
 {
 	Parser *p;
-	test_assert(parser_new(&p, NULL) == 0);
+	require(parser_new(&p, NULL) == 0);
 	Match m;
 	Slice msg = SLICE_LIT("Untrusted TLS connection established from client.example.com[192.0.2.10]:50312 to mail.example.org: "
 			      "TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits) key-exchange secp256r1 "
 			      "server-signature RSA-PSS (4096 bits) server-digest SHA256");
-	test_assert(parser_match(p, DAEMON_SMTPD, msg, &m) == 0);
-	test_assert(m.rule == R_TLS_SUMMARY);
-	test_assert(slice_eq_str(m.g[G_TRUST], "Untrusted"));
-	test_assert(slice_eq_str(m.g[G_PEER], "client.example.com[192.0.2.10]:50312"));
-	test_assert(slice_eq_str(m.g[G_SNI], "mail.example.org"));
-	test_assert(slice_eq_str(m.g[G_PROTO], "TLSv1.3"));
-	test_assert(slice_eq_str(m.g[G_CIPHER], "TLS_AES_128_GCM_SHA256"));
-	test_assert(slice_eq_str(m.g[G_KEX], "secp256r1"));
-	test_assert(m.g[G_KEXPARM].p == NULL);
+	check(parser_match(p, DAEMON_SMTPD, msg, &m) == 0);
+	check(m.rule == R_TLS_SUMMARY);
+	check(slice_eq_str(m.g[G_TRUST], "Untrusted"));
+	check(slice_eq_str(m.g[G_PEER], "client.example.com[192.0.2.10]:50312"));
+	check(slice_eq_str(m.g[G_SNI], "mail.example.org"));
+	check(slice_eq_str(m.g[G_PROTO], "TLSv1.3"));
+	check(slice_eq_str(m.g[G_CIPHER], "TLS_AES_128_GCM_SHA256"));
+	check(slice_eq_str(m.g[G_KEX], "secp256r1"));
+	check(m.g[G_KEXPARM].p == NULL);
 
 	msg = SLICE_LIT("Anonymous TLS connection established from unknown[2001:db8::1]: TLSv1.3 with cipher "
 			"TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange ECDHE (P-256) server-signature ECDSA (P-256) server-digest SHA256");
-	test_assert(parser_match(p, DAEMON_SMTPD, msg, &m) == 0);
-	test_assert(slice_eq_str(m.g[G_PEER], "unknown[2001:db8::1]"));
-	test_assert(slice_eq_str(m.g[G_KEX], "ECDHE"));
-	test_assert(slice_eq_str(m.g[G_KEXPARM], "P-256"));
+	check(parser_match(p, DAEMON_SMTPD, msg, &m) == 0);
+	check(slice_eq_str(m.g[G_PEER], "unknown[2001:db8::1]"));
+	check(slice_eq_str(m.g[G_KEX], "ECDHE"));
+	check(slice_eq_str(m.g[G_KEXPARM], "P-256"));
 
 	msg = SLICE_LIT("disconnect from a.example[192.0.2.1] ehlo=2 starttls=0/1 commands=2/3");
-	test_assert(parser_match(p, DAEMON_SMTPD, msg, &m) == 0);
-	test_assert(m.rule == R_DISCONNECT);
-	test_assert(slice_eq_str(m.g[G_PEER], "a.example[192.0.2.1]"));
-	test_assert(slice_eq_str(m.g[G_STATS], " ehlo=2 starttls=0/1 commands=2/3"));
+	check(parser_match(p, DAEMON_SMTPD, msg, &m) == 0);
+	check(m.rule == R_DISCONNECT);
+	check(slice_eq_str(m.g[G_PEER], "a.example[192.0.2.1]"));
+	check(slice_eq_str(m.g[G_STATS], " ehlo=2 starttls=0/1 commands=2/3"));
 
 	/* near misses: relevant but unknown, and irrelevant */
-	test_assert(parser_match(p, DAEMON_SMTPD, SLICE_LIT("Anonymous TLS connection negotiated from h[192.0.2.1]: TLSv1.3"), &m) == PARSE_NO_MATCH);
-	test_assert(parser_match(p, DAEMON_SMTPD, SLICE_LIT("NOQUEUE: reject: RCPT from h[192.0.2.1]: 554 5.7.1 <x@y>: Relay access denied; from=<SSL@x> to=<TLS@y> proto=ESMTP helo=<TLS>"), &m) == PARSE_IRRELEVANT);
-	test_assert(parser_match(p, DAEMON_SMTP, SLICE_LIT("4ABC: to=<a@b>, relay=x, delay=oops"), &m) == PARSE_NO_MATCH);
-	test_assert(parser_match(p, DAEMON_SMTPD, SLICE_LIT("warning: hostname x does not resolve to address 192.0.2.1"), &m) == PARSE_IRRELEVANT);
+	check(parser_match(p, DAEMON_SMTPD, SLICE_LIT("Anonymous TLS connection negotiated from h[192.0.2.1]: TLSv1.3"), &m) == PARSE_NO_MATCH);
+	check(parser_match(p, DAEMON_SMTPD, SLICE_LIT("NOQUEUE: reject: RCPT from h[192.0.2.1]: 554 5.7.1 <x@y>: Relay access denied; from=<SSL@x> to=<TLS@y> proto=ESMTP helo=<TLS>"), &m) == PARSE_IRRELEVANT);
+	check(parser_match(p, DAEMON_SMTP, SLICE_LIT("4ABC: to=<a@b>, relay=x, delay=oops"), &m) == PARSE_NO_MATCH);
+	check(parser_match(p, DAEMON_SMTPD, SLICE_LIT("warning: hostname x does not resolve to address 192.0.2.1"), &m) == PARSE_IRRELEVANT);
 	parser_free(p);
 }
 
@@ -126,18 +119,18 @@ static void test_mappings(void)
 	};
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
 		sessions_key_exchange(slice_from(k[i].kex), slice_from(k[i].parm), kex, sizeof(kex));
-		test_assert_str(kex, k[i].want);
+		check_str(kex, k[i].want);
 	}
-	test_assert_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A0000C1:SSL routines::no shared cipher:../ssl/statem/statem_srvr.c:2226:")), "no_shared_cipher");
-	test_assert_str(sessions_inbound_failure_reason(SLICE_LIT("error:1417D18C:SSL routines:tls_process_client_hello:version too low:../ssl/statem/statem_srvr.c:1661:")), "unsupported_protocol");
-	test_assert_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A00009C:SSL routines::http request:../ssl/record/ssl3_record.c:341:")), "http_request");
-	test_assert_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A000418:SSL routines::tlsv1 alert unknown ca:x:1:SSL alert number 48:")), "unknown_ca");
-	test_assert_str(sessions_inbound_failure_reason(SLICE_LIT("error:something new")), "other");
-	test_assert_str(sessions_outbound_cert_reason(SLICE_LIT("certificate has expired")), "cert_expired");
-	test_assert_str(sessions_outbound_cert_reason(SLICE_LIT("num=62:hostname mismatch")), "hostname_mismatch");
-	test_assert_str(sessions_outbound_cert_reason(SLICE_LIT("untrusted issuer /O=X/CN=Y")), "cert_untrusted");
-	test_assert_str(sessions_outbound_cert_reason(SLICE_LIT("self-signed certificate")), "cert_untrusted");
-	test_assert_str(sessions_outbound_cert_reason(SLICE_LIT("certificate not yet valid")), "other");
+	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A0000C1:SSL routines::no shared cipher:../ssl/statem/statem_srvr.c:2226:")), "no_shared_cipher");
+	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:1417D18C:SSL routines:tls_process_client_hello:version too low:../ssl/statem/statem_srvr.c:1661:")), "unsupported_protocol");
+	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A00009C:SSL routines::http request:../ssl/record/ssl3_record.c:341:")), "http_request");
+	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A000418:SSL routines::tlsv1 alert unknown ca:x:1:SSL alert number 48:")), "unknown_ca");
+	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:something new")), "other");
+	check_str(sessions_outbound_cert_reason(SLICE_LIT("certificate has expired")), "cert_expired");
+	check_str(sessions_outbound_cert_reason(SLICE_LIT("num=62:hostname mismatch")), "hostname_mismatch");
+	check_str(sessions_outbound_cert_reason(SLICE_LIT("untrusted issuer /O=X/CN=Y")), "cert_untrusted");
+	check_str(sessions_outbound_cert_reason(SLICE_LIT("self-signed certificate")), "cert_untrusted");
+	check_str(sessions_outbound_cert_reason(SLICE_LIT("certificate not yet valid")), "other");
 }
 
 int main(void)
@@ -145,5 +138,5 @@ int main(void)
 	test_run(test_examples);
 	test_run(test_captures);
 	test_run(test_mappings);
-	return 0;
+	return test_exit();
 }

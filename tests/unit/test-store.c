@@ -1,7 +1,7 @@
 /*
  * test-store.c - store semantics and both exposition formats, byte for byte.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include "expo.h"
 #include "store.h"
@@ -15,17 +15,17 @@ static const FamilyDesc fams[] = {
 static void test_text(void)
 {
 	Store *s;
-	test_assert(store_new(&s, fams, 3, 100) == 0);
+	require(store_new(&s, fams, 3, 100) == 0);
 	Slice a[] = { SLICE_LIT("b"), SLICE_LIT("q\"uote\\back\nnl") };
 	Slice b[] = { SLICE_LIT("a"), SLICE_LIT("z") };
-	test_assert(store_add(s, 0, a, 1) == 0);
-	test_assert(store_add(s, 0, a, 2) == 0);
-	test_assert(store_add(s, 0, b, 1) == 0);
-	test_assert(store_get(s, 0, a) == 3);
-	test_assert(store_get(s, 0, b) == 1);
-	test_assert(store_n_series(s) == 2);
+	check(store_add(s, 0, a, 1) == 0);
+	check(store_add(s, 0, a, 2) == 0);
+	check(store_add(s, 0, b, 1) == 0);
+	check(store_get(s, 0, a) == 3);
+	check(store_get(s, 0, b) == 1);
+	check(store_n_series(s) == 2);
 	Buf out = BUF_NULL;
-	test_assert(expo_render(s, EXPO_TEXT, false, &out) == 0);
+	check(expo_render(s, EXPO_TEXT, false, &out) == 0);
 	const char *want =
 		"# HELP t_events_total Events.\\nSecond line with \\\\ backslash.\n"
 		"# TYPE t_events_total counter\n"
@@ -34,11 +34,11 @@ static void test_text(void)
 		"# HELP t_temperature A gauge.\n"
 		"# TYPE t_temperature gauge\n"
 		"t_temperature 0\n";
-	test_assert_str(buf_cstr(&out), want);
+	check_str(buf_cstr(&out), want);
 
 	buf_clear(&out);
 	store_set(s, 1, NULL, 21.5);
-	test_assert(expo_render(s, EXPO_OPENMETRICS, false, &out) == 0);
+	check(expo_render(s, EXPO_OPENMETRICS, false, &out) == 0);
 	const char *want_om =
 		"# HELP t_events Events.\\nSecond line with \\\\ backslash.\n"
 		"# TYPE t_events counter\n"
@@ -48,7 +48,7 @@ static void test_text(void)
 		"# TYPE t_temperature gauge\n"
 		"t_temperature 21.5\n"
 		"# EOF\n";
-	test_assert_str(buf_cstr(&out), want_om);
+	check_str(buf_cstr(&out), want_om);
 	buf_deinit(&out);
 	store_free(s);
 }
@@ -56,28 +56,28 @@ static void test_text(void)
 static void test_limit(void)
 {
 	Store *s;
-	test_assert(store_new(&s, fams, 3, 3) == 0);
+	require(store_new(&s, fams, 3, 3) == 0);
 	char v[16];
 	for (int i = 0; i < 5; i++) {
 		snprintf(v, sizeof(v), "p%d", i);
 		Slice l[] = { SLICE_LIT("k"), slice_from(v) };
 		int r = store_add(s, 0, l, 1);
-		test_assert(r == (i < 3 ? 0 : STORE_FULL));
+		check(r == (i < 3 ? 0 : STORE_FULL));
 	}
-	test_assert(store_n_series(s) == 3);
-	test_assert(store_series_dropped(s) == 2);
+	check(store_n_series(s) == 3);
+	check(store_series_dropped(s) == 2);
 	/* existing series still count when full */
 	Slice l0[] = { SLICE_LIT("k"), SLICE_LIT("p0") };
-	test_assert(store_add(s, 0, l0, 1) == 0 && store_get(s, 0, l0) == 2);
+	check(store_add(s, 0, l0, 1) == 0 && store_get(s, 0, l0) == 2);
 	/* over-long label values are cut, and the cut value is one series */
 	store_reset_family(s, 0);
-	test_assert(store_n_series(s) == 0);
+	check(store_n_series(s) == 0);
 	char big[400];
 	memset(big, 'x', sizeof(big));
 	Slice lb[] = { SLICE_LIT("k"), { big, sizeof(big) } };
 	Slice lc[] = { SLICE_LIT("k"), { big, sizeof(big) - 1 } };
-	test_assert(store_add(s, 0, lb, 1) == 0 && store_add(s, 0, lc, 1) == 0);
-	test_assert(store_n_series(s) == 1 && store_get(s, 0, lb) == 2);
+	check(store_add(s, 0, lb, 1) == 0 && store_add(s, 0, lc, 1) == 0);
+	check(store_n_series(s) == 1 && store_get(s, 0, lb) == 2);
 	store_free(s);
 }
 
@@ -85,20 +85,20 @@ static void test_many(void)
 {
 	/* growth and lookups stay exact across rehashes */
 	Store *s;
-	test_assert(store_new(&s, fams, 3, 100000) == 0);
+	require(store_new(&s, fams, 3, 100000) == 0);
 	char v[16];
 	for (int round = 0; round < 3; round++)
 		for (int i = 0; i < 5000; i++) {
 			snprintf(v, sizeof(v), "%d", i);
 			Slice l[] = { SLICE_LIT("k"), slice_from(v) };
-			test_assert(store_add(s, 0, l, 1) == 0);
+			check(store_add(s, 0, l, 1) == 0);
 		}
 	for (int i = 0; i < 5000; i++) {
 		snprintf(v, sizeof(v), "%d", i);
 		Slice l[] = { SLICE_LIT("k"), slice_from(v) };
-		test_assert(store_get(s, 0, l) == 3);
+		check(store_get(s, 0, l) == 3);
 	}
-	test_assert(store_n_series(s) == 5000);
+	check(store_n_series(s) == 5000);
 	store_free(s);
 }
 
@@ -107,5 +107,5 @@ int main(void)
 	test_run(test_text);
 	test_run(test_limit);
 	test_run(test_many);
-	return 0;
+	return test_exit();
 }

@@ -3,7 +3,7 @@
  * value: each bad byte becomes U+FFFD, a long value is cut on a character
  * boundary, and every scrape is valid UTF-8.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include "expo.h"
 #include "ingest.h"
@@ -20,17 +20,17 @@ static void test_clean(void)
 	static const char *const bad[] = { "\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
 		"\xf4\x90\x80\x80", "\xe2\x82", "\x80", "a\x1b[31m", "\x7f", "tab\there", NULL };
 	for (const char *const *s = good; *s; s++)
-		test_assert(utf8_clean(*s, strlen(*s)));
+		require(utf8_clean(*s, strlen(*s)));
 	for (const char *const *s = bad; *s; s++)
-		test_assert(!utf8_clean(*s, strlen(*s)));
+		require(!utf8_clean(*s, strlen(*s)));
 }
 
 static void check_sanitize(const char *in, const char *want)
 {
 	Buf b = BUF_NULL;
 	utf8_sanitize(&b, in, strlen(in));
-	test_assert_str(buf_cstr(&b), want);
-	test_assert(utf8_clean(b.data, b.len));
+	check_str(buf_cstr(&b), want);
+	require(utf8_clean(b.data, b.len));
 	buf_deinit(&b);
 }
 
@@ -48,12 +48,12 @@ static void test_sanitize(void)
 static void test_cut(void)
 {
 	/* "é" is 2 bytes, "€" 3: a cut never splits them */
-	test_assert(utf8_cut("abc", 3, 128) == 3);
-	test_assert(utf8_cut("a\xc3\xa9", 3, 2) == 1);
-	test_assert(utf8_cut("a\xc3\xa9", 3, 3) == 3);
-	test_assert(utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 5) == 3);
-	test_assert(utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 4) == 3);
-	test_assert(utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 2) == 0);
+	require(utf8_cut("abc", 3, 128) == 3);
+	require(utf8_cut("a\xc3\xa9", 3, 2) == 1);
+	require(utf8_cut("a\xc3\xa9", 3, 3) == 3);
+	require(utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 5) == 3);
+	require(utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 4) == 3);
+	require(utf8_cut("\xe2\x82\xac\xe2\x82\xac", 6, 2) == 0);
 }
 
 /* line_valid_utf8 - every line of a scrape, newline excluded, is clean. */
@@ -75,9 +75,9 @@ static void session_with(const char *bad, int which, const char *want_label)
 {
 	Store *store;
 	Ingest *in;
-	test_assert(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
+	require(store_new(&store, metrics_families, _M_MAX, 10000) == 0);
 	IngestConfig c = INGEST_CONFIG_DEFAULT;
-	test_assert(ingest_new(&in, store, &c, NULL) == 0);
+	require(ingest_new(&in, store, &c, NULL) == 0);
 	char name[64], cipher[64], kx[64], line[512];
 	snprintf(name, sizeof(name), "postfix%s", which == 0 ? bad : "");
 	snprintf(cipher, sizeof(cipher), "TLS_AES%s_256_GCM_SHA384", which == 1 ? bad : "");
@@ -94,15 +94,15 @@ static void session_with(const char *bad, int which, const char *want_label)
 	ingest_line(in, line, strlen(line));
 
 	Buf out = BUF_NULL;
-	test_assert(expo_render(store, EXPO_TEXT, false, &out) == 0);
-	test_assert(scrape_valid(&out));
-	test_assert(strstr(buf_cstr(&out), want_label) != NULL);
+	require(expo_render(store, EXPO_TEXT, false, &out) == 0);
+	require(scrape_valid(&out));
+	require(strstr(buf_cstr(&out), want_label) != NULL);
 	/* the name is in all three lines, cipher and group only in the summary */
-	test_assert(strstr(out.data, which == 0 ? "postfix_tls_exporter_invalid_utf8_lines_total 3\n"
+	require(strstr(out.data, which == 0 ? "postfix_tls_exporter_invalid_utf8_lines_total 3\n"
 						: "postfix_tls_exporter_invalid_utf8_lines_total 1\n") != NULL);
 	buf_clear(&out);
-	test_assert(expo_render(store, EXPO_OPENMETRICS, true, &out) == 0);
-	test_assert(scrape_valid(&out));
+	require(expo_render(store, EXPO_OPENMETRICS, true, &out) == 0);
+	require(scrape_valid(&out));
 	buf_deinit(&out);
 	ingest_free(in);
 	store_free(store);
@@ -131,20 +131,20 @@ static void test_pipeline_matrix(void)
 static void test_long_label_cut_on_boundary(void)
 {
 	Store *store;
-	test_assert(store_new(&store, metrics_families, _M_MAX, 100) == 0);
+	require(store_new(&store, metrics_families, _M_MAX, 100) == 0);
 	/* 127 ASCII bytes and a 2-byte character: 129 bytes, the limit is 128 */
 	char v[160];
 	memset(v, 'a', 127);
 	strcpy(v + 127, "\xc3\xa9");
 	Slice l[] = { slice_from(v) };
-	test_assert(store_add(store, M_UNRECOGNIZED_LINES, l, 1) == 0);
+	require(store_add(store, M_UNRECOGNIZED_LINES, l, 1) == 0);
 	Buf out = BUF_NULL;
-	test_assert(expo_render(store, EXPO_TEXT, false, &out) == 0);
-	test_assert(scrape_valid(&out));
+	require(expo_render(store, EXPO_TEXT, false, &out) == 0);
+	require(scrape_valid(&out));
 	v[127] = '\0';
 	char want[200];
 	snprintf(want, sizeof(want), "{daemon=\"%s\"} 1\n", v);
-	test_assert(strstr(buf_cstr(&out), want) != NULL);
+	require(strstr(buf_cstr(&out), want) != NULL);
 	buf_deinit(&out);
 	store_free(store);
 }
@@ -156,5 +156,5 @@ int main(void)
 	test_run(test_cut);
 	test_run(test_pipeline_matrix);
 	test_run(test_long_label_cut_on_boundary);
-	return 0;
+	return test_exit();
 }

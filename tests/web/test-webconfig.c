@@ -8,7 +8,7 @@
  * protect nothing). Config texts are parsed as if they lived in that
  * directory, so relative cert paths resolve there, as in exporter-toolkit.
  */
-#include "harness.h"
+#include "../harness.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -37,9 +37,9 @@ static WebConfig *parse_ok(const char *yaml)
 	if (r < 0)
 		fprintf(stderr, "%s: unexpected error %d: %s\n--- config:\n%s---\n", test_current, r, err ? err : "(none)",
 			yaml);
-	test_assert(r == 0);
-	test_assert(err == NULL);
-	test_assert(c != NULL);
+	check(r == 0);
+	check(err == NULL);
+	require(c != NULL);
 	return c;
 }
 
@@ -55,19 +55,16 @@ static void rejects_r(const char *yaml, int want_r, int line, const char *key, c
 	if (r != want_r)
 		fprintf(stderr, "%s: got %d, want %d; message: %s\n--- config:\n%s---\n", test_current, r, want_r,
 			err ? err : "(none)", yaml);
-	test_assert(r == want_r);
-	test_assert(c == (WebConfig *)(uintptr_t)1);
-	test_assert(err != NULL);
+	check(r == want_r);
+	check(c == (WebConfig *)(uintptr_t)1);
+	require(err != NULL);
 	char prefix[512];
 	if (line > 0)
 		snprintf(prefix, sizeof(prefix), "%s:%d: %s%s", CFG, line, key ? key : "", key ? ": " : "");
 	else
 		snprintf(prefix, sizeof(prefix), "%s: %s%s", CFG, key ? key : "", key ? ": " : "");
-	if (strncmp(err, prefix, strlen(prefix)) != 0) {
-		fprintf(stderr, "%s: message does not start with '%s'\n  got: %s\n", test_current, prefix, err);
-		abort();
-	}
-	test_assert_contains(err, hint);
+	checkf(strncmp(err, prefix, strlen(prefix)) == 0, "message does not start with '%s'\n  got: %s", prefix, err);
+	check_contains(err, hint);
 	free(err);
 }
 
@@ -82,53 +79,53 @@ static void test_empty_configs(void)
 					       "tls_server_config:\nhttp_server_config:\nbasic_auth_users:\n" };
 	for (size_t i = 0; i < sizeof(empties) / sizeof(empties[0]); i++) {
 		WebConfig *c = parse_ok(empties[i]);
-		test_assert(!webconfig_tls_enabled(c));
-		test_assert(!webconfig_auth_enabled(c));
-		test_assert(webconfig_tls_priorities(c) == NULL);
-		test_assert(webconfig_cert_pem(c) == NULL);
-		test_assert(webconfig_n_headers(c) == 0);
+		check(!webconfig_tls_enabled(c));
+		check(!webconfig_auth_enabled(c));
+		check(webconfig_tls_priorities(c) == NULL);
+		check(webconfig_cert_pem(c) == NULL);
+		check(webconfig_n_headers(c) == 0);
 		/* No users: everyone is let in. */
-		test_assert(webconfig_check_basic_auth(c, "x", "y"));
+		check(webconfig_check_basic_auth(c, "x", "y"));
 		webconfig_free(c);
 	}
 
 	WebConfig *c = NULL;
 	char *err = NULL;
-	test_assert(webconfig_load(NULL, &c, &err) == 0 && c && !err);
-	test_assert(!webconfig_tls_enabled(c) && !webconfig_auth_enabled(c));
+	require(webconfig_load(NULL, &c, &err) == 0 && c && !err);
+	check(!webconfig_tls_enabled(c) && !webconfig_auth_enabled(c));
 	webconfig_free(c);
-	test_assert(webconfig_parse(NULL, 0, NULL, &c, &err) == 0);
+	check(webconfig_parse(NULL, 0, NULL, &c, &err) == 0);
 	webconfig_free(c);
-	test_assert(webconfig_free(NULL) == NULL);
+	check(webconfig_free(NULL) == NULL);
 }
 
 static void test_tls_minimal(void)
 {
 	WebConfig *c = parse_ok(TLS_RSA);
-	test_assert(webconfig_tls_enabled(c));
-	test_assert_contains(webconfig_cert_pem(c), "-----BEGIN CERTIFICATE-----");
-	test_assert_contains(webconfig_key_pem(c), "PRIVATE KEY-----");
-	test_assert(webconfig_client_ca_pem(c) == NULL);
-	test_assert(webconfig_client_auth(c) == WEB_CLIENT_AUTH_NONE);
-	test_assert_str(webconfig_tls_priorities(c), PRIO_DEFAULT);
+	check(webconfig_tls_enabled(c));
+	check_contains(webconfig_cert_pem(c), "-----BEGIN CERTIFICATE-----");
+	check_contains(webconfig_key_pem(c), "PRIVATE KEY-----");
+	check(webconfig_client_ca_pem(c) == NULL);
+	check(webconfig_client_auth(c) == WEB_CLIENT_AUTH_NONE);
+	check_str(webconfig_tls_priorities(c), PRIO_DEFAULT);
 	webconfig_free(c);
 
 	/* Absolute paths are used as they are. */
 	c = parse_ok("tls_server_config:\n  cert_file: " WEB_TEST_DATA "/ec.pem\n  key_file: " WEB_TEST_DATA "/ec.key\n");
-	test_assert(webconfig_tls_enabled(c));
+	check(webconfig_tls_enabled(c));
 	webconfig_free(c);
 
 	/* webconfig_load resolves relative paths against the file's own directory. */
 	char *err = NULL;
-	test_assert(webconfig_load(WEB_TEST_DATA "/good.yml", &c, &err) == 0);
-	test_assert(webconfig_tls_enabled(c) && webconfig_auth_enabled(c));
+	require(webconfig_load(WEB_TEST_DATA "/good.yml", &c, &err) == 0);
+	check(webconfig_tls_enabled(c) && webconfig_auth_enabled(c));
 	webconfig_free(c);
 }
 
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
-	test_assert(f);
+	require(f);
 	static char buf[8192];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
@@ -152,10 +149,10 @@ static void test_tls_inline(void)
 	for (char *l = strtok(ca, "\n"); l; l = strtok(NULL, "\n"))
 		o += (size_t)snprintf(yaml + o, sizeof(yaml) - o, "    %s\n", l);
 	WebConfig *c = parse_ok(yaml);
-	test_assert(webconfig_tls_enabled(c));
-	test_assert_contains(webconfig_cert_pem(c), "-----END CERTIFICATE-----\n");
-	test_assert_contains(webconfig_client_ca_pem(c), "-----BEGIN CERTIFICATE-----");
-	test_assert(webconfig_client_auth(c) == WEB_CLIENT_AUTH_REQUIRE_VERIFY);
+	check(webconfig_tls_enabled(c));
+	check_contains(webconfig_cert_pem(c), "-----END CERTIFICATE-----\n");
+	check_contains(webconfig_client_ca_pem(c), "-----BEGIN CERTIFICATE-----");
+	check(webconfig_client_auth(c) == WEB_CLIENT_AUTH_REQUIRE_VERIFY);
 	webconfig_free(c);
 
 	rejects(TLS_RSA "  cert: |\n    junk\n", 4, "tls_server_config.cert", "mutually exclusive");
@@ -193,8 +190,8 @@ static void test_client_auth(void)
 		snprintf(yaml, sizeof(yaml), TLS_RSA "  client_auth_type: %s\n%s", cases[i].name,
 			 cases[i].ca ? "  client_ca_file: ca.pem\n" : "");
 		WebConfig *c = parse_ok(yaml);
-		test_assert(webconfig_client_auth(c) == cases[i].want);
-		test_assert((webconfig_client_ca_pem(c) != NULL) == cases[i].ca);
+		check(webconfig_client_auth(c) == cases[i].want);
+		check((webconfig_client_ca_pem(c) != NULL) == cases[i].ca);
 		webconfig_free(c);
 	}
 	rejects(TLS_RSA "  client_auth_type: RequireAndVerify\n", 4, "tls_server_config.client_auth_type",
@@ -268,7 +265,7 @@ static void test_versions(void)
 		char yaml[512];
 		snprintf(yaml, sizeof(yaml), TLS_RSA "%s", cases[i].yaml);
 		WebConfig *c = parse_ok(yaml);
-		test_assert_str(webconfig_tls_priorities(c), cases[i].prio);
+		check_str(webconfig_tls_priorities(c), cases[i].prio);
 		webconfig_free(c);
 	}
 	rejects(TLS_RSA "  min_version: TLS14\n", 4, "tls_server_config.min_version",
@@ -324,13 +321,13 @@ static void test_cipher_suites(void)
 		char yaml[1024];
 		snprintf(yaml, sizeof(yaml), TLS_RSA "%s", cases[i].yaml);
 		WebConfig *c = parse_ok(yaml);
-		test_assert_str(webconfig_tls_priorities(c), cases[i].prio);
+		check_str(webconfig_tls_priorities(c), cases[i].prio);
 		webconfig_free(c);
 	}
 
 	/* An EC certificate with ECDSA suites. */
 	WebConfig *c = parse_ok(TLS_EC "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n");
-	test_assert_str(webconfig_tls_priorities(c), PRIO_DEFAULT ":-CIPHER-ALL:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA");
+	check_str(webconfig_tls_priorities(c), PRIO_DEFAULT ":-CIPHER-ALL:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA");
 	webconfig_free(c);
 
 	rejects(TLS_RSA "  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, ECDHE-RSA-AES128-GCM-SHA256]\n", 4,
@@ -386,19 +383,19 @@ static void test_http_server_config(void)
 				"    X-XSS-Protection: 1; mode=block\n"
 				"    Content-Security-Policy: default-src 'none'\n");
 	const char *n, *v;
-	test_assert(webconfig_n_headers(c) == 5);
+	check(webconfig_n_headers(c) == 5);
 	webconfig_header(c, 0, &n, &v);
-	test_assert_str(n, "Strict-Transport-Security");
-	test_assert_str(v, "max-age=31536000; includeSubDomains");
+	check_str(n, "Strict-Transport-Security");
+	check_str(v, "max-age=31536000; includeSubDomains");
 	webconfig_header(c, 2, &n, &v);
-	test_assert_str(n, "X-Frame-Options");
-	test_assert_str(v, "sameorigin");
+	check_str(n, "X-Frame-Options");
+	check_str(v, "sameorigin");
 	webconfig_header(c, 4, &n, &v);
-	test_assert_str(n, "Content-Security-Policy");
-	test_assert_str(v, "default-src 'none'");
+	check_str(n, "Content-Security-Policy");
+	check_str(v, "default-src 'none'");
 	webconfig_header(c, 5, &n, &v);
-	test_assert(n == NULL && v == NULL);
-	test_assert(!webconfig_tls_enabled(c));
+	check(n == NULL && v == NULL);
+	check(!webconfig_tls_enabled(c));
 	webconfig_free(c);
 
 	static const char *const bools[] = { "true", "false", "yes", "no", "on", "off", "True", "FALSE", "y", "N" };
@@ -433,8 +430,8 @@ static void test_users_parse(void)
 	WebConfig *c = parse_ok("basic_auth_users:\n  alice: " ALICE_HASH "\n"
 				"  bob: $2b$04$1vTlNNkySKPTqxHFjCoOuODXhI8QkcXs5nGMwrbDZtbk9TcjXSTuO\n"
 				"  carol: '$2a$31$1vTlNNkySKPTqxHFjCoOuODXhI8QkcXs5nGMwrbDZtbk9TcjXSTuO'\n");
-	test_assert(webconfig_auth_enabled(c));
-	test_assert(!webconfig_tls_enabled(c));
+	check(webconfig_auth_enabled(c));
+	check(!webconfig_tls_enabled(c));
 	webconfig_free(c);
 
 	rejects("basic_auth_users:\n  alice: wonderland\n", 2, "basic_auth_users",
@@ -484,18 +481,18 @@ static void test_structure(void)
 	/* Size limit: the parser refuses before reading anything. */
 	WebConfig *c = NULL;
 	char *err = NULL;
-	test_assert(webconfig_parse("", 2 * 1024 * 1024, CFG, &c, &err) == -EINVAL);
-	test_assert_contains(err, "larger than 1 MiB");
+	check(webconfig_parse("", 2 * 1024 * 1024, CFG, &c, &err) == -EINVAL);
+	check_contains(err, "larger than 1 MiB");
 	free(err);
 
 	/* webconfig_load names the file when it cannot be read at all. */
 	err = NULL;
-	test_assert(webconfig_load(WEB_TEST_DATA "/does-not-exist.yml", &c, &err) == -ENOENT);
-	test_assert_str(err, WEB_TEST_DATA "/does-not-exist.yml: cannot read the web configuration file: No such file "
+	check(webconfig_load(WEB_TEST_DATA "/does-not-exist.yml", &c, &err) == -ENOENT);
+	check_str(err, WEB_TEST_DATA "/does-not-exist.yml: cannot read the web configuration file: No such file "
 			     "or directory; check --web.config.file");
 	free(err);
 	err = NULL;
-	test_assert(webconfig_load(WEB_TEST_DATA, &c, &err) == -EISDIR);
+	check(webconfig_load(WEB_TEST_DATA, &c, &err) == -EISDIR);
 	free(err);
 }
 
@@ -503,11 +500,11 @@ static void test_structure(void)
 static char *make_hash(const char *prefix, unsigned long cost, const char *password)
 {
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	test_assert(crypt_gensalt_rn(prefix, cost, NULL, 0, setting, sizeof(setting)));
+	check(crypt_gensalt_rn(prefix, cost, NULL, 0, setting, sizeof(setting)));
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
-	test_assert(cd);
+	check(cd);
 	const char *h = crypt_rn(password, setting, cd, sizeof(*cd));
-	test_assert(h && strlen(h) == 60);
+	check(h && strlen(h) == 60);
 	char *r = strdup(h);
 	free(cd);
 	return r;
@@ -517,7 +514,7 @@ static WebConfig *users_config(const char *const *names, char *const *hashes, si
 {
 	size_t cap = 64 + n * 100, o;
 	char *yaml = malloc(cap);
-	test_assert(yaml);
+	check(yaml);
 	o = (size_t)snprintf(yaml, cap, "basic_auth_users:\n");
 	for (size_t i = 0; i < n; i++)
 		o += (size_t)snprintf(yaml + o, cap - o, "  %s: '%s'\n", names[i], hashes[i]);
@@ -533,49 +530,49 @@ static void test_auth(void)
 	WebConfig *c = users_config(names, hashes, 3);
 	WebAuthStats st;
 
-	test_assert(webconfig_auth_enabled(c));
-	test_assert(webconfig_check_basic_auth(c, "alice", "wonderland"));
-	test_assert(webconfig_check_basic_auth(c, "bob", "can we fix it"));
-	test_assert(webconfig_check_basic_auth(c, "carol", "s3cr3t:with:colons"));
+	check(webconfig_auth_enabled(c));
+	check(webconfig_check_basic_auth(c, "alice", "wonderland"));
+	check(webconfig_check_basic_auth(c, "bob", "can we fix it"));
+	check(webconfig_check_basic_auth(c, "carol", "s3cr3t:with:colons"));
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == 3 && st.cache_hits == 0 && st.cache_entries == 3);
+	check(st.bcrypt_runs == 3 && st.cache_hits == 0 && st.cache_entries == 3);
 
 	/* Cached: no further bcrypt. */
 	for (int i = 0; i < 10; i++)
-		test_assert(webconfig_check_basic_auth(c, "alice", "wonderland"));
+		check(webconfig_check_basic_auth(c, "alice", "wonderland"));
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == 3 && st.cache_hits == 10 && st.cache_entries == 3);
+	check(st.bcrypt_runs == 3 && st.cache_hits == 10 && st.cache_entries == 3);
 
 	/* Wrong password for a cached user: not a cache hit, bcrypt runs, refused, cache unchanged. */
-	test_assert(!webconfig_check_basic_auth(c, "alice", "Wonderland"));
-	test_assert(!webconfig_check_basic_auth(c, "alice", ""));
-	test_assert(!webconfig_check_basic_auth(c, "bob", "wonderland")); /* another user's password */
+	check(!webconfig_check_basic_auth(c, "alice", "Wonderland"));
+	check(!webconfig_check_basic_auth(c, "alice", ""));
+	check(!webconfig_check_basic_auth(c, "bob", "wonderland")); /* another user's password */
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == 6 && st.cache_hits == 10 && st.cache_entries == 3);
+	check(st.bcrypt_runs == 6 && st.cache_hits == 10 && st.cache_entries == 3);
 
 	/* Unknown users are refused after a dummy bcrypt, even with a known user's password. */
-	test_assert(!webconfig_check_basic_auth(c, "mallory", "wonderland"));
-	test_assert(!webconfig_check_basic_auth(c, "Alice", "wonderland"));
-	test_assert(!webconfig_check_basic_auth(c, "", ""));
-	test_assert(!webconfig_check_basic_auth(c, "alice\n", "wonderland"));
+	check(!webconfig_check_basic_auth(c, "mallory", "wonderland"));
+	check(!webconfig_check_basic_auth(c, "Alice", "wonderland"));
+	check(!webconfig_check_basic_auth(c, "", ""));
+	check(!webconfig_check_basic_auth(c, "alice\n", "wonderland"));
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == 10 && st.cache_entries == 3);
+	check(st.bcrypt_runs == 10 && st.cache_entries == 3);
 
 	/* Missing credentials and over-long passwords never reach bcrypt. */
-	test_assert(!webconfig_check_basic_auth(c, NULL, "wonderland"));
-	test_assert(!webconfig_check_basic_auth(c, "alice", NULL));
+	check(!webconfig_check_basic_auth(c, NULL, "wonderland"));
+	check(!webconfig_check_basic_auth(c, "alice", NULL));
 	char longpw[100];
 	memset(longpw, 'a', sizeof(longpw) - 1);
 	longpw[sizeof(longpw) - 1] = '\0';
-	test_assert(!webconfig_check_basic_auth(c, "alice", longpw));
+	check(!webconfig_check_basic_auth(c, "alice", longpw));
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == 10);
+	check(st.bcrypt_runs == 10);
 
 	/* A reload builds a new config: its cache starts empty. */
 	WebConfig *c2 = users_config(names, hashes, 3);
-	test_assert(webconfig_check_basic_auth(c2, "alice", "wonderland"));
+	check(webconfig_check_basic_auth(c2, "alice", "wonderland"));
 	webconfig_auth_stats(c2, &st);
-	test_assert(st.bcrypt_runs == 1 && st.cache_hits == 0);
+	check(st.bcrypt_runs == 1 && st.cache_hits == 0);
 	webconfig_free(c2);
 
 	webconfig_free(c);
@@ -592,12 +589,12 @@ static void test_auth_72_bytes(void)
 	char *h = make_hash("$2y$", 4, pw);
 	const char *name = "dave";
 	WebConfig *c = users_config(&name, &h, 1);
-	test_assert(webconfig_check_basic_auth(c, "dave", pw));
+	check(webconfig_check_basic_auth(c, "dave", pw));
 	char longer[74];
 	memcpy(longer, pw, 72);
 	longer[72] = 'y';
 	longer[73] = '\0';
-	test_assert(!webconfig_check_basic_auth(c, "dave", longer));
+	check(!webconfig_check_basic_auth(c, "dave", longer));
 	webconfig_free(c);
 	free(h);
 }
@@ -609,8 +606,7 @@ static void test_auth_cache_bound(void)
 	for (int i = 0; i < N; i++) {
 		char pw[32];
 		snprintf(pw, sizeof(pw), "pw%d", i);
-		if (asprintf(&names[i], "user%d", i) < 0)
-			abort();
+		require(asprintf(&names[i], "user%d", i) >= 0);
 		hashes[i] = make_hash("$2y$", 4, pw);
 	}
 	WebConfig *c = users_config((const char *const *)names, hashes, N);
@@ -618,18 +614,18 @@ static void test_auth_cache_bound(void)
 	for (int i = 0; i < N; i++) {
 		char pw[32];
 		snprintf(pw, sizeof(pw), "pw%d", i);
-		test_assert(webconfig_check_basic_auth(c, names[i], pw));
+		check(webconfig_check_basic_auth(c, names[i], pw));
 	}
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == N);
-	test_assert(st.cache_entries == 64); /* WEBCONFIG_AUTH_CACHE_MAX */
+	check(st.bcrypt_runs == N);
+	check(st.cache_entries == 64); /* WEBCONFIG_AUTH_CACHE_MAX */
 	/* The newest 64 are cached, the oldest were evicted round-robin. */
-	test_assert(webconfig_check_basic_auth(c, names[N - 1], "pw99"));
+	check(webconfig_check_basic_auth(c, names[N - 1], "pw99"));
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == N && st.cache_hits == 1);
-	test_assert(webconfig_check_basic_auth(c, names[0], "pw0"));
+	check(st.bcrypt_runs == N && st.cache_hits == 1);
+	check(webconfig_check_basic_auth(c, names[0], "pw0"));
 	webconfig_auth_stats(c, &st);
-	test_assert(st.bcrypt_runs == N + 1 && st.cache_entries == 64);
+	check(st.bcrypt_runs == N + 1 && st.cache_entries == 64);
 	webconfig_free(c);
 	for (int i = 0; i < N; i++) {
 		free(names[i]);
@@ -657,9 +653,9 @@ static void median_pair(WebConfig *c, const char *user, double *ret_known, doubl
 	double k[7], u[7];
 	for (int i = 0; i < 7; i++) {
 		double t0 = now();
-		test_assert(!webconfig_check_basic_auth(c, user, "wrong"));
+		check(!webconfig_check_basic_auth(c, user, "wrong"));
 		double t1 = now();
-		test_assert(!webconfig_check_basic_auth(c, "nobody", "wrong"));
+		check(!webconfig_check_basic_auth(c, "nobody", "wrong"));
 		k[i] = t1 - t0;
 		u[i] = now() - t1;
 	}
@@ -678,8 +674,8 @@ static void test_auth_timing(void)
 	double known, unknown;
 	median_pair(c, "erin", &known, &unknown);
 	printf("# wrong password %.1f ms, unknown user %.1f ms\n", known * 1e3, unknown * 1e3);
-	test_assert(known > 0.002);
-	test_assert(unknown > known / 3 && unknown < known * 3);
+	check(known > 0.002);
+	check(unknown > known / 3 && unknown < known * 3);
 	webconfig_free(c);
 	free(h);
 }
@@ -700,6 +696,5 @@ int main(void)
 	test_run(test_auth_72_bytes);
 	test_run(test_auth_cache_bound);
 	test_run(test_auth_timing);
-	printf("%u checks passed\n", test_checks);
-	return 0;
+	return test_exit();
 }

@@ -24,8 +24,7 @@ import urllib.parse
 SKIP = 77  # meson's "skipped" exit code
 
 BINARY = os.environ.get("PTE_BINARY", "")
-SHARED = os.environ.get("PTE_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
-CORPUS = os.path.join(SHARED, "corpus", "postfix-3.7-maillog.log")
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "postfix-3.7-maillog.log")
 
 # Values checked against the corpus independently of the exporter:
 #   grep -c 'postfix/submission/smtpd\[[0-9]*\]: connect from'  -> 19
