@@ -247,7 +247,7 @@ const Rule rules[_R_MAX] = {
 	[R_TLS_WARNING] = {
 		.id = R_TLS_WARNING, .name = "tls_warning", .daemons = DAEMON_TLSPROXY,
 		.prefix = "warning: ",
-		.pattern = "^warning: (?:ciphertext read/write (?:timeout|error)|deadlock on (?:plaintext|ciphertext) stream) for ",
+		.pattern = "^warning: (?<what>ciphertext read/write (?:timeout|error)|deadlock on (?:plaintext|ciphertext) stream) for ",
 		.source = "tlsproxy/tlsproxy.c tlsp_strategy() warnings (2.8+)",
 		.examples = EX("Jul 24 06:00:09 mx postfix/tlsproxy[901]: warning: ciphertext read/write timeout for [192.0.2.10]:50312"),
 	},

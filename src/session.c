@@ -46,6 +46,8 @@ struct Entry {
 	bool tls_attempted;
 	bool client_seen;
 	bool passed;            /* postscreen PASS: may be handed to smtpd */
+	bool proxied;           /* tlsproxy holds the connection (CONNECT from, no DISCONNECT yet) */
+	bool lingering;         /* postscreen DISCONNECT seen, waiting for tlsproxy's outcome */
 	bool failure_counted;
 	const char *pending_failure;
 	char *peer;             /* "host[addr]" as smtpd logged it */
@@ -58,6 +60,7 @@ struct Entry {
 	char *tls_proto;
 	char *bound_qid;
 	const char *pending_cert;
+	const char *armed_cert; /* pending_cert of the connection the last summary announced */
 	char *policy_fail_qid;  /* last attempt counted by count_policy_failure() */
 	int64_t policy_fail_ts;
 
@@ -81,6 +84,7 @@ struct Sessions {
 	size_t n;
 	List lists[_KIND_MAX];
 	size_t n_passed;        /* postscreen entries with passed set */
+	size_t n_lingering;     /* postscreen entries with lingering set */
 	char keybuf[512];
 };
 
@@ -137,7 +141,7 @@ size_t sessions_open(const Sessions *s)
 {
 	/* Postscreen connections that passed are normally handed to smtpd and
 	 * never disconnect in postscreen's name: they are not "open". */
-	return s->lists[KIND_SMTPD].n + s->lists[KIND_POSTSCREEN].n - s->n_passed;
+	return s->lists[KIND_SMTPD].n + s->lists[KIND_POSTSCREEN].n - s->n_passed - s->n_lingering;
 }
 
 /* ---- map ---------------------------------------------------------------- */
@@ -355,6 +359,10 @@ static const Mapping library_reasons[] = {
 	{ "wrong ssl version", "unsupported_protocol" },
 	{ "alert protocol version", "unsupported_protocol" },
 	{ "wrong version number", "wrong_version_number" },
+	/* OpenSSL 1.0.x SSL23_GET_CLIENT_HELLO / SSL23_GET_SERVER_HELLO: the
+	 * peer's first bytes are not a TLS record, what 1.1+ calls "wrong
+	 * version number". */
+	{ "unknown protocol", "wrong_version_number" },
 	{ "http request", "http_request" },
 	{ "https proxy request", "http_request" },
 	{ "alert unknown ca", "unknown_ca" },
@@ -606,12 +614,18 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 		}
 		peers_inbound_session(s->peers, &ps);
 	}
+	if (e->lingering)
+		s->n_lingering--;
 	destroy(s, e);
 }
 
 /* expire - an entry dropped without its end line. */
 static void expire(Sessions *s, Entry *e)
 {
+	if (e->lingering) { /* it has ended: tlsproxy said nothing more */
+		finish(s, e, NULL, e->last_ts);
+		return;
+	}
 	if (e->kind == KIND_SMTPD || (e->kind == KIND_POSTSCREEN && !e->passed))
 		store_add(s->store, M_SESSIONS_EXPIRED, NULL, 1);
 	destroy(s, e);
@@ -620,6 +634,9 @@ static void expire(Sessions *s, Entry *e)
 /* A connection postscreen passed is smtpd's once a few seconds went by
  * without its DISCONNECT; there is no line that says so. */
 #define PASSED_HANDOFF_USEC (5 * 60 * USEC_PER_SEC)
+/* tlsproxy gives up on a handshake after smtpd_starttls_timeout (300s by
+ * default), so its outcome follows postscreen's DISCONNECT within that. */
+#define TLSPROXY_LAG_USEC (5 * 60 * USEC_PER_SEC)
 
 void sessions_sweep(Sessions *s, int64_t now)
 {
@@ -628,10 +645,14 @@ void sessions_sweep(Sessions *s, int64_t now)
 		while (l->tail && l->tail->last_ts + s->max_age_usec < now)
 			expire(s, l->tail);
 	}
-	/* Passed postscreen entries would otherwise fill the table for an hour. */
+	/* Passed postscreen entries would otherwise fill the table for an hour;
+	 * lingering ones end as they are when tlsproxy stayed silent. */
+	_Static_assert(TLSPROXY_LAG_USEC == PASSED_HANDOFF_USEC, "one scan serves both");
 	for (Entry *e = s->lists[KIND_POSTSCREEN].tail; e && e->last_ts + PASSED_HANDOFF_USEC < now;) {
 		Entry *prev = e->prev;
-		if (e->passed)
+		if (e->lingering)
+			finish(s, e, NULL, e->last_ts);
+		else if (e->passed)
 			destroy(s, e);
 		e = prev;
 	}
@@ -729,6 +750,7 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 		}
 		return;
 	case R_POSTSCREEN_PASS:
+	case R_POSTSCREEN_ALLOWLISTED: /* psc_conclude() hands it on without a PASS line */
 		if (e) {
 			if (!e->passed)
 				s->n_passed++;
@@ -739,8 +761,18 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 	case R_POSTSCREEN_DISCONNECT:
 		/* Counted here rather than at CONNECT: a connection that passes and
 		 * is handed to smtpd logs no DISCONNECT and is counted by smtpd. */
-		if (e)
-			finish(s, e, NULL, ll->ts_usec);
+		if (!e)
+			return;
+		if (e->proxied && !e->tls_done && !e->failure_counted) {
+			/* postscreen gave up while tlsproxy is still in the
+			 * handshake: tlsproxy's lines that follow say how it ended. */
+			if (!e->lingering)
+				s->n_lingering++;
+			e->lingering = true;
+			touch(s, e, ll->ts_usec);
+			return;
+		}
+		finish(s, e, NULL, ll->ts_usec);
 		return;
 	default:
 		return;
@@ -771,13 +803,38 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 		}
 		return;
 	}
-	case R_TLSPROXY_ENDPOINT:
+	case R_TLSPROXY_ENDPOINT: {
+		if (slice_eq_str(m->g[G_WHAT], "DISCONNECT")) {
+			/* tlsp_state_free() logs the handshake failure, if any, just
+			 * before: library lines seen so far are spent. */
+			Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+			if (t)
+				t->last_library_reason = NULL;
+		}
 		/* postscreen hands a connection to tlsproxy only after STARTTLS. */
+		Entry *e = postscreen_for(s, m->g[G_EP]);
+		if (!e)
+			return;
 		if (slice_eq_str(m->g[G_WHAT], "CONNECT from")) {
-			Entry *e = postscreen_for(s, m->g[G_EP]);
-			if (e) {
-				e->tls_attempted = true;
-				touch(s, e, ll->ts_usec);
+			e->tls_attempted = e->proxied = true;
+			touch(s, e, ll->ts_usec);
+		} else if (slice_eq_str(m->g[G_WHAT], "DISCONNECT")) {
+			e->proxied = false;
+			if (e->lingering)
+				finish(s, e, NULL, ll->ts_usec);
+		}
+		return;
+	}
+	case R_TLS_WARNING:
+		/* tlsp_ciphertext_event(): "ciphertext read/write timeout" comes
+		 * right before tlsp_state_free()'s "TLS handshake failed". */
+		if (slice_eq_str(m->g[G_WHAT], "ciphertext read/write timeout")) {
+			Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+			if (!t)
+				t = create(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+			if (t) {
+				t->last_library_reason = "timeout";
+				touch(s, t, ll->ts_usec);
 			}
 		}
 		return;
@@ -804,6 +861,8 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 			e->failure_counted = true;
 			e->pending_failure = reason;
 			touch(s, e, ll->ts_usec);
+			if (e->lingering)
+				finish(s, e, NULL, ll->ts_usec);
 		}
 		return;
 	}
@@ -823,12 +882,26 @@ static bool relay_matches(const char *tls_peer, Slice relay)
 	return relay.n > n && memcmp(relay.p, tls_peer, n) == 0 && relay.p[n] == '[' && !strchr(tls_peer, '[');
 }
 
+static void commit_cert(Sessions *s, Entry *e, const char **cert)
+{
+	if (*cert) {
+		count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, *cert);
+		*cert = NULL;
+	}
+}
+
+/*
+ * A verification failure is logged during the handshake, before its
+ * summary, but is a policy failure only if the connection was then not
+ * used: Postfix 2.5-2.8 log it for opportunistic TLS too
+ * (tls_verify_certificate_callback() logs whenever verification fails;
+ * 2.9+ only with TLS_LOG_UNTRUSTED, i.e. when the level requires trust).
+ * The summary arms it; a delivery sent over that connection disarms it.
+ */
 static void commit_cert_failure(Sessions *s, Entry *e)
 {
-	if (e->pending_cert) {
-		count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, e->pending_cert);
-		e->pending_cert = NULL;
-	}
+	commit_cert(s, e, &e->armed_cert);
+	commit_cert(s, e, &e->pending_cert);
 }
 
 /* Lines of one delivery attempt are logged together; a retry of the same
@@ -871,6 +944,111 @@ static void count_policy_failure(Sessions *s, Entry *e, Slice qid, Slice why, in
 	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, reason);
 }
 
+/*
+ * Postfix 3.11+ "tls=feature[/feature...]" (global/pol_stats.c
+ * pol_stats_format()): each feature is [!]initial[:final][?]. Index 0 is
+ * the TLS security level (str_tls_level(), or "unknown" when the policy
+ * lookup failed), index 1 REQUIRETLS, always named "requiretls"; final
+ * names also come from smtp/smtp.h. Anything else folds into "other" so
+ * that the label set stays closed.
+ */
+static const char *tls_feature_name(Slice name)
+{
+	static const char *const known[] = {
+		"none", "may", "encrypt", "fingerprint", "halfdane", "dane", "dane-only", "verify", "secure",
+		"unknown", "requiretls", "nocertmatch", "nostarttls", "noencryption",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(known); i++)
+		if (slice_eq_str(name, known[i]))
+			return known[i];
+	return "other";
+}
+
+static void count_tls_feature(Sessions *s, const ProgInfo *prog, Slice f)
+{
+	const char *state = "satisfied";
+	if (f.n && f.p[0] == '!') {
+		state = "blocked";
+		f.p++, f.n--;
+	} else if (f.n && f.p[f.n - 1] == '?') {
+		state = "undecided";
+		f.n--;
+	}
+	Slice init = f, final = f;
+	const char *colon = memchr(f.p, ':', f.n);
+	if (colon) {
+		init.n = (size_t)(colon - f.p);
+		final = (Slice){ colon + 1, f.n - init.n - 1 };
+		if (!strcmp(state, "satisfied"))
+			state = "downgraded";
+	}
+	const char *level = tls_feature_name(init);
+	Slice l[] = { prog->syslog_name, slice_from(strcmp(level, "requiretls") ? "security_level" : "requiretls"),
+		      slice_from(level), slice_from(tls_feature_name(final)), slice_from(state) };
+	count(s, M_OUTBOUND_TLS_POLICY, l);
+}
+
+static void count_tls_features(Sessions *s, const ProgInfo *prog, Slice field)
+{
+	const char *p = field.p, *end = field.p + field.n;
+	while (p && p < end) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		const char *stop = slash ? slash : end;
+		count_tls_feature(s, prog, (Slice){ p, (size_t)(stop - p) });
+		p = slash ? slash + 1 : NULL;
+	}
+}
+
+/* on_delivery - one recipient's delivery attempt (log_adhoc()). */
+static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLine *ll, const Match *m)
+{
+	Slice st = m->g[G_STATUS];
+	DeliveryStatus ds;
+	if (slice_eq_str(st, "sent"))
+		ds = DELIVERY_SENT;
+	else if (slice_eq_str(st, "deferred") || slice_eq_str(st, "SOFTBOUNCE"))
+		ds = DELIVERY_DEFERRED;
+	else if (slice_eq_str(st, "bounced"))
+		ds = DELIVERY_BOUNCED;
+	else
+		return; /* address verification probes: deliverable/undeliverable */
+	Trust tls = TRUST_NONE;
+	Slice qid = m->g[G_QID];
+	if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
+		/* The summary belongs to the delivery request that follows it:
+		 * a later queue ID without its own summary (or "reused" line)
+		 * went over a new, unencrypted connection. */
+		if (!e->bound_qid) {
+			e->bound_qid = slice_dup(qid);
+			tls = e->tls;
+		} else if (slice_eq_str(qid, e->bound_qid)) {
+			tls = e->tls;
+		} else {
+			e->tls = TRUST_NONE;
+		}
+	}
+	if (ds == DELIVERY_SENT && tls != TRUST_NONE)
+		e->armed_cert = NULL; /* the connection was used: not enforced */
+	commit_cert_failure(s, e);
+	count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
+	Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
+	count(s, M_OUTBOUND_DELIVERIES, l);
+	if (m->g[G_TLSFEAT].p)
+		count_tls_features(s, prog, m->g[G_TLSFEAT]);
+	if (s->peers) {
+		PeerDelivery pd = {
+			.ts_usec = ll->ts_usec,
+			.syslog_name = prog->syslog_name,
+			.recipient = m->g[G_TO],
+			.relay = m->g[G_RELAY],
+			.tls = tls,
+			.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
+			.status = ds,
+		};
+		peers_outbound_delivery(s->peers, &pd);
+	}
+}
+
 static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
 	Entry *e = lookup(s, KIND_CLIENT, prog, ll->pid, SLICE_NULL);
@@ -889,9 +1067,11 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 	case R_TLS_SUMMARY: {
 		if (!slice_eq_str(m->g[G_DIR], "to"))
 			return;
-		/* Verification failures are logged during the handshake, before
-		 * its summary: the session's failure is complete now. */
-		commit_cert_failure(s, e);
+		/* The previous connection's failure was not disarmed; this
+		 * handshake's verification lines are complete now. */
+		commit_cert(s, e, &e->armed_cert);
+		e->armed_cert = e->pending_cert;
+		e->pending_cert = NULL;
 		Trust t = trust_from(m->g[G_TRUST]);
 		if (slice_eq_str(m->g[G_USAGE], "established")) {
 			count_handshake(s, M_OUTBOUND_HANDSHAKES, prog, m);
@@ -921,50 +1101,9 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 	case R_NONFINAL:
 		count_policy_failure(s, e, m->g[G_QID], m->g[G_REASON], ll->ts_usec);
 		return;
-	case R_DELIVERY: {
-		Slice st = m->g[G_STATUS];
-		DeliveryStatus ds;
-		if (slice_eq_str(st, "sent"))
-			ds = DELIVERY_SENT;
-		else if (slice_eq_str(st, "deferred") || slice_eq_str(st, "SOFTBOUNCE"))
-			ds = DELIVERY_DEFERRED;
-		else if (slice_eq_str(st, "bounced"))
-			ds = DELIVERY_BOUNCED;
-		else
-			return; /* address verification probes: deliverable/undeliverable */
-		commit_cert_failure(s, e);
-		Trust tls = TRUST_NONE;
-		Slice qid = m->g[G_QID];
-		if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
-			/* The summary belongs to the delivery request that follows it:
-			 * a later queue ID without its own summary (or "reused" line)
-			 * went over a new, unencrypted connection. */
-			if (!e->bound_qid) {
-				e->bound_qid = slice_dup(qid);
-				tls = e->tls;
-			} else if (slice_eq_str(qid, e->bound_qid)) {
-				tls = e->tls;
-			} else {
-				e->tls = TRUST_NONE;
-			}
-		}
-		count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
-		Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
-		count(s, M_OUTBOUND_DELIVERIES, l);
-		if (s->peers) {
-			PeerDelivery pd = {
-				.ts_usec = ll->ts_usec,
-				.syslog_name = prog->syslog_name,
-				.recipient = m->g[G_TO],
-				.relay = m->g[G_RELAY],
-				.tls = tls,
-				.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
-				.status = ds,
-			};
-			peers_outbound_delivery(s->peers, &pd);
-		}
+	case R_DELIVERY:
+		on_delivery(s, e, prog, ll, m);
 		return;
-	}
 	default:
 		return;
 	}
