@@ -20,6 +20,7 @@
 
 #include "event.h"
 #include "metrics.h"
+#include "polstat.h"
 #include "session.h"
 #include "util.h"
 
@@ -632,11 +633,10 @@ static void expire(Sessions *s, Entry *e)
 }
 
 /* A connection postscreen passed is smtpd's once a few seconds went by
- * without its DISCONNECT; there is no line that says so. */
+ * without its DISCONNECT; there is no line that says so. tlsproxy gives up
+ * on a handshake after smtpd_starttls_timeout (300s by default), so a
+ * lingering connection's outcome has been logged by then too. */
 #define PASSED_HANDOFF_USEC (5 * 60 * USEC_PER_SEC)
-/* tlsproxy gives up on a handshake after smtpd_starttls_timeout (300s by
- * default), so its outcome follows postscreen's DISCONNECT within that. */
-#define TLSPROXY_LAG_USEC (5 * 60 * USEC_PER_SEC)
 
 void sessions_sweep(Sessions *s, int64_t now)
 {
@@ -647,7 +647,6 @@ void sessions_sweep(Sessions *s, int64_t now)
 	}
 	/* Passed postscreen entries would otherwise fill the table for an hour;
 	 * lingering ones end as they are when tlsproxy stayed silent. */
-	_Static_assert(TLSPROXY_LAG_USEC == PASSED_HANDOFF_USEC, "one scan serves both");
 	for (Entry *e = s->lists[KIND_POSTSCREEN].tail; e && e->last_ts + PASSED_HANDOFF_USEC < now;) {
 		Entry *prev = e->prev;
 		if (e->lingering)
@@ -944,61 +943,6 @@ static void count_policy_failure(Sessions *s, Entry *e, Slice qid, Slice why, in
 	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, reason);
 }
 
-/*
- * Postfix 3.11+ "tls=feature[/feature...]" (global/pol_stats.c
- * pol_stats_format()): each feature is [!]initial[:final][?]. Index 0 is
- * the TLS security level (str_tls_level(), or "unknown" when the policy
- * lookup failed), index 1 REQUIRETLS, always named "requiretls"; final
- * names also come from smtp/smtp.h. Anything else folds into "other" so
- * that the label set stays closed.
- */
-static const char *tls_feature_name(Slice name)
-{
-	static const char *const known[] = {
-		"none", "may", "encrypt", "fingerprint", "halfdane", "dane", "dane-only", "verify", "secure",
-		"unknown", "requiretls", "nocertmatch", "nostarttls", "noencryption",
-	};
-	for (size_t i = 0; i < ELEMENTSOF(known); i++)
-		if (slice_eq_str(name, known[i]))
-			return known[i];
-	return "other";
-}
-
-static void count_tls_feature(Sessions *s, const ProgInfo *prog, Slice f)
-{
-	const char *state = "satisfied";
-	if (f.n && f.p[0] == '!') {
-		state = "blocked";
-		f.p++, f.n--;
-	} else if (f.n && f.p[f.n - 1] == '?') {
-		state = "undecided";
-		f.n--;
-	}
-	Slice init = f, final = f;
-	const char *colon = memchr(f.p, ':', f.n);
-	if (colon) {
-		init.n = (size_t)(colon - f.p);
-		final = (Slice){ colon + 1, f.n - init.n - 1 };
-		if (!strcmp(state, "satisfied"))
-			state = "downgraded";
-	}
-	const char *level = tls_feature_name(init);
-	Slice l[] = { prog->syslog_name, slice_from(strcmp(level, "requiretls") ? "security_level" : "requiretls"),
-		      slice_from(level), slice_from(tls_feature_name(final)), slice_from(state) };
-	count(s, M_OUTBOUND_TLS_POLICY, l);
-}
-
-static void count_tls_features(Sessions *s, const ProgInfo *prog, Slice field)
-{
-	const char *p = field.p, *end = field.p + field.n;
-	while (p && p < end) {
-		const char *slash = memchr(p, '/', (size_t)(end - p));
-		const char *stop = slash ? slash : end;
-		count_tls_feature(s, prog, (Slice){ p, (size_t)(stop - p) });
-		p = slash ? slash + 1 : NULL;
-	}
-}
-
 /* on_delivery - one recipient's delivery attempt (log_adhoc()). */
 static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
@@ -1033,8 +977,12 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 	count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
 	Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
 	count(s, M_OUTBOUND_DELIVERIES, l);
-	if (m->g[G_TLSFEAT].p)
-		count_tls_features(s, prog, m->g[G_TLSFEAT]);
+	PolStat ps; /* Postfix 3.11+: one per policy feature */
+	for (Slice f = m->g[G_TLSFEAT]; polstat_next(&f, &ps);) {
+		Slice p[] = { prog->syslog_name, slice_from(ps.feature), slice_from(ps.level), slice_from(ps.final),
+			      slice_from(ps.state) };
+		count(s, M_OUTBOUND_TLS_POLICY, p);
+	}
 	if (s->peers) {
 		PeerDelivery pd = {
 			.ts_usec = ll->ts_usec,
