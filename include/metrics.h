@@ -16,6 +16,7 @@ typedef enum MetricId {
 	M_OUTBOUND_HANDSHAKES,      /* {syslog_name,trust,protocol,cipher,key_exchange} */
 	M_OUTBOUND_DELIVERIES,      /* {syslog_name,tls,status} */
 	M_OUTBOUND_TLS_FAILURES,    /* {syslog_name,reason} */
+	M_OUTBOUND_TLS_POLICY,      /* {syslog_name,feature,level,final,state} */
 	M_INBOUND_PEER_SESSIONS,    /* {peer_domain,encryption,mail} */
 	M_OUTBOUND_PEER_DELIVERIES, /* {peer_domain,tls,status} */
 	M_BUILD_INFO,               /* {version} */

@@ -26,6 +26,10 @@ const FamilyDesc metrics_families[_M_MAX] = {
 	[M_OUTBOUND_TLS_FAILURES] = { "postfix_tls_outbound_tls_failures_total",
 		"Failed outbound TLS attempts by most specific reason.",
 		METRIC_COUNTER, 2, { "syslog_name", "reason" } },
+	[M_OUTBOUND_TLS_POLICY] = { "postfix_tls_outbound_tls_policy_total",
+		"Outbound delivery attempts by TLS policy feature as Postfix 3.11+ logs it (tls=): the policy's level, "
+		"the level it ended at, and whether it was satisfied, downgraded, blocked or left undecided.",
+		METRIC_COUNTER, 5, { "syslog_name", "feature", "level", "final", "state" } },
 	[M_INBOUND_PEER_SESSIONS] = { "postfix_tls_inbound_peer_sessions_total",
 		"Ended inbound sessions per client registrable domain (top peers; the rest is folded into peer_domain=\"other\").",
 		METRIC_COUNTER, 3, { "peer_domain", "encryption", "mail" } },

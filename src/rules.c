@@ -1,7 +1,7 @@
 /*
  * rules.c - the rule table (data only). Every pattern cites the Postfix
  * function whose format string it follows; versions are those of
- * the log-format catalogue (Postfix 2.2 - 3.10). Example lines from
+ * the log-format catalogue (Postfix 2.2 - 3.11). Example lines from
  * Postfix 3.7 are verbatim from the corpus; others are built from the
  * format strings. tests/unit/test-rules.c feeds every example through the
  * whole parser and checks that exactly its own rule matches.
@@ -16,7 +16,7 @@ const char *const rules_group_names[_G_MAX] = {
 	[G_KEXPARM] = "kexparm", [G_ERR] = "err", [G_QID] = "qid", [G_REASON] = "reason",
 	[G_WHERE] = "where", [G_STATS] = "stats", [G_EP] = "ep", [G_WHAT] = "what",
 	[G_WHY] = "why", [G_TO] = "to", [G_RELAY] = "relay", [G_STATUS] = "status",
-	[G_PURPOSE] = "purpose",
+	[G_PURPOSE] = "purpose", [G_TLSFEAT] = "tlsfeat",
 };
 
 #define EX(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -74,15 +74,20 @@ const Rule rules[_R_MAX] = {
 	},
 	[R_ABNORMAL_END] = {
 		.id = R_ABNORMAL_END, .name = "abnormal_end", .daemons = DAEMON_SMTPD, .contains = " after ", .within = 32,
-		.pattern = "^(?:(?<qid>[0-9A-Za-z]+|NOQUEUE): )?(?<reason>lost connection|timeout|too many errors) after "
-			   "(?<where>[A-Z-]+(?: content)?)(?: \\(\\d+ bytes\\))? from (?<peer>\\S+)$",
-		.source = "smtpd/smtpd.c smtpd_proto() \"%s after %s from %s\" (queue-id prefix 3.10+)",
+		.pattern = "^(?:(?<qid>[0-9A-Za-z]+|NOQUEUE): )?(?<reason>lost connection|timeout|too many errors|bare <LF> received) after "
+			   "(?<where>[A-Z-]+(?: content)?)(?: \\((?:approximately )?\\d+ bytes\\))? from (?<peer>\\S+)$",
+		.source = "smtpd/smtpd.c smtpd_proto() \"%s after %s from %s\" (2.2+; queue-id prefix 3.10+; "
+			  "\"(approximately %lu bytes)\" in 2.6 snapshots 20080629-20090403; reason REASON_BARE_LF "
+			  "\"bare <LF> received\" 3.5.23, 3.6.13, 3.7.9, 3.8.4, 3.9+)",
 		.examples = EX(
 			"Nov 28 15:48:58 mx1 postfix/submission/smtpd[24825]: lost connection after STARTTLS from localhost[127.0.0.1]",
 			"Nov 28 15:48:47 mx1 postfix/smtpd[24815]: timeout after CONNECT from localhost[127.0.0.1]",
 			"Jul 24 04:41:30 mx postfix/smtpd[30607]: too many errors after RCPT from unknown[198.51.100.9]",
 			"Jul 24 04:42:30 mx postfix/smtpd[30608]: 4ABC123DEF: lost connection after DATA (1234 bytes) from client.example.com[192.0.2.10]",
-			"Jul 24 04:40:02 mx postfix/smtpd[30600]: NOQUEUE: lost connection after STARTTLS from client.example.com[192.0.2.10]"),
+			"Jul 24 04:40:02 mx postfix/smtpd[30600]: NOQUEUE: lost connection after STARTTLS from client.example.com[192.0.2.10]",
+			"Feb 11 09:30:12 mx postfix/smtpd[8812]: lost connection after DATA (approximately 0 bytes) from client.example.com[192.0.2.10]",
+			"Jan  8 11:02:40 mx postfix/smtpd[4410]: bare <LF> received after DATA from client.example.com[192.0.2.10]",
+			"Jul 24 04:44:00 mx postfix/smtpd[30611]: 4ABC123DEF: bare <LF> received after DATA from client.example.com[192.0.2.10]"),
 	},
 	[R_SSL_ACCEPT_ERROR] = {
 		.id = R_SSL_ACCEPT_ERROR, .name = "ssl_accept_error", .daemons = DAEMON_SMTPD,
@@ -189,15 +194,20 @@ const Rule rules[_R_MAX] = {
 	[R_DELIVERY] = {
 		.id = R_DELIVERY, .name = "delivery", .daemons = DAEMON_SMTP, .contains = ": to=<", .within = 20,
 		.pattern = "^(?<qid>[0-9A-Za-z]+): to=<(?<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?<relay>[^,]+),"
-			   "(?: conn_use=\\d+,)? delay=[0-9.]+,(?: delays=[0-9./]+, dsn=[0-9.]+,)? "
+			   "(?: conn_use=\\d+,)? delay=[0-9.]+,(?: delays=[0-9./]+,(?: tls=(?<tlsfeat>[^,\\s]+),)? dsn=[0-9.]+,)? "
 			   "status=(?<status>\\S+) \\((?<reason>.*)\\)$",
-		.source = "global/log_adhoc.c log_adhoc() (2.3+ with delays=/dsn=/conn_use=; 2.2 without)",
+		.source = "global/log_adhoc.c log_adhoc() (2.3+ with delays=/dsn=/conn_use=; 2.2 without); "
+			  "\"tls=\" from global/pol_stats.c pol_stats_format() (3.11+, smtp_log_tls_feature_status = yes)",
 		.examples = EX(
 			"Nov 28 15:48:37 mx1 postfix/smtp[24797]: 8507A10C169: to=<rcpt2@out-cached.example.test>, relay=127.0.0.1[127.0.0.1]:2601, delay=2.5, delays=1.8/0.02/0.05/0.64, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 7034D11A07D)",
 			"Nov 28 15:48:37 mx1 postfix/smtp[24804]: 696E910C167: to=<rcpt1@out-cached.example.test>, relay=127.0.0.1[127.0.0.1]:2601, conn_use=2, delay=2.8, delays=2/0.8/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 2C94911A07D)",
 			"Nov 28 15:49:23 mx1 postfix/smtp[24861]: B764210C199: to=<rcpt1@out-refused.example.test>, relay=none, delay=0, delays=0/0/0/0, dsn=4.4.1, status=deferred (connect to 127.0.0.1[127.0.0.1]:2699: Connection refused)",
 			"Mar  3 10:16:03 mx postfix/smtp[2102]: 4ABC123DEF: to=<b@example.org>, relay=smtp.example.net[192.0.2.8], delay=1, status=sent (250 Ok)",
-			"Jul 24 05:03:00 mx postfix/lmtp[4103]: 4ABC123DEF: to=<b@example.org>, orig_to=<c@example.org>, relay=mail.example.org[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=5.1.1, status=bounced (host mail.example.org[private/dovecot-lmtp] said: 550 5.1.1 unknown user (in reply to RCPT TO command))"),
+			"Jul 24 05:03:00 mx postfix/lmtp[4103]: 4ABC123DEF: to=<b@example.org>, orig_to=<c@example.org>, relay=mail.example.org[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=5.1.1, status=bounced (host mail.example.org[private/dovecot-lmtp] said: 550 5.1.1 unknown user (in reply to RCPT TO command))",
+			"Nov 14 10:20:31 list postfix/smtp[793146]: 01E12901F9D: to=<postfix-users@postfix.org>, relay=list.sys4.de[45.90.5.195]:25, delay=5.4, delays=0.08/0.01/3.5/1.9, tls=dane, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4cbdb56t4MzPjfw)",
+			"Nov 14 10:21:00 mx postfix/smtp[4104]: 4ABC123DEF: to=<b@example.org>, relay=mx1.example.org[192.0.2.7]:25, conn_use=2, delay=1.2, delays=0.1/0/0.6/0.5, tls=may:none, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+			"Nov 14 10:22:00 mx postfix/smtp[4105]: 4ABC123DEF: to=<b@example.org>, relay=mx1.example.org[192.0.2.7]:25, delay=1.2, delays=0.1/0/0.6/0.5, tls=may?/!requiretls:nostarttls, dsn=5.7.30, status=bounced (Sender requested REQUIRETLS, but TLS service was not offered by host mx1.example.org[192.0.2.7])",
+			"Nov 14 10:23:00 mx postfix/smtp[4106]: 4ABC123DEF: to=<b@example.org>, relay=none, delay=30, delays=0/0/30/0, tls=may?, dsn=4.4.1, status=deferred (connect to mx1.example.org[192.0.2.7]:25: Connection timed out)"),
 	},
 	[R_NONFINAL] = {
 		.id = R_NONFINAL, .name = "nonfinal", .daemons = DAEMON_SMTP, .contains = ": ", .within = 20,
@@ -237,9 +247,111 @@ const Rule rules[_R_MAX] = {
 	[R_TLS_WARNING] = {
 		.id = R_TLS_WARNING, .name = "tls_warning", .daemons = DAEMON_TLSPROXY,
 		.prefix = "warning: ",
-		.pattern = "^warning: (?:ciphertext read/write (?:timeout|error)|deadlock on (?:plaintext|ciphertext) stream) for ",
+		.pattern = "^warning: (?<what>ciphertext read/write (?:timeout|error)|deadlock on (?:plaintext|ciphertext) stream) for ",
 		.source = "tlsproxy/tlsproxy.c tlsp_strategy() warnings (2.8+)",
 		.examples = EX("Jul 24 06:00:09 mx postfix/tlsproxy[901]: warning: ciphertext read/write timeout for [192.0.2.10]:50312"),
+	},
+	[R_POSTSCREEN_ALLOWLISTED] = {
+		/* Permanently allowlisted: handed to smtpd like "PASS OLD", but
+		 * psc_conclude() logs no PASS line for it. */
+		.id = R_POSTSCREEN_ALLOWLISTED, .name = "postscreen_allowlisted", .daemons = DAEMON_POSTSCREEN,
+		.contains = "LISTED ", .within = 5,
+		.pattern = "^(?:WHITE|ALLOW)LISTED (?<ep>\\[[^\\]]+\\]:\\d+)$",
+		.source = "postscreen/postscreen.c psc_endpt_lookup_done() \"WHITELISTED [%s]:%s\" (2.8+; 3.6+ only with "
+			  "respectful_logging = no), \"ALLOWLISTED [%s]:%s\" (3.6+)",
+		.examples = EX(
+			"Jul 24 06:01:00 mx postfix/postscreen[900]: WHITELISTED [192.0.2.20]:41022",
+			"Jul 24 06:01:01 mx postfix/postscreen[900]: ALLOWLISTED [2001:db8::20]:41023"),
+	},
+	[R_POSTSCREEN_CONNECT_REJECT] = {
+		/* Ignored: PSC_DROP_SESSION_STATE() -> psc_conclude() logs the
+		 * DISCONNECT that ends the session. */
+		.id = R_POSTSCREEN_CONNECT_REJECT, .name = "postscreen_connect_reject", .daemons = DAEMON_POSTSCREEN,
+		.prefix = "NOQUEUE: reject: CONNECT from ",
+		.pattern = "^NOQUEUE: reject: CONNECT from \\[[^\\]]+\\]:\\d+: (?:too many connections|all server ports busy)$",
+		.source = "postscreen/postscreen.c psc_endpt_lookup_done() \"NOQUEUE: reject: CONNECT from [%s]:%s: "
+			  "too many connections\" / \"...: all server ports busy\" (2.8+)",
+		.examples = EX(
+			"Jul 24 06:02:00 mx postfix/postscreen[900]: NOQUEUE: reject: CONNECT from [192.0.2.21]:41030: too many connections",
+			"Jul 24 06:02:01 mx postfix/postscreen[900]: NOQUEUE: reject: CONNECT from [192.0.2.22]:41031: all server ports busy"),
+	},
+	[R_POSTSCREEN_COMMAND_LIMIT] = {
+		/* Ignored: the session ends with DISCONNECT (PSC_CLEAR_EVENT_DROP_SESSION_STATE). */
+		.id = R_POSTSCREEN_COMMAND_LIMIT, .name = "postscreen_command_limit", .daemons = DAEMON_POSTSCREEN,
+		.prefix = "COMMAND TIME LIMIT from ",
+		.pattern = "^COMMAND TIME LIMIT from \\[[^\\]]+\\]:\\d+(?: after \\S+)?$",
+		.source = "postscreen/postscreen_smtpd.c psc_smtpd_time_event() \"COMMAND TIME LIMIT from [%s]:%s\" (2.8), "
+			  "\"... after %s\" (2.9+)",
+		.examples = EX(
+			"Jul 24 06:03:00 mx postfix/postscreen[900]: COMMAND TIME LIMIT from [192.0.2.23]:41040 after CONNECT",
+			"Mar  3 10:20:00 mx postfix/postscreen[901]: COMMAND TIME LIMIT from [192.0.2.23]:41041"),
+	},
+	[R_POSTSCREEN_NON_SMTP] = {
+		/* Ignored: a failed protocol test; the session ends with DISCONNECT or is handed on. */
+		.id = R_POSTSCREEN_NON_SMTP, .name = "postscreen_non_smtp", .daemons = DAEMON_POSTSCREEN,
+		.prefix = "NON-SMTP COMMAND from ",
+		.pattern = "^NON-SMTP COMMAND from \\[[^\\]]+\\]:\\d+ .*$",
+		.source = "postscreen/postscreen_smtpd.c psc_smtpd_read_event() \"NON-SMTP COMMAND from [%s]:%s %.100s\" (2.8), "
+			  "\"... after %s: %.100s %s\" (2.9+)",
+		.examples = EX(
+			"Jul 24 06:04:00 mx postfix/postscreen[900]: NON-SMTP COMMAND from [192.0.2.24]:41050 after CONNECT: GET / HTTP/1.1 GET / HTTP/1.1",
+			"Mar  3 10:21:00 mx postfix/postscreen[901]: NON-SMTP COMMAND from [192.0.2.24]:41051 Subject: hello"),
+	},
+	[R_EHLO_DISCARD] = {
+		/* Ignored: smtp(8)/smtpd(8) configuration notice (smtp_discard_ehlo_keywords). */
+		.id = R_EHLO_DISCARD, .name = "ehlo_discard", .daemons = DAEMON_SMTP | DAEMON_SMTPD,
+		.prefix = "discarding EHLO keywords: ",
+		.pattern = "^discarding EHLO keywords: .*$",
+		.source = "smtp/smtp_proto.c smtp_helo(), smtpd/smtpd.c ehlo_cmd() \"discarding EHLO keywords: %s\" (2.2+)",
+		.examples = EX(
+			"Jul 24 05:04:00 mx postfix/smtp[4107]: discarding EHLO keywords: CHUNKING STARTTLS",
+			"Jul 24 05:04:01 mx postfix/smtpd[4108]: discarding EHLO keywords: SILENT-DISCARD STARTTLS"),
+	},
+	[R_STARTTLS_OFFERED] = {
+		/* Ignored: smtp_tls_note_starttls_offer = yes; the delivery line tells the outcome. */
+		.id = R_STARTTLS_OFFERED, .name = "starttls_offered", .daemons = DAEMON_SMTP,
+		.prefix = "Host offered STARTTLS: [",
+		.pattern = "^Host offered STARTTLS: \\[[^\\]]*\\]$",
+		.source = "smtp/smtp_proto.c smtp_helo() \"Host offered STARTTLS: [%s]\" (2.2+)",
+		.examples = EX("Jul 24 05:05:00 mx postfix/smtp[4109]: Host offered STARTTLS: [mx1.example.net]"),
+	},
+	[R_TLS_STATE_TRACE] = {
+		/* Ignored: smtpd/smtp/tlsproxy_tls_loglevel >= 2 handshake trace; the
+		 * summary or the error line that follows carries the outcome. */
+		.id = R_TLS_STATE_TRACE, .name = "tls_state_trace", .daemons = DAEMON_SMTPD | DAEMON_SMTP | DAEMON_TLSPROXY,
+		.prefix = "SSL",
+		.pattern = "^(?:SSL_accept|SSL_connect):|^SSL3 alert (?:read|write):",
+		.source = "tls/tls_misc.c tls_info_callback() \"%s:%s\", \"%s:failed in %s\", \"%s:error in %s\", "
+			  "\"SSL3 alert %s:%s:%s\" (2.2+, loglevel 2)",
+		.examples = EX(
+			"Jul 24 05:06:00 mx postfix/smtpd[4110]: SSL_accept:SSLv3/TLS write server hello",
+			"Jul 24 05:06:01 mx postfix/smtpd[4110]: SSL_accept:error in SSLv3/TLS write finished",
+			"Jul 24 05:06:02 mx postfix/smtp[4111]: SSL_connect:SSLv3/TLS read server certificate",
+			"Jul 24 05:06:03 mx postfix/smtpd[4110]: SSL3 alert write:fatal:handshake failure"),
+	},
+	[R_TLS_CIPHER_LIST] = {
+		/* Ignored: loglevel 2 (TLS_LOG_VERBOSE) detail. */
+		.id = R_TLS_CIPHER_LIST, .name = "tls_cipher_list", .daemons = DAEMON_SMTPD | DAEMON_SMTP | DAEMON_TLSPROXY,
+		.contains = ": TLS cipher list \"", .within = 300, /* after the peer name */
+		.pattern = "^\\S+: TLS cipher list \"[^\"]*\"$",
+		.source = "tls/tls_server.c tls_server_start(), tls/tls_client.c tls_client_start() "
+			  "\"%s: TLS cipher list \\\"%s\\\"\" (2.5+, loglevel 2)",
+		.examples = EX(
+			"Jul 24 05:07:00 mx postfix/smtpd[4112]: client.example.com[192.0.2.10]: TLS cipher list \"aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH\"",
+			"Jul 24 05:07:01 mx postfix/smtp[4113]: mx1.example.net[192.0.2.7]:25: TLS cipher list \"aNULL:-aNULL:ALL:!EXPORT:!LOW:+RC4:@STRENGTH\""),
+	},
+	[R_SMTP_CHAT] = {
+		/* Ignored: "-v" / debug_peer_list protocol trace, "> " sent and "< "
+		 * received; the literal filter is the space after the arrow. */
+		.id = R_SMTP_CHAT, .name = "smtp_chat", .daemons = DAEMON_SMTPD | DAEMON_SMTP,
+		.contains = " ", .within = 1,
+		.pattern = "^[<>] \\S+: ",
+		.source = "smtpd/smtpd_chat.c smtpd_chat_query_limit() (smtpd_chat_query() before 3.4), vsmtpd_chat_reply(); smtp/smtp_chat.c smtp_chat_cmd(), "
+			  "smtp_chat_resp() \"> %s: %s\", \"< %s: %s\" (2.2+, verbose only)",
+		.examples = EX(
+			"Jul 24 05:08:00 mx postfix/smtpd[4114]: > client.example.com[192.0.2.10]: 250-STARTTLS",
+			"Jul 24 05:08:01 mx postfix/smtpd[4114]: < client.example.com[192.0.2.10]: STARTTLS",
+			"Jul 24 05:08:02 mx postfix/smtp[4115]: < mx1.example.net[192.0.2.7]:25: 250-STARTTLS"),
 	},
 };
 

@@ -20,6 +20,7 @@
 
 #include "event.h"
 #include "metrics.h"
+#include "polstat.h"
 #include "session.h"
 #include "util.h"
 
@@ -46,6 +47,8 @@ struct Entry {
 	bool tls_attempted;
 	bool client_seen;
 	bool passed;            /* postscreen PASS: may be handed to smtpd */
+	bool proxied;           /* tlsproxy holds the connection (CONNECT from, no DISCONNECT yet) */
+	bool lingering;         /* postscreen DISCONNECT seen, waiting for tlsproxy's outcome */
 	bool failure_counted;
 	const char *pending_failure;
 	char *peer;             /* "host[addr]" as smtpd logged it */
@@ -58,6 +61,7 @@ struct Entry {
 	char *tls_proto;
 	char *bound_qid;
 	const char *pending_cert;
+	const char *armed_cert; /* pending_cert of the connection the last summary announced */
 	char *policy_fail_qid;  /* last attempt counted by count_policy_failure() */
 	int64_t policy_fail_ts;
 
@@ -82,6 +86,7 @@ struct Sessions {
 	List lists[_KIND_MAX];
 	size_t n_passed;        /* postscreen entries with passed set */
 	uint64_t n_tls_without_summary;
+	size_t n_lingering;     /* postscreen entries with lingering set */
 	char keybuf[512];
 };
 
@@ -146,7 +151,7 @@ size_t sessions_open(const Sessions *s)
 {
 	/* Postscreen connections that passed are normally handed to smtpd and
 	 * never disconnect in postscreen's name: they are not "open". */
-	return s->lists[KIND_SMTPD].n + s->lists[KIND_POSTSCREEN].n - s->n_passed;
+	return s->lists[KIND_SMTPD].n + s->lists[KIND_POSTSCREEN].n - s->n_passed - s->n_lingering;
 }
 
 /* ---- map ---------------------------------------------------------------- */
@@ -364,6 +369,10 @@ static const Mapping library_reasons[] = {
 	{ "wrong ssl version", "unsupported_protocol" },
 	{ "alert protocol version", "unsupported_protocol" },
 	{ "wrong version number", "wrong_version_number" },
+	/* OpenSSL 1.0.x SSL23_GET_CLIENT_HELLO / SSL23_GET_SERVER_HELLO: the
+	 * peer's first bytes are not a TLS record, what 1.1+ calls "wrong
+	 * version number". */
+	{ "unknown protocol", "wrong_version_number" },
 	{ "http request", "http_request" },
 	{ "https proxy request", "http_request" },
 	{ "alert unknown ca", "unknown_ca" },
@@ -653,19 +662,27 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 		}
 		peers_inbound_session(s->peers, &ps);
 	}
+	if (e->lingering)
+		s->n_lingering--;
 	destroy(s, e);
 }
 
 /* expire - an entry dropped without its end line. */
 static void expire(Sessions *s, Entry *e)
 {
+	if (e->lingering) { /* it has ended: tlsproxy said nothing more */
+		finish(s, e, NULL, e->last_ts);
+		return;
+	}
 	if (e->kind == KIND_SMTPD || (e->kind == KIND_POSTSCREEN && !e->passed))
 		store_add(s->store, M_SESSIONS_EXPIRED, NULL, 1);
 	destroy(s, e);
 }
 
 /* A connection postscreen passed is smtpd's once a few seconds went by
- * without its DISCONNECT; there is no line that says so. */
+ * without its DISCONNECT; there is no line that says so. tlsproxy gives up
+ * on a handshake after smtpd_starttls_timeout (300s by default), so a
+ * lingering connection's outcome has been logged by then too. */
 #define PASSED_HANDOFF_USEC (5 * 60 * USEC_PER_SEC)
 
 void sessions_sweep(Sessions *s, int64_t now)
@@ -675,10 +692,13 @@ void sessions_sweep(Sessions *s, int64_t now)
 		while (l->tail && l->tail->last_ts + s->max_age_usec < now)
 			expire(s, l->tail);
 	}
-	/* Passed postscreen entries would otherwise fill the table for an hour. */
+	/* Passed postscreen entries would otherwise fill the table for an hour;
+	 * lingering ones end as they are when tlsproxy stayed silent. */
 	for (Entry *e = s->lists[KIND_POSTSCREEN].tail; e && e->last_ts + PASSED_HANDOFF_USEC < now;) {
 		Entry *prev = e->prev;
-		if (e->passed)
+		if (e->lingering)
+			finish(s, e, NULL, e->last_ts);
+		else if (e->passed)
 			destroy(s, e);
 		e = prev;
 	}
@@ -776,6 +796,7 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 		}
 		return;
 	case R_POSTSCREEN_PASS:
+	case R_POSTSCREEN_ALLOWLISTED: /* psc_conclude() hands it on without a PASS line */
 		if (e) {
 			if (!e->passed)
 				s->n_passed++;
@@ -786,8 +807,18 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 	case R_POSTSCREEN_DISCONNECT:
 		/* Counted here rather than at CONNECT: a connection that passes and
 		 * is handed to smtpd logs no DISCONNECT and is counted by smtpd. */
-		if (e)
-			finish(s, e, NULL, ll->ts_usec);
+		if (!e)
+			return;
+		if (e->proxied && !e->tls_done && !e->failure_counted) {
+			/* postscreen gave up while tlsproxy is still in the
+			 * handshake: tlsproxy's lines that follow say how it ended. */
+			if (!e->lingering)
+				s->n_lingering++;
+			e->lingering = true;
+			touch(s, e, ll->ts_usec);
+			return;
+		}
+		finish(s, e, NULL, ll->ts_usec);
 		return;
 	default:
 		return;
@@ -818,13 +849,38 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 		}
 		return;
 	}
-	case R_TLSPROXY_ENDPOINT:
+	case R_TLSPROXY_ENDPOINT: {
+		if (slice_eq_str(m->g[G_WHAT], "DISCONNECT")) {
+			/* tlsp_state_free() logs the handshake failure, if any, just
+			 * before: library lines seen so far are spent. */
+			Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+			if (t)
+				t->last_library_reason = NULL;
+		}
 		/* postscreen hands a connection to tlsproxy only after STARTTLS. */
+		Entry *e = postscreen_for(s, m->g[G_EP]);
+		if (!e)
+			return;
 		if (slice_eq_str(m->g[G_WHAT], "CONNECT from")) {
-			Entry *e = postscreen_for(s, m->g[G_EP]);
-			if (e) {
-				e->tls_attempted = true;
-				touch(s, e, ll->ts_usec);
+			e->tls_attempted = e->proxied = true;
+			touch(s, e, ll->ts_usec);
+		} else if (slice_eq_str(m->g[G_WHAT], "DISCONNECT")) {
+			e->proxied = false;
+			if (e->lingering)
+				finish(s, e, NULL, ll->ts_usec);
+		}
+		return;
+	}
+	case R_TLS_WARNING:
+		/* tlsp_ciphertext_event(): "ciphertext read/write timeout" comes
+		 * right before tlsp_state_free()'s "TLS handshake failed". */
+		if (slice_eq_str(m->g[G_WHAT], "ciphertext read/write timeout")) {
+			Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+			if (!t)
+				t = create(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+			if (t) {
+				t->last_library_reason = "timeout";
+				touch(s, t, ll->ts_usec);
 			}
 		}
 		return;
@@ -851,6 +907,8 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 			e->failure_counted = true;
 			e->pending_failure = reason;
 			touch(s, e, ll->ts_usec);
+			if (e->lingering)
+				finish(s, e, NULL, ll->ts_usec);
 		}
 		return;
 	}
@@ -870,12 +928,26 @@ static bool relay_matches(const char *tls_peer, Slice relay)
 	return relay.n > n && memcmp(relay.p, tls_peer, n) == 0 && relay.p[n] == '[' && !strchr(tls_peer, '[');
 }
 
+static void commit_cert(Sessions *s, Entry *e, const char **cert)
+{
+	if (*cert) {
+		count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, *cert);
+		*cert = NULL;
+	}
+}
+
+/*
+ * A verification failure is logged during the handshake, before its
+ * summary, but is a policy failure only if the connection was then not
+ * used: Postfix 2.5-2.8 log it for opportunistic TLS too
+ * (tls_verify_certificate_callback() logs whenever verification fails;
+ * 2.9+ only with TLS_LOG_UNTRUSTED, i.e. when the level requires trust).
+ * The summary arms it; a delivery sent over that connection disarms it.
+ */
 static void commit_cert_failure(Sessions *s, Entry *e)
 {
-	if (e->pending_cert) {
-		count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, e->pending_cert);
-		e->pending_cert = NULL;
-	}
+	commit_cert(s, e, &e->armed_cert);
+	commit_cert(s, e, &e->pending_cert);
 }
 
 /* Lines of one delivery attempt are logged together; a retry of the same
@@ -918,6 +990,60 @@ static void count_policy_failure(Sessions *s, Entry *e, Slice qid, Slice why, in
 	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, reason);
 }
 
+/* on_delivery - one recipient's delivery attempt (log_adhoc()). */
+static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLine *ll, const Match *m)
+{
+	Slice st = m->g[G_STATUS];
+	DeliveryStatus ds;
+	if (slice_eq_str(st, "sent"))
+		ds = DELIVERY_SENT;
+	else if (slice_eq_str(st, "deferred") || slice_eq_str(st, "SOFTBOUNCE"))
+		ds = DELIVERY_DEFERRED;
+	else if (slice_eq_str(st, "bounced"))
+		ds = DELIVERY_BOUNCED;
+	else
+		return; /* address verification probes: deliverable/undeliverable */
+	Trust tls = TRUST_NONE;
+	Slice qid = m->g[G_QID];
+	if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
+		/* The summary belongs to the delivery request that follows it:
+		 * a later queue ID without its own summary (or "reused" line)
+		 * went over a new, unencrypted connection. */
+		if (!e->bound_qid) {
+			e->bound_qid = slice_dup(qid);
+			tls = e->tls;
+		} else if (slice_eq_str(qid, e->bound_qid)) {
+			tls = e->tls;
+		} else {
+			e->tls = TRUST_NONE;
+		}
+	}
+	if (ds == DELIVERY_SENT && tls != TRUST_NONE)
+		e->armed_cert = NULL; /* the connection was used: not enforced */
+	commit_cert_failure(s, e);
+	count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
+	Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
+	count(s, M_OUTBOUND_DELIVERIES, l);
+	PolStat ps; /* Postfix 3.11+: one per policy feature */
+	for (Slice f = m->g[G_TLSFEAT]; polstat_next(&f, &ps);) {
+		Slice p[] = { prog->syslog_name, slice_from(ps.feature), slice_from(ps.level), slice_from(ps.final),
+			      slice_from(ps.state) };
+		count(s, M_OUTBOUND_TLS_POLICY, p);
+	}
+	if (s->peers) {
+		PeerDelivery pd = {
+			.ts_usec = ll->ts_usec,
+			.syslog_name = prog->syslog_name,
+			.recipient = m->g[G_TO],
+			.relay = m->g[G_RELAY],
+			.tls = tls,
+			.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
+			.status = ds,
+		};
+		peers_outbound_delivery(s->peers, &pd);
+	}
+}
+
 static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
 	Entry *e = lookup(s, KIND_CLIENT, prog, ll->pid, SLICE_NULL);
@@ -936,9 +1062,11 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 	case R_TLS_SUMMARY: {
 		if (!slice_eq_str(m->g[G_DIR], "to"))
 			return;
-		/* Verification failures are logged during the handshake, before
-		 * its summary: the session's failure is complete now. */
-		commit_cert_failure(s, e);
+		/* The previous connection's failure was not disarmed; this
+		 * handshake's verification lines are complete now. */
+		commit_cert(s, e, &e->armed_cert);
+		e->armed_cert = e->pending_cert;
+		e->pending_cert = NULL;
 		Trust t = trust_from(m->g[G_TRUST]);
 		if (slice_eq_str(m->g[G_USAGE], "established")) {
 			count_handshake(s, M_OUTBOUND_HANDSHAKES, prog, m);
@@ -968,50 +1096,9 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 	case R_NONFINAL:
 		count_policy_failure(s, e, m->g[G_QID], m->g[G_REASON], ll->ts_usec);
 		return;
-	case R_DELIVERY: {
-		Slice st = m->g[G_STATUS];
-		DeliveryStatus ds;
-		if (slice_eq_str(st, "sent"))
-			ds = DELIVERY_SENT;
-		else if (slice_eq_str(st, "deferred") || slice_eq_str(st, "SOFTBOUNCE"))
-			ds = DELIVERY_DEFERRED;
-		else if (slice_eq_str(st, "bounced"))
-			ds = DELIVERY_BOUNCED;
-		else
-			return; /* address verification probes: deliverable/undeliverable */
-		commit_cert_failure(s, e);
-		Trust tls = TRUST_NONE;
-		Slice qid = m->g[G_QID];
-		if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
-			/* The summary belongs to the delivery request that follows it:
-			 * a later queue ID without its own summary (or "reused" line)
-			 * went over a new, unencrypted connection. */
-			if (!e->bound_qid) {
-				e->bound_qid = slice_dup(qid);
-				tls = e->tls;
-			} else if (slice_eq_str(qid, e->bound_qid)) {
-				tls = e->tls;
-			} else {
-				e->tls = TRUST_NONE;
-			}
-		}
-		count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
-		Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
-		count(s, M_OUTBOUND_DELIVERIES, l);
-		if (s->peers) {
-			PeerDelivery pd = {
-				.ts_usec = ll->ts_usec,
-				.syslog_name = prog->syslog_name,
-				.recipient = m->g[G_TO],
-				.relay = m->g[G_RELAY],
-				.tls = tls,
-				.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
-				.status = ds,
-			};
-			peers_outbound_delivery(s->peers, &pd);
-		}
+	case R_DELIVERY:
+		on_delivery(s, e, prog, ll, m);
 		return;
-	}
 	default:
 		return;
 	}

@@ -243,6 +243,190 @@ static void test_versions_and_names(void)
 	teardown();
 }
 
+static double policy(const char *feature, const char *level, const char *final, const char *state)
+{
+	Slice l[] = { SLICE_LIT("postfix"), slice_from(feature), slice_from(level), slice_from(final), slice_from(state) };
+	return store_get(store, M_OUTBOUND_TLS_POLICY, l);
+}
+
+static double unrecognized(const char *daemon)
+{
+	Slice l[] = { slice_from(daemon) };
+	return store_get(store, M_UNRECOGNIZED_LINES, l);
+}
+
+/* Postfix 3.11 "tls=" (pol_stats_format()): deliveries count as before,
+ * and every feature lands in the policy family. */
+static void test_tls_policy_311(void)
+{
+	setup(100, NULL);
+	feed((const char *const[]){
+		/* verbatim from postfix-users, 3.11 */
+		"Nov 14 10:20:30 list postfix/smtp[793146]: Verified TLS connection established to list.sys4.de[45.90.5.195]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange x25519 server-signature ECDSA (secp384r1) server-digest SHA384",
+		"Nov 14 10:20:31 list postfix/smtp[793146]: 01E12901F9D: to=<postfix-users@postfix.org>, relay=list.sys4.de[45.90.5.195]:25, delay=5.4, delays=0.08/0.01/3.5/1.9, tls=dane, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4cbdb56t4MzPjfw)",
+		/* opportunistic, server without STARTTLS: used in plaintext */
+		"Nov 14 10:21:00 mx postfix/smtp[801]: 1111: to=<a@a.example>, relay=mx.a.example[192.0.2.7]:25, delay=1, delays=0/0/0.5/0.5, tls=may:none, dsn=2.0.0, status=sent (250 ok)",
+		"Nov 14 10:21:00 mx postfix/smtp[801]: 1111: to=<b@a.example>, relay=mx.a.example[192.0.2.7]:25, delay=1, delays=0/0/0.5/0.5, tls=may:none, dsn=2.0.0, status=sent (250 ok)",
+		/* opportunistic DANE without DNSSEC */
+		"Nov 14 10:22:00 mx postfix/smtp[802]: 2222: to=<a@b.example>, relay=mx.b.example[192.0.2.8]:25, delay=1, delays=0/0/0.5/0.5, tls=dane:halfdane, dsn=2.0.0, status=sent (250 ok)",
+		/* no connection made */
+		"Nov 14 10:23:00 mx postfix/smtp[803]: 3333: to=<a@c.example>, relay=none, delay=30, delays=0/0/30/0, tls=may?, dsn=4.4.1, status=deferred (connect to mx.c.example[192.0.2.9]:25: Connection timed out)",
+		/* required TLS not offered: blocked, and still one not_offered failure */
+		"Nov 14 10:24:00 mx postfix/smtp[804]: 4444: to=<a@d.example>, relay=mx.d.example[192.0.2.10]:25, delay=1, delays=0/0/0.5/0, tls=!encrypt, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.d.example[192.0.2.10])",
+		/* REQUIRETLS: compliant, and blocked for lack of STARTTLS */
+		"Nov 14 10:25:00 mx postfix/smtp[805]: 5555: to=<a@e.example>, relay=mx.e.example[192.0.2.11]:25, delay=1, delays=0/0/0.5/0.5, tls=verify/requiretls, dsn=2.0.0, status=sent (250 ok)",
+		"Nov 14 10:26:00 mx postfix/smtp[806]: 6666: to=<a@f.example>, relay=mx.f.example[192.0.2.12]:25, delay=1, delays=0/0/0.5/0, tls=may?/!requiretls:nostarttls, dsn=5.7.30, status=bounced (Sender requested REQUIRETLS, but TLS service was not offered by host mx.f.example[192.0.2.12])",
+		/* LMTP (lmtp_log_tls_feature_status) and a name no release writes */
+		"Nov 14 10:27:00 mx postfix/lmtp[807]: 7777: to=<u@g.example>, relay=mail.g.example[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, tls=none, dsn=2.0.0, status=sent (250 2.0.0 Saved)",
+		"Nov 14 10:28:00 mx postfix/smtp[808]: 8888: to=<a@h.example>, relay=mx.h.example[192.0.2.13]:25, delay=1, delays=0/0/0.5/0.5, tls=(may), dsn=2.0.0, status=sent (250 ok)",
+		NULL });
+	check(deliveries("verified", "sent") == 1);
+	check(deliveries("none", "sent") == 6);
+	check(deliveries("none", "deferred") == 2);
+	check(deliveries("none", "bounced") == 1);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "not_offered") == 1);
+	check(policy("security_level", "dane", "dane", "satisfied") == 1);
+	check(policy("security_level", "may", "none", "downgraded") == 2);
+	check(policy("security_level", "dane", "halfdane", "downgraded") == 1);
+	check(policy("security_level", "may", "may", "undecided") == 2);
+	check(policy("security_level", "encrypt", "encrypt", "blocked") == 1);
+	check(policy("security_level", "verify", "verify", "satisfied") == 1);
+	check(policy("requiretls", "requiretls", "requiretls", "satisfied") == 1);
+	check(policy("requiretls", "requiretls", "nostarttls", "blocked") == 1);
+	check(policy("security_level", "none", "none", "satisfied") == 1);
+	check(policy("security_level", "other", "other", "satisfied") == 1);
+	check(unrecognized("smtp") == 0 && unrecognized("lmtp") == 0);
+	teardown();
+}
+
+/* postscreen allowlisting and tlsproxy outcomes logged after postscreen's DISCONNECT. */
+static void test_postscreen_tlsproxy_shapes(void)
+{
+	setup(100, NULL);
+	feed((const char *const[]){
+		/* allowlisted: handed to smtpd without a PASS line (3.6+ and 2.8-3.5 wordings) */
+		"Nov 28 10:00:00 mx postfix/postscreen[70]: CONNECT from [192.0.2.1]:1000 to [192.0.2.100]:25",
+		"Nov 28 10:00:00 mx postfix/postscreen[70]: ALLOWLISTED [192.0.2.1]:1000",
+		"Nov 28 10:00:00 mx postfix/smtpd[72]: connect from a.example[192.0.2.1]",
+		"Nov 28 10:00:01 mx postfix/postscreen[70]: CONNECT from [192.0.2.2]:1001 to [192.0.2.100]:25",
+		"Nov 28 10:00:01 mx postfix/postscreen[70]: WHITELISTED [192.0.2.2]:1001",
+		NULL });
+	check(get0(M_SESSIONS_OPEN) == 1); /* smtpd's session only */
+	feed((const char *const[]){
+		"Nov 28 10:00:02 mx postfix/smtpd[72]: disconnect from a.example[192.0.2.1] ehlo=1 quit=1 commands=2",
+		/* postscreen gives up first; tlsproxy times out the handshake later: one failure */
+		"Nov 28 10:00:03 mx postfix/postscreen[70]: CONNECT from [192.0.2.3]:1002 to [192.0.2.100]:25",
+		"Nov 28 10:00:04 mx postfix/tlsproxy[71]: CONNECT from [192.0.2.3]:1002",
+		"Nov 28 10:00:10 mx postfix/postscreen[70]: DISCONNECT [192.0.2.3]:1002",
+		NULL });
+	check(get0(M_SESSIONS_OPEN) == 0);
+	check(sessions("postfix", "starttls_failed", "false") == 0); /* waits for tlsproxy */
+	feed((const char *const[]){
+		"Nov 28 10:05:04 mx postfix/tlsproxy[71]: warning: ciphertext read/write timeout for [192.0.2.3]:1002",
+		"Nov 28 10:05:04 mx postfix/tlsproxy[71]: TLS handshake failed for service=smtpd peer=[192.0.2.3]:1002",
+		"Nov 28 10:05:04 mx postfix/tlsproxy[71]: DISCONNECT [192.0.2.3]:1002",
+		NULL });
+	check(sessions("postfix", "starttls_failed", "false") == 1);
+	check(failures(M_INBOUND_TLS_FAILURES, "postfix", "timeout") == 1);
+	check(failures(M_INBOUND_TLS_FAILURES, "postfix", "starttls_rejected") == 0);
+	check(failures(M_INBOUND_TLS_FAILURES, "postfix", "other") == 0);
+	/* The next two end without tlsproxy's verdict: whatever the inbound
+	 * classification makes of that, each is one session and not expired. */
+	feed((const char *const[]){
+		/* same order, tlsproxy ends without a failure line */
+		"Nov 28 10:06:00 mx postfix/postscreen[70]: CONNECT from [192.0.2.4]:1003 to [192.0.2.100]:25",
+		"Nov 28 10:06:01 mx postfix/tlsproxy[71]: CONNECT from [192.0.2.4]:1003",
+		"Nov 28 10:06:02 mx postfix/postscreen[70]: DISCONNECT [192.0.2.4]:1003",
+		"Nov 28 10:06:02 mx postfix/tlsproxy[71]: DISCONNECT [192.0.2.4]:1003",
+		/* tlsproxy stays silent: the session ends as it is, it does not expire */
+		"Nov 28 10:07:00 mx postfix/postscreen[70]: CONNECT from [192.0.2.5]:1004 to [192.0.2.100]:25",
+		"Nov 28 10:07:01 mx postfix/tlsproxy[71]: CONNECT from [192.0.2.5]:1004",
+		"Nov 28 10:07:02 mx postfix/postscreen[70]: DISCONNECT [192.0.2.5]:1004",
+		NULL });
+	check(sessions("postfix", "starttls_failed", "false") + sessions("postfix", "tls", "false") == 2);
+	feed((const char *const[]){ "Nov 28 10:20:00 mx postfix/smtpd[73]: connect from e[192.0.2.9]", NULL });
+	check(sessions("postfix", "starttls_failed", "false") + sessions("postfix", "tls", "false") == 3);
+	check(failures(M_INBOUND_TLS_FAILURES, "postfix", "timeout") == 1);
+	check(failures(M_INBOUND_TLS_FAILURES, "postfix", "other") == 0);
+	check(sessions("postfix", "plaintext", "false") == 1); /* the allowlisted one, by smtpd */
+	Slice c[] = { SLICE_LIT("postfix") };
+	check(store_get(store, M_INBOUND_CONNECTIONS, c) == 5);
+	check(get0(M_SESSIONS_OPEN) == 1);
+	/* hours later: nothing of the above expired (the allowlisted ones are smtpd's) */
+	feed((const char *const[]){ "Nov 28 13:00:00 mx postfix/smtpd[74]: connect from f[192.0.2.10]", NULL });
+	check(get0(M_SESSIONS_EXPIRED) == 1); /* smtpd[73] only */
+	teardown();
+}
+
+/* Postfix 2.5-2.8 log verification failures for opportunistic TLS too. */
+static void test_opportunistic_verify_28(void)
+{
+	setup(100, NULL);
+	feed((const char *const[]){
+		"Mar  3 10:16:00 mx postfix/smtp[2102]: certificate verification failed for mx.a.example[192.0.2.7]:25: untrusted issuer /C=XX/O=Example CA",
+		"Mar  3 10:16:00 mx postfix/smtp[2102]: Untrusted TLS connection established to mx.a.example[192.0.2.7]:25: TLSv1 with cipher DHE-RSA-AES256-SHA (256/256 bits)",
+		"Mar  3 10:16:01 mx postfix/smtp[2102]: 4ABC123DEF: to=<a@a.example>, relay=mx.a.example[192.0.2.7]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 Ok)",
+		/* enforced (secure level): the connection is not used */
+		"Mar  3 10:17:00 mx postfix/smtp[2103]: certificate verification failed for mx.b.example[192.0.2.8]:25: self-signed certificate",
+		"Mar  3 10:17:00 mx postfix/smtp[2103]: Untrusted TLS connection established to mx.b.example[192.0.2.8]:25: TLSv1 with cipher DHE-RSA-AES256-SHA (256/256 bits)",
+		"Mar  3 10:17:00 mx postfix/smtp[2103]: 5ABC123DEF: Server certificate not verified",
+		"Mar  3 10:17:01 mx postfix/smtp[2103]: 5ABC123DEF: to=<a@b.example>, relay=mx.b.example[192.0.2.8]:25, delay=1, delays=0/0/0.5/0, dsn=4.7.5, status=deferred (Server certificate not verified)",
+		NULL });
+	check(deliveries("untrusted", "sent") == 1);
+	check(deliveries("untrusted", "deferred") == 1);
+	check(failures(M_OUTBOUND_TLS_FAILURES, "postfix", "cert_untrusted") == 1);
+	teardown();
+}
+
+/* Harmless lines are classified, not counted as unrecognized; sessions are unaffected. */
+static void test_harmless_lines(void)
+{
+	setup(100, NULL);
+	feed((const char *const[]){
+		"Jul 24 06:00:00 mx postfix/postscreen[900]: CONNECT from [192.0.2.21]:41030 to [192.0.2.100]:25",
+		"Jul 24 06:00:00 mx postfix/postscreen[900]: NOQUEUE: reject: CONNECT from [192.0.2.21]:41030: too many connections",
+		"Jul 24 06:00:00 mx postfix/postscreen[900]: DISCONNECT [192.0.2.21]:41030",
+		"Jul 24 06:00:01 mx postfix/postscreen[900]: CONNECT from [192.0.2.22]:41031 to [192.0.2.100]:25",
+		"Jul 24 06:00:01 mx postfix/postscreen[900]: NOQUEUE: reject: CONNECT from [192.0.2.22]:41031: all server ports busy",
+		"Jul 24 06:00:01 mx postfix/postscreen[900]: DISCONNECT [192.0.2.22]:41031",
+		"Jul 24 06:00:02 mx postfix/postscreen[900]: CONNECT from [192.0.2.23]:41040 to [192.0.2.100]:25",
+		"Jul 24 06:05:02 mx postfix/postscreen[900]: COMMAND TIME LIMIT from [192.0.2.23]:41040 after CONNECT",
+		"Jul 24 06:05:02 mx postfix/postscreen[900]: DISCONNECT [192.0.2.23]:41040",
+		"Jul 24 06:05:03 mx postfix/postscreen[900]: CONNECT from [192.0.2.24]:41050 to [192.0.2.100]:25",
+		"Jul 24 06:05:04 mx postfix/postscreen[900]: NON-SMTP COMMAND from [192.0.2.24]:41050 after CONNECT: GET / HTTP/1.1 GET / HTTP/1.1",
+		"Jul 24 06:05:04 mx postfix/postscreen[900]: DISCONNECT [192.0.2.24]:41050",
+		/* smtpd_tls_loglevel = 2 and -v */
+		"Jul 24 06:06:00 mx postfix/smtpd[4110]: connect from client.example.com[192.0.2.10]",
+		"Jul 24 06:06:00 mx postfix/smtpd[4110]: > client.example.com[192.0.2.10]: 250-STARTTLS",
+		"Jul 24 06:06:00 mx postfix/smtpd[4110]: < client.example.com[192.0.2.10]: STARTTLS",
+		"Jul 24 06:06:00 mx postfix/smtpd[4110]: setting up TLS connection from client.example.com[192.0.2.10]",
+		"Jul 24 06:06:00 mx postfix/smtpd[4110]: client.example.com[192.0.2.10]: TLS cipher list \"aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH\"",
+		"Jul 24 06:06:00 mx postfix/smtpd[4110]: SSL_accept:before SSL initialization",
+		"Jul 24 06:06:00 mx postfix/smtpd[4110]: SSL_accept:SSLv3/TLS write server hello",
+		"Jul 24 06:06:01 mx postfix/smtpd[4110]: Anonymous TLS connection established from client.example.com[192.0.2.10]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+		"Jul 24 06:06:01 mx postfix/smtpd[4110]: discarding EHLO keywords: SILENT-DISCARD",
+		"Jul 24 06:06:02 mx postfix/smtpd[4110]: bare <LF> received after DATA from client.example.com[192.0.2.10]",
+		"Jul 24 06:06:02 mx postfix/smtpd[4110]: disconnect from client.example.com[192.0.2.10] ehlo=2 starttls=1 mail=1 rcpt=1 data=0/1 commands=5/6",
+		/* 2.6 snapshot byte count */
+		"Feb 11 09:30:10 mx postfix/smtpd[8812]: connect from client.example.com[192.0.2.11]",
+		"Feb 11 09:30:12 mx postfix/smtpd[8812]: lost connection after DATA (approximately 0 bytes) from client.example.com[192.0.2.11]",
+		"Feb 11 09:30:12 mx postfix/smtpd[8812]: disconnect from client.example.com[192.0.2.11]",
+		/* smtp client notices */
+		"Jul 24 06:07:00 mx postfix/smtp[4111]: discarding EHLO keywords: CHUNKING STARTTLS",
+		"Jul 24 06:07:00 mx postfix/smtp[4111]: Host offered STARTTLS: [mx1.example.net]",
+		"Jul 24 06:07:00 mx postfix/smtp[4111]: SSL_connect:SSLv3/TLS write client hello",
+		"Jul 24 06:07:00 mx postfix/smtp[4111]: < mx1.example.net[192.0.2.7]:25: 250-STARTTLS",
+		NULL });
+	check(unrecognized("postscreen") == 0);
+	check(unrecognized("smtpd") == 0);
+	check(unrecognized("smtp") == 0);
+	check(sessions("postfix", "plaintext", "false") == 5);
+	check(sessions("postfix", "tls", "false") == 1);
+	check(get0(M_SESSIONS_OPEN) == 0);
+	check(get0(M_LINES_READ) == 30);
+	teardown();
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -251,5 +435,9 @@ int main(void)
 	test_run(test_outbound);
 	test_run(test_postscreen);
 	test_run(test_versions_and_names);
+	test_run(test_tls_policy_311);
+	test_run(test_postscreen_tlsproxy_shapes);
+	test_run(test_opportunistic_verify_28);
+	test_run(test_harmless_lines);
 	return test_exit();
 }

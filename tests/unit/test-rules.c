@@ -101,6 +101,18 @@ static void test_captures(void)
 	check(parser_match(p, DAEMON_SMTPD, SLICE_LIT("NOQUEUE: reject: RCPT from h[192.0.2.1]: 554 5.7.1 <x@y>: Relay access denied; from=<SSL@x> to=<TLS@y> proto=ESMTP helo=<TLS>"), &m) == PARSE_IRRELEVANT);
 	check(parser_match(p, DAEMON_SMTP, SLICE_LIT("4ABC: to=<a@b>, relay=x, delay=oops"), &m) == PARSE_NO_MATCH);
 	check(parser_match(p, DAEMON_SMTPD, SLICE_LIT("warning: hostname x does not resolve to address 192.0.2.1"), &m) == PARSE_IRRELEVANT);
+
+	/* 3.11 tls= between delays= and dsn= */
+	msg = SLICE_LIT("01E12901F9D: to=<a@b>, relay=r[192.0.2.1]:25, delay=5.4, delays=0.08/0.01/3.5/1.9, tls=may?/!requiretls:nostarttls, dsn=5.7.30, status=bounced (x)");
+	check(parser_match(p, DAEMON_SMTP, msg, &m) == 0);
+	check(m.rule == R_DELIVERY);
+	check(slice_eq_str(m.g[G_TLSFEAT], "may?/!requiretls:nostarttls"));
+	check(slice_eq_str(m.g[G_STATUS], "bounced"));
+	msg = SLICE_LIT("01E12901F9D: to=<a@b>, relay=r[192.0.2.1]:25, delay=5.4, delays=0.08/0.01/3.5/1.9, dsn=2.0.0, status=sent (x)");
+	check(parser_match(p, DAEMON_SMTP, msg, &m) == 0);
+	check(m.g[G_TLSFEAT].p == NULL);
+	msg = SLICE_LIT("WHITELIST VETO [192.0.2.1]:1000");
+	check(parser_match(p, DAEMON_POSTSCREEN, msg, &m) == PARSE_IRRELEVANT);
 	parser_free(p);
 }
 
@@ -125,6 +137,8 @@ static void test_mappings(void)
 	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:1417D18C:SSL routines:tls_process_client_hello:version too low:../ssl/statem/statem_srvr.c:1661:")), "unsupported_protocol");
 	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A00009C:SSL routines::http request:../ssl/record/ssl3_record.c:341:")), "http_request");
 	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:0A000418:SSL routines::tlsv1 alert unknown ca:x:1:SSL alert number 48:")), "unknown_ca");
+	/* OpenSSL 1.0.x: the client's first bytes are not TLS */
+	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:140760FC:SSL routines:SSL23_GET_CLIENT_HELLO:unknown protocol:s23_srvr.c:640:")), "wrong_version_number");
 	check_str(sessions_inbound_failure_reason(SLICE_LIT("error:something new")), "other");
 	check_str(sessions_outbound_cert_reason(SLICE_LIT("certificate has expired")), "cert_expired");
 	check_str(sessions_outbound_cert_reason(SLICE_LIT("num=62:hostname mismatch")), "hostname_mismatch");
