@@ -275,17 +275,27 @@ static int by_id(Backfill *b, Change **ret, size_t **ret_start)
 	return 0;
 }
 
-/* emit - the samples of one series (out == NULL: count them only). */
+/* emit - the samples of one series (out == NULL: count them only). A
+ * counter also gets a 0 at the step before it first appears: it was 0 then,
+ * and without that sample increase() over a window that starts before the
+ * series would miss its first increments. */
 static uint64_t emit(const Backfill *b, const Change *c, size_t n, const FamilyDesc *f, const Series *se, Buf *out)
 {
 	uint64_t samples = 0;
+	int64_t step = b->cfg.step_usec;
+	if (n && f->type == METRIC_COUNTER && !isnan(c[0].value)) {
+		samples++;
+		if (out)
+			expo_sample(out, f, se, EXPO_OPENMETRICS, 0, b->extra,
+				    (b->base_usec + ((int64_t)c[0].step - 1) * step) / 1000000);
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t end = i + 1 < n ? c[i + 1].step : b->n_steps;
 		if (isnan(c[i].value))
 			continue;
 		samples += end - c[i].step;
 		for (uint32_t k = c[i].step; out && k < end; k++) {
-			int64_t ts = (b->base_usec + (int64_t)k * b->cfg.step_usec) / 1000000;
+			int64_t ts = (b->base_usec + (int64_t)k * step) / 1000000;
 			expo_sample(out, f, se, EXPO_OPENMETRICS, c[i].value, b->extra, ts);
 		}
 	}

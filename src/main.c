@@ -37,6 +37,7 @@
 #include "peers.h"
 #include "procstat.h"
 #include "report.h"
+#include "backfill.h"
 #include "source.h"
 #include "statefile.h"
 #include "util.h"
@@ -110,15 +111,36 @@ static const Flag flags[] = {
 	FLAG_END,
 };
 
+/* flags of the backfill subcommand only (it also takes the report's) */
+static struct {
+	int64_t step;
+	StrList labels;
+	const char *output;
+	uint64_t max_samples;
+} bf;
+
+static const Flag backfill_flags[] = {
+	{ "step", FLAG_DURATION, &bf.step, "DURATION", "5m", "Log time between two samples of every series (default {}).", true },
+	{ "label", FLAG_LIST, &bf.labels, "NAME=VALUE", NULL, "Label added to every series, e.g. instance=mx1:10125 and job=postfix_tls so that the history joins the live series (repeatable).", true },
+	{ "output", FLAG_STRING, &bf.output, "PATH", "-", "Where the OpenMetrics text goes ('-': standard output) (default {}).", true },
+	{ "backfill.max-samples", FLAG_U64, &bf.max_samples, "N", "50000000", "Refuse to write more samples than this (series x steps; about 150 bytes each) (default {}).", true },
+	FLAG_END,
+};
+
 static void usage(FILE *f, const Flag *const *tables, bool report)
 {
-	if (report)
+	if (report && tables[0] == backfill_flags)
+		fprintf(f, "usage: postfix_tls_exporter backfill [FLAGS] [FILE...]\n\n"
+			   "Write the Postfix families at every --step of log time as OpenMetrics with\n"
+			   "timestamps, for `promtool tsdb create-blocks-from openmetrics FILE DIR`.\n\nFlags:\n");
+	else if (report)
 		fprintf(f, "usage: postfix_tls_exporter report [FLAGS] [FILE...]\n\n"
 			   "Print the TLS enforcement readiness report for the given logs (plain, rotated or\n"
 			   ".gz files; journal with --source.journal*), read from the beginning.\n\nFlags:\n");
 	else
 		fprintf(f, "usage: postfix_tls_exporter [FLAGS]\n"
-			   "       postfix_tls_exporter report [FLAGS] [FILE...]\n\n"
+			   "       postfix_tls_exporter report [FLAGS] [FILE...]\n"
+			   "       postfix_tls_exporter backfill [FLAGS] [FILE...]\n\n"
 			   "Prometheus exporter of Postfix TLS statistics, read from Postfix's log.\n\nFlags:\n");
 	flags_usage(tables, f, report);
 }
@@ -467,9 +489,11 @@ static void free_args(void)
 	flags_free(flag_tables);
 }
 
-static void flag_tables_init(void)
+static void flag_tables_init(bool backfill)
 {
 	size_t n = 0;
+	if (backfill)
+		flag_tables[n++] = backfill_flags;
 	for (const SourceType *const *t = source_types; *t; t++) {
 		if (n + 3 > ELEMENTSOF(flag_tables))
 			abort(); /* more source types than flag_tables has room for */
@@ -501,6 +525,61 @@ static int run_report(ReportFormat rfmt)
 	if (r == 0)
 		fwrite(out.data, 1, out.len, stdout);
 	buf_deinit(&out);
+	daemon_done(&d);
+	return r;
+}
+
+static void on_clock(void *userdata, int64_t ts_usec)
+{
+	backfill_observe(userdata, ts_usec);
+}
+
+/* backfill_output - write the history to --output; returns the exit status */
+static int backfill_output(Backfill *b)
+{
+	bool to_stdout = !strcmp(bf.output, "-");
+	FILE *f = to_stdout ? stdout : fopen(bf.output, "we");
+	if (!f) {
+		log_error("--output=%s: %s", bf.output, strerror(errno));
+		return 1;
+	}
+	_cleanup_free_ char *err = NULL;
+	int64_t n = backfill_write(b, f, &err);
+	int r = fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+	if (!to_stdout && fclose(f) != 0)
+		r = -EIO;
+	if (n < 0) {
+		log_error("backfill: %s", err ? err : strerror((int)-n));
+		return 1;
+	}
+	if (r < 0) {
+		log_error("--output=%s: write error", bf.output);
+		return 1;
+	}
+	log_info("backfill: wrote %lld samples to %s", (long long)n, to_stdout ? "standard output" : bf.output);
+	return 0;
+}
+
+/* run_backfill - the backfill subcommand: the FILE arguments to their end,
+ * a snapshot at every --step of log time, then the timestamped history */
+static int run_backfill(void)
+{
+	Daemon d = { .sigfd = -1 };
+	Backfill *b = NULL;
+	_cleanup_free_ char *err = NULL;
+	int r = setup_core(&d, true) < 0 || open_sources(&d, positional.v, false) < 0 ? EXIT_USAGE : 0;
+	BackfillConfig bc = { bf.step, (const char *const *)bf.labels.v, bf.labels.n, bf.max_samples };
+	if (r == 0 && backfill_new(&b, d.store, &bc, &err) < 0) {
+		log_error("%s", err ? err : "backfill: out of memory");
+		r = EXIT_USAGE;
+	}
+	if (r == 0) {
+		ingest_set_clock_hook(d.ingest, on_clock, b);
+		r = read_all(&d, isatty(STDERR_FILENO)) < 0 ? 1 : 0;
+	}
+	if (r == 0)
+		r = backfill_output(b);
+	backfill_free(b);
 	daemon_done(&d);
 	return r;
 }
@@ -559,8 +638,9 @@ static int run_serve(void)
 
 int main(int argc, char **argv)
 {
-	bool report = argc > 1 && !strcmp(argv[1], "report");
-	flag_tables_init();
+	bool backfill = argc > 1 && !strcmp(argv[1], "backfill");
+	bool report = backfill || (argc > 1 && !strcmp(argv[1], "report"));
+	flag_tables_init(backfill);
 	atexit(free_args);
 	if (flags_parse(flag_tables, argc - 1 - report, argv + 1 + report, report, &positional) < 0)
 		return EXIT_USAGE;
@@ -594,6 +674,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (backfill)
+		return run_backfill();
 	if (report)
 		return run_report(rfmt);
 	if (positional.n) {

@@ -68,9 +68,11 @@ static void test_steps(void)
 	char *t = run(two_sessions, 60, 1000000, &n);
 	/* the TLS session counts from the first boundary after it (10:01) to
 	 * the boundary after the newest record (10:04); the plaintext one only
-	 * at 10:04 */
+	 * at 10:04; each counter is 0 one step before it first appears */
 	require(strstr(t, "# TYPE postfix_tls_inbound_sessions counter\n"
+			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"plaintext\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 0 1795860180\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"plaintext\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860240\n"
+			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 0 1795860000\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860060\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860120\n"
 			      "postfix_tls_inbound_sessions_total{syslog_name=\"postfix\",encryption=\"tls\",mail=\"false\",instance=\"mx1:10125\",job=\"postfix_tls\"} 1 1795860180\n"
