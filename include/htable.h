@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 typedef struct HTableSlot {
 	uint64_t hash;
 	void *item;             /* NULL: empty */
@@ -52,10 +54,21 @@ int htable_init(HTable *t, size_t cap_hint);
 void htable_deinit(HTable *t, void (*free_item)(void *item));
 
 /* htable_hash - seeded hash of a byte string (hash64() with the table's seed). */
-uint64_t htable_hash(const HTable *t, const void *p, size_t n);
+static inline uint64_t htable_hash(const HTable *t, const void *p, size_t n)
+{
+	return hash64(p, n, t->seed);
+}
 
-/* htable_find - the item with hash h for which eq(item, key) holds, or NULL. */
-void *htable_find(const HTable *t, uint64_t h, HTableEqFn eq, const void *key);
+/* htable_find - the item with hash h for which eq(item, key) holds, or NULL.
+ * Inline because it runs for every counted event: the compiler can then
+ * inline eq as well, as in a hand-written table. */
+static inline void *htable_find(const HTable *t, uint64_t h, HTableEqFn eq, const void *key)
+{
+	for (size_t j = h & t->mask; t->slots[j].item; j = (j + 1) & t->mask)
+		if (t->slots[j].hash == h && eq(t->slots[j].item, key))
+			return t->slots[j].item;
+	return NULL;
+}
 /* htable_insert - add item under hash h; the caller has checked that its key
  * is not present. Returns 0 or -ENOMEM (the table is then unchanged). */
 int htable_insert(HTable *t, uint64_t h, void *item);

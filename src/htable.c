@@ -15,7 +15,6 @@
 #include <stdlib.h>
 
 #include "htable.h"
-#include "util.h"
 
 #define HTABLE_MIN_CAP 8
 
@@ -39,19 +38,6 @@ void htable_deinit(HTable *t, void (*free_item)(void *item))
 				free_item(t->slots[i].item);
 	free(t->slots);
 	*t = HTABLE_NULL;
-}
-
-uint64_t htable_hash(const HTable *t, const void *p, size_t n)
-{
-	return hash64(p, n, t->seed);
-}
-
-void *htable_find(const HTable *t, uint64_t h, HTableEqFn eq, const void *key)
-{
-	for (size_t j = h & t->mask; t->slots[j].item; j = (j + 1) & t->mask)
-		if (t->slots[j].hash == h && eq(t->slots[j].item, key))
-			return t->slots[j].item;
-	return NULL;
 }
 
 static void place(HTableSlot *slots, size_t mask, uint64_t h, void *item)
