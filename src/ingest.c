@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "htable.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -42,11 +43,8 @@ struct Ingest {
 	pcre2_code *wrapper_re;
 	bool warned_no_summary;
 
-	ProgInfo **progs;      /* intern table, open addressing */
-	size_t progs_cap;
-	size_t n_progs;
+	HTable progs;          /* intern table: ProgInfo *, by program name */
 	ProgInfo *last_prog;   /* lines of one program come in runs */
-	uint64_t seed;
 
 	uint64_t lines_read;
 	uint64_t malformed;
@@ -97,7 +95,6 @@ int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_e
 		return -ENOMEM;
 	in->store = store;
 	in->cfg = *cfg;
-	in->seed = hash_random_seed();
 	int r = parser_new(&in->parser, ret_error);
 	if (r < 0)
 		goto fail;
@@ -114,9 +111,7 @@ int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_e
 	if (r < 0)
 		goto fail;
 	in->name_md = pcre2_match_data_create_from_pattern(in->name_re, NULL);
-	in->progs_cap = 64;
-	in->progs = calloc(in->progs_cap, sizeof(ProgInfo *));
-	if (!in->name_md || !in->progs) {
+	if (!in->name_md || htable_init(&in->progs, 64) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -130,6 +125,13 @@ fail:
 	return r;
 }
 
+static void prog_free(void *p)
+{
+	ProgInfo *pi = p;
+	free((char *)pi->prog.p);
+	free(pi);
+}
+
 Ingest *ingest_free(Ingest *in)
 {
 	if (!in)
@@ -140,12 +142,7 @@ Ingest *ingest_free(Ingest *in)
 	pcre2_code_free(in->name_re);
 	pcre2_code_free(in->wrapper_re);
 	pcre2_match_data_free(in->name_md);
-	for (size_t i = 0; i < in->progs_cap; i++)
-		if (in->progs[i]) {
-			free((char *)in->progs[i]->prog.p);
-			free(in->progs[i]);
-		}
-	free(in->progs);
+	htable_deinit(&in->progs, prog_free);
 	buf_deinit(&in->clean);
 	free(in);
 	return NULL;
@@ -205,7 +202,7 @@ static ProgInfo *prog_new(Ingest *in, Slice prog)
 	}
 	memcpy(copy, prog.p, prog.n);
 	copy[prog.n] = '\0';
-	pi->id = (uint32_t)in->n_progs;
+	pi->id = (uint32_t)htable_size(&in->progs);
 	pi->prog = (Slice){ copy, prog.n };
 	Slice name, daemon;
 	if (logline_split_prog(pi->prog, &name, &daemon)) {
@@ -222,39 +219,27 @@ static ProgInfo *prog_new(Ingest *in, Slice prog)
 	return pi;
 }
 
+static bool prog_eq(const void *item, const void *key)
+{
+	return slice_eq(((const ProgInfo *)item)->prog, *(const Slice *)key);
+}
+
 static ProgInfo *prog_intern(Ingest *in, Slice prog)
 {
 	if (in->last_prog && slice_eq(in->last_prog->prog, prog))
 		return in->last_prog;
-	uint64_t h = hash64(prog.p, prog.n, in->seed);
-	size_t j = h & (in->progs_cap - 1);
-	for (; in->progs[j]; j = (j + 1) & (in->progs_cap - 1))
-		if (slice_eq(in->progs[j]->prog, prog))
-			return in->last_prog = in->progs[j];
-	if (in->n_progs >= INGEST_MAX_PROGRAMS)
+	uint64_t h = htable_hash(&in->progs, prog.p, prog.n);
+	ProgInfo *pi = htable_find(&in->progs, h, prog_eq, &prog);
+	if (pi)
+		return in->last_prog = pi;
+	if (htable_size(&in->progs) >= INGEST_MAX_PROGRAMS)
 		return NULL;
-	ProgInfo *pi = prog_new(in, prog);
+	pi = prog_new(in, prog);
 	if (!pi)
 		return NULL;
-	in->progs[j] = pi;
-	in->n_progs++;
-	if (in->n_progs * 2 > in->progs_cap) {
-		size_t cap = in->progs_cap * 2;
-		ProgInfo **t = calloc(cap, sizeof(*t));
-		if (t) {
-			for (size_t i = 0; i < in->progs_cap; i++) {
-				ProgInfo *x = in->progs[i];
-				if (!x)
-					continue;
-				size_t k = hash64(x->prog.p, x->prog.n, in->seed) & (cap - 1);
-				while (t[k])
-					k = (k + 1) & (cap - 1);
-				t[k] = x;
-			}
-			free(in->progs);
-			in->progs = t;
-			in->progs_cap = cap;
-		}
+	if (htable_insert(&in->progs, h, pi) < 0) {
+		prog_free(pi);
+		return NULL;
 	}
 	return in->last_prog = pi;
 }

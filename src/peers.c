@@ -34,8 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "metrics.h"
 #include "peers_int.h"
@@ -50,47 +48,6 @@ const char *peer_direction_name(PeerDirection d)
 {
 	static const char *const n[] = { "inbound", "outbound", "unknown_address" };
 	return (unsigned)d < _PEER_DIR_MAX ? n[d] : "invalid";
-}
-
-/*
- * SipHash-2-4, seeded at random per process: keys come from the log.
- */
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND do { \
-	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
-	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
-	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
-} while (0)
-
-uint64_t peers_hash(const Peers *p, const void *data, size_t len)
-{
-	const unsigned char *in = data;
-	uint64_t k0 = p->seed[0], k1 = p->seed[1];
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
-	uint64_t b = (uint64_t)len << 56;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t m;
-		memcpy(&m, in + i, 8);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t j = 0; i + j < len; j++)
-		b |= (uint64_t)in[i + j] << (8 * j);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
 }
 
 /* hour_of - hours since the epoch, clamped to [0, hour of PEERS_USEC_MAX] so
@@ -206,7 +163,7 @@ static void prune(Table *t, Entry *e, int32_t cutoff)
  */
 Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len)
 {
-	uint64_t h = peers_hash(p, key, len);
+	uint64_t h = hash64(key, len, p->seed);
 	for (uint32_t i = t->hash[h & t->hash_mask]; i != PEERS_NIL; i = t->e[i].hnext)
 		if (t->e[i].key_len == len && !memcmp(t->e[i].key, key, len))
 			return &t->e[i];
@@ -243,7 +200,7 @@ static void entry_remove(Peers *p, Table *t, Entry *e)
 	if (e->label != PEERS_NIL)
 		label_demote(t, e);
 	heap_remove(t, idx);
-	uint32_t *link = &t->hash[peers_hash(p, e->key, e->key_len) & t->hash_mask];
+	uint32_t *link = &t->hash[hash64(e->key, e->key_len, p->seed) & t->hash_mask];
 	while (*link != idx)
 		link = &t->e[*link].hnext;
 	*link = e->hnext;
@@ -279,7 +236,7 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
 	e->label = PEERS_NIL;
 	e->slots = PEERS_NIL;
 	e->count = e->err = inherit;
-	uint32_t *bucket = &t->hash[peers_hash(p, key, len) & t->hash_mask];
+	uint32_t *bucket = &t->hash[hash64(key, len, p->seed) & t->hash_mask];
 	e->hnext = *bucket;
 	*bucket = idx;
 	if (t->ex)
@@ -408,7 +365,7 @@ int peers_combo_id(Peers *p, PeerComboKind kind, const char *a, size_t alen, con
 	key[1 + alen] = '\0';
 	memcpy(key + 2 + alen, b, blen);
 	size_t klen = 2 + alen + blen;
-	uint32_t *bucket = &p->combo_hash[peers_hash(p, key, klen) % COMBO_MAX];
+	uint32_t *bucket = &p->combo_hash[hash64(key, klen, p->seed) % COMBO_MAX];
 	for (uint32_t i = *bucket; i != PEERS_NIL; i = p->combos[i].hnext) {
 		Combo *c = &p->combos[i];
 		if (c->kind == kind && strlen(c->a) == alen && !memcmp(c->a, a, alen) &&
@@ -491,11 +448,10 @@ void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err)
 	heap_push(t, idx);
 }
 
-static const Table *relabel_table;
-
-static int by_count(const void *a, const void *b)
+int peers_entry_cmp_count(const void *a, const void *b, void *table)
 {
-	const Entry *x = &relabel_table->e[*(const uint32_t *)a], *y = &relabel_table->e[*(const uint32_t *)b];
+	const Table *t = table;
+	const Entry *x = &t->e[*(const uint32_t *)a], *y = &t->e[*(const uint32_t *)b];
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	return strcmp(x->key, y->key);
@@ -511,8 +467,7 @@ static void relabel(Table *t)
 		return;
 	size_t n = t->nu;
 	memcpy(v, t->uheap, n * sizeof(*v));
-	relabel_table = t;
-	qsort(v, n, sizeof(*v), by_count);
+	qsort_r(v, n, sizeof(*v), peers_entry_cmp_count, t);
 	for (size_t i = 0; i < n && t->n_label_free > 0; i++)
 		label_promote(t, &t->e[v[i]]);
 	free(v);
@@ -868,10 +823,7 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 	p->window_hours = (int32_t)((c.window_usec + USEC_PER_HOUR - 1) / USEC_PER_HOUR);
 	if (p->window_hours < 1)
 		p->window_hours = 1;
-	if (getrandom(p->seed, sizeof(p->seed), GRND_NONBLOCK) != sizeof(p->seed)) {
-		p->seed[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)p;
-		p->seed[1] = (uint64_t)clock() * 0x9e3779b97f4a7c15ULL;
-	}
+	p->seed = hash_random_seed();
 
 	size_t unknown_cap = c.max_tracked / 10;
 	unknown_cap = MAX(unknown_cap, (size_t)64);

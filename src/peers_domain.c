@@ -258,7 +258,7 @@ void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *r
 	if (host.n == 0 || host.n >= HOST_MAX)
 		return;
 
-	uint64_t h = peers_hash(p, host.p, host.n);
+	uint64_t h = hash64(host.p, host.n, p->seed);
 	DomCacheEntry *set = p->dom + (h % DOMCACHE_SETS) * DOMCACHE_WAYS;
 	DomCacheEntry *e = NULL;
 	for (unsigned w = 0; w < DOMCACHE_WAYS; w++)

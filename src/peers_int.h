@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "peers.h"
+#include "util.h"
 
 #define PEERS_NIL UINT32_MAX
 #define SLOT_COMBOS 6
@@ -105,7 +106,7 @@ struct Peers {
 	PeersConfig cfg;
 	int32_t window_hours;
 	const psl_ctx_t *psl;
-	uint64_t seed[2];
+	uint64_t seed;                 /* hash64() seed, random: keys come from the log */
 
 	Table t[_PEER_DIR_MAX];
 
@@ -127,8 +128,6 @@ struct Peers {
 };
 
 extern const char *const peers_proto_names[PEERS_PROTO_MAX];
-
-uint64_t peers_hash(const Peers *p, const void *data, size_t len);
 
 /* peers_domain.c */
 /* peers_normalize_host - cached: *ret_norm is the normalised host (NULL for
@@ -152,6 +151,9 @@ void peers_slot_combo_add(Slot *sl, int id, uint32_t n);
 void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err);
 void peers_after_load(Peers *p);
 int32_t peers_hour_of(int64_t usec);
+/* peers_entry_cmp_count - qsort_r() order of entry indices into table (a
+ * Table *): busiest first, then by key, so the order is total. */
+int peers_entry_cmp_count(const void *a, const void *b, void *table);
 
 /* peers_state.c */
 int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, char **ret_error);

@@ -73,16 +73,6 @@ static void put_str(Buf *b, const char *s)
 	buf_append(b, s, n);
 }
 
-static const Table *sort_table;
-
-static int by_count_desc(const void *a, const void *b)
-{
-	const Entry *x = &sort_table->e[*(const uint32_t *)a], *y = &sort_table->e[*(const uint32_t *)b];
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(x->key, y->key);
-}
-
 static int save_table(Table *t, Buf *b)
 {
 	uint32_t *idx = malloc((t->n ? t->n : 1) * sizeof(*idx));
@@ -92,8 +82,7 @@ static int save_table(Table *t, Buf *b)
 	for (size_t i = 0; i < t->cap && n < t->n; i++)
 		if (t->e[i].used)
 			idx[n++] = (uint32_t)i;
-	sort_table = t;
-	qsort(idx, n, sizeof(*idx), by_count_desc);
+	qsort_r(idx, n, sizeof(*idx), peers_entry_cmp_count, t);
 	put_u32(b, (uint32_t)n);
 	for (size_t k = 0; k < n; k++) {
 		const Entry *e = &t->e[idx[k]];

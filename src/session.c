@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "htable.h"
 #include "metrics.h"
 #include "polstat.h"
 #include "session.h"
@@ -36,7 +37,7 @@ typedef struct Entry Entry;
 struct Entry {
 	Entry *prev, *next; /* LRU list of its kind, most recent first */
 	EntryKind kind;
-	uint64_t hash;
+	uint64_t hash;          /* of key, in Sessions.map */
 	char *key;
 	size_t keylen;
 	const ProgInfo *prog;
@@ -79,10 +80,7 @@ struct Sessions {
 	Peers *peers;
 	size_t max_entries;
 	int64_t max_age_usec;
-	uint64_t seed;
-	Entry **slots;
-	size_t cap;
-	size_t n;
+	HTable map;             /* Entry *, by key */
 	List lists[_KIND_MAX];
 	size_t n_passed;        /* postscreen entries with passed set */
 	uint64_t n_tls_without_summary;
@@ -98,10 +96,7 @@ int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_a
 	s->store = store;
 	s->max_entries = max_entries ? max_entries : 1;
 	s->max_age_usec = max_age_usec;
-	s->seed = hash_random_seed();
-	s->cap = 1024;
-	s->slots = calloc(s->cap, sizeof(Entry *));
-	if (!s->slots) {
+	if (htable_init(&s->map, 1024) < 0) {
 		free(s);
 		return -ENOMEM;
 	}
@@ -112,8 +107,9 @@ int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_a
 	return 0;
 }
 
-static void entry_free(Entry *e)
+static void entry_free(void *p)
 {
+	Entry *e = p;
 	free(e->key);
 	free(e->peer);
 	free(e->proto);
@@ -129,10 +125,7 @@ Sessions *sessions_free(Sessions *s)
 {
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->slots[i])
-			entry_free(s->slots[i]);
-	free(s->slots);
+	htable_deinit(&s->map, entry_free);
 	free(s);
 	return NULL;
 }
@@ -210,74 +203,27 @@ static size_t make_key(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32
 	return n;
 }
 
-static size_t find_slot(const Sessions *s, uint64_t h, const char *key, size_t keylen)
+static bool entry_key_eq(const void *item, const void *key)
 {
-	size_t j = h & (s->cap - 1);
-	for (; s->slots[j]; j = (j + 1) & (s->cap - 1)) {
-		const Entry *e = s->slots[j];
-		if (e->hash == h && e->keylen == keylen && memcmp(e->key, key, keylen) == 0)
-			break;
-	}
-	return j;
+	const Entry *e = item;
+	const Slice *k = key;
+	return e->keylen == k->n && memcmp(e->key, k->p, k->n) == 0;
 }
 
 static Entry *lookup(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
 {
 	size_t n = make_key(s, kind, prog, pid, ep);
-	uint64_t h = hash64(s->keybuf, n, s->seed);
-	return s->slots[find_slot(s, h, s->keybuf, n)];
-}
-
-/* remove - backward-shift deletion keeps linear probing tombstone-free. */
-static void map_remove(Sessions *s, Entry *e)
-{
-	size_t j = find_slot(s, e->hash, e->key, e->keylen);
-	if (s->slots[j] != e)
-		return;
-	s->slots[j] = NULL;
-	size_t k = (j + 1) & (s->cap - 1);
-	while (s->slots[k]) {
-		Entry *x = s->slots[k];
-		size_t home = x->hash & (s->cap - 1);
-		/* move x into the hole when the hole lies between its home and k */
-		if ((k > j && (home <= j || home > k)) || (k < j && home <= j && home > k)) {
-			s->slots[j] = x;
-			s->slots[k] = NULL;
-			j = k;
-		}
-		k = (k + 1) & (s->cap - 1);
-	}
-	s->n--;
+	uint64_t h = htable_hash(&s->map, s->keybuf, n);
+	return htable_find(&s->map, h, entry_key_eq, &(Slice){ s->keybuf, n });
 }
 
 static void destroy(Sessions *s, Entry *e)
 {
 	if (e->kind == KIND_POSTSCREEN && e->passed)
 		s->n_passed--;
-	map_remove(s, e);
+	htable_remove(&s->map, e->hash, e);
 	list_unlink(&s->lists[e->kind], e);
 	entry_free(e);
-}
-
-static int grow(Sessions *s)
-{
-	size_t cap = s->cap * 2;
-	Entry **slots = calloc(cap, sizeof(Entry *));
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->cap; i++) {
-		Entry *e = s->slots[i];
-		if (!e)
-			continue;
-		size_t j = e->hash & (cap - 1);
-		while (slots[j])
-			j = (j + 1) & (cap - 1);
-		slots[j] = e;
-	}
-	free(s->slots);
-	s->slots = slots;
-	s->cap = cap;
-	return 0;
 }
 
 static void expire(Sessions *s, Entry *e);
@@ -288,8 +234,6 @@ static Entry *create(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t
 	List *l = &s->lists[kind];
 	if (l->n >= s->max_entries && l->tail)
 		expire(s, l->tail);
-	if ((s->n + 1) * 2 > s->cap && grow(s) < 0)
-		return NULL;
 	size_t n = make_key(s, kind, prog, pid, ep);
 	Entry *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -301,13 +245,14 @@ static Entry *create(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t
 	}
 	memcpy(e->key, s->keybuf, n);
 	e->keylen = n;
-	e->hash = hash64(e->key, n, s->seed);
+	e->hash = htable_hash(&s->map, e->key, n);
 	e->kind = kind;
 	e->prog = prog;
 	e->last_ts = ts;
-	size_t j = find_slot(s, e->hash, e->key, n);
-	s->slots[j] = e;
-	s->n++;
+	if (htable_insert(&s->map, e->hash, e) < 0) {
+		entry_free(e);
+		return NULL;
+	}
 	list_push(l, e);
 	return e;
 }

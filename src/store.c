@@ -1,11 +1,12 @@
 /*
- * store.c - counter store: open-addressing hash of series keyed by
+ * store.c - counter store: a hash table (htable) of series keyed by
  * (family, label values), seeded hash, series cap.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "htable.h"
 #include "store.h"
 #include "utf8.h"
 #include "util.h"
@@ -19,9 +20,7 @@ struct Store {
 	const FamilyDesc *families;
 	unsigned n_families;
 	size_t max_series;
-	uint64_t seed;
-	Series **slots;       /* capacity is a power of two */
-	size_t cap;
+	HTable map;            /* Series *, by key_hash() */
 	size_t n;
 	uint64_t dropped;
 	Series **order;        /* every series, sorted by (family, label values) */
@@ -39,11 +38,8 @@ int store_new(Store **ret, const FamilyDesc *families, unsigned n_families, size
 	s->families = families;
 	s->n_families = n_families;
 	s->max_series = max_series;
-	s->seed = hash_random_seed();
 	s->started = (double)now_realtime_usec() / 1e6;
-	s->cap = 256;
-	s->slots = calloc(s->cap, sizeof(Series *));
-	if (!s->slots) {
+	if (htable_init(&s->map, 256) < 0) {
 		free(s);
 		return -ENOMEM;
 	}
@@ -55,9 +51,7 @@ Store *store_free(Store *s)
 {
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->slots[i]);
-	free(s->slots);
+	htable_deinit(&s->map, free);
 	free(s->order);
 	free(s->collectors);
 	free(s);
@@ -73,19 +67,27 @@ static inline size_t clamp_len(Slice v)
 
 static uint64_t key_hash(const Store *s, unsigned family, const Slice *values, unsigned n)
 {
-	uint64_t h = hash64(&family, sizeof(family), s->seed);
+	uint64_t h = htable_hash(&s->map, &family, sizeof(family));
 	for (unsigned i = 0; i < n; i++)
 		h = hash64(values[i].p ? values[i].p : "", clamp_len(values[i]), h ^ (i + 1));
 	return h;
 }
 
-static bool key_eq(const Series *se, unsigned family, const Slice *values, unsigned n)
+typedef struct Key {
+	unsigned family;
+	unsigned n;
+	const Slice *values;
+} Key;
+
+static bool key_eq(const void *item, const void *key)
 {
-	if (se->family != family)
+	const Series *se = item;
+	const Key *k = key;
+	if (se->family != k->family)
 		return false;
-	for (unsigned i = 0; i < n; i++) {
-		size_t len = clamp_len(values[i]);
-		if (se->values[i].n != len || (len && memcmp(se->values[i].p, values[i].p, len) != 0))
+	for (unsigned i = 0; i < k->n; i++) {
+		size_t len = clamp_len(k->values[i]);
+		if (se->values[i].n != len || (len && memcmp(se->values[i].p, k->values[i].p, len) != 0))
 			return false;
 	}
 	return true;
@@ -135,27 +137,6 @@ static uint64_t series_hash(const Store *s, const Series *se)
 	return key_hash(s, se->family, se->values, s->families[se->family].n_labels);
 }
 
-static int grow(Store *s)
-{
-	size_t cap = s->cap * 2;
-	Series **slots = calloc(cap, sizeof(Series *));
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->cap; i++) {
-		Series *se = s->slots[i];
-		if (!se)
-			continue;
-		size_t j = series_hash(s, se) & (cap - 1);
-		while (slots[j])
-			j = (j + 1) & (cap - 1);
-		slots[j] = se;
-	}
-	free(s->slots);
-	s->slots = slots;
-	s->cap = cap;
-	return 0;
-}
-
 /* lookup - find the series, or create it when create is set. */
 static int lookup(Store *s, unsigned family, const Slice *values, bool create, Series **ret)
 {
@@ -163,12 +144,11 @@ static int lookup(Store *s, unsigned family, const Slice *values, bool create, S
 		return -EINVAL;
 	unsigned n = s->families[family].n_labels;
 	uint64_t h = key_hash(s, family, values, n);
-	size_t j = h & (s->cap - 1);
-	for (; s->slots[j]; j = (j + 1) & (s->cap - 1))
-		if (key_eq(s->slots[j], family, values, n)) {
-			*ret = s->slots[j];
-			return 0;
-		}
+	Series *found = htable_find(&s->map, h, key_eq, &(Key){ family, n, values });
+	if (found) {
+		*ret = found;
+		return 0;
+	}
 	if (!create)
 		return -ENOENT;
 	if (s->n >= s->max_series) {
@@ -192,17 +172,16 @@ static int lookup(Store *s, unsigned family, const Slice *values, bool create, S
 		se->values[i] = (Slice){ p, len };
 		p += len + 1;
 	}
-	if (order_insert(s, se) < 0) {
+	int r = htable_insert(&s->map, h, se);
+	if (r >= 0 && order_insert(s, se) < 0) {
+		htable_remove(&s->map, h, se);
+		r = -ENOMEM;
+	}
+	if (r < 0) {
 		free(se);
-		return -ENOMEM;
+		return r;
 	}
-	s->slots[j] = se;
 	s->n++;
-	if (s->n * 4 > s->cap * 3) {
-		int r = grow(s);
-		if (r < 0)
-			return r;
-	}
 	*ret = se;
 	return 0;
 }
@@ -237,31 +216,18 @@ double store_get(const Store *s, unsigned family, const Slice *values)
 
 void store_reset_family(Store *s, unsigned family)
 {
-	/* Rebuild the table without the family; this runs per scrape for the few
-	 * gauges that are recomputed, so it stays simple. */
+	/* Runs per scrape for the few gauges that are recomputed: the family is
+	 * one run of order[], removed from the map one by one. */
 	size_t k = 0;
-	for (size_t i = 0; i < s->n; i++)
-		if (s->order[i]->family != family)
-			s->order[k++] = s->order[i];
-	if (k == s->n)
-		return;
-	Series **slots = calloc(s->cap, sizeof(Series *));
-	if (!slots)
-		return; /* keep the old table; order[] is rebuilt below from it */
-	for (size_t i = 0; i < s->cap; i++) {
-		Series *se = s->slots[i];
-		if (se && se->family == family)
-			free(se);
-	}
-	for (size_t i = 0; i < k; i++) {
+	for (size_t i = 0; i < s->n; i++) {
 		Series *se = s->order[i];
-		size_t j = series_hash(s, se) & (s->cap - 1);
-		while (slots[j])
-			j = (j + 1) & (s->cap - 1);
-		slots[j] = se;
+		if (se->family != family) {
+			s->order[k++] = se;
+			continue;
+		}
+		htable_remove(&s->map, series_hash(s, se), se);
+		free(se);
 	}
-	free(s->slots);
-	s->slots = slots;
 	s->n = k;
 }
 
