@@ -1,7 +1,13 @@
 /*
  * report.h - the enforcement-readiness report, rendered from a Peers table
  * as text, JSON, Markdown or HTML. The same code serves /report and the
- * "report" subcommand.
+ * "report" subcommand; both look formats up in report_formats[].
+ *
+ * LAYOUT
+ *	src/report.c (format table, entry), report_model.c (figures, ranked
+ *	lists, verdicts, section containers), report_sections.c (one builder
+ *	per section), report_text.c, report_markdown.c, report_html.c,
+ *	report_json.c (one writer each); src/report_int.h is the model.
  *
  * CONTENTS
  *	The window covered (log time); one verdict per syslog_name ("enforcing
