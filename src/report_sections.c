@@ -439,9 +439,10 @@ static void sec_tracking(ReportModel *m)
 
 /* the report's sections, in order */
 static void (*const builders[])(ReportModel *m) = {
-	sec_inbound,  sec_days,       sec_protocols,     sec_legacy,          sec_plaintext,
-	sec_failures, sec_unknown_addresses, sec_unknown_prefixes, sec_always_tls, sec_policy,
-	sec_never_tls, sec_mixed,     sec_tracking,
+	sec_inbound, sec_days, sec_protocols,                                          /* totals */
+	sec_legacy, sec_plaintext, sec_failures, sec_unknown_addresses, sec_unknown_prefixes, /* inbound peers */
+	sec_always_tls, sec_policy, sec_never_tls, sec_mixed,                          /* outbound */
+	sec_tracking,
 };
 
 void report_build_sections(ReportModel *m)
