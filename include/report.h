@@ -1,7 +1,13 @@
 /*
  * report.h - the enforcement-readiness report, rendered from a Peers table
  * as text, JSON, Markdown or HTML. The same code serves /report and the
- * "report" subcommand.
+ * "report" subcommand; both look formats up in report_formats[].
+ *
+ * LAYOUT
+ *	src/report.c (format table, entry), report_model.c (figures, ranked
+ *	lists, verdicts, section containers), report_sections.c (one builder
+ *	per section), report_text.c, report_markdown.c, report_html.c,
+ *	report_json.c (one writer each); src/report_int.h is the model.
  *
  * CONTENTS
  *	The window covered (log time); one verdict per syslog_name ("enforcing
@@ -43,6 +49,9 @@
  */
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "buf.h"
 #include "peers.h"
 
@@ -51,11 +60,38 @@ typedef enum ReportFormat {
 	REPORT_JSON,
 	REPORT_MARKDOWN,
 	REPORT_HTML,
+	_REPORT_FORMAT_MAX,
 } ReportFormat;
 
-/* report_format_from_string - "text", "json", "markdown" (or "md"), "html".
- * Return: 0, or -EINVAL. */
+typedef struct ReportModel ReportModel;   /* the computed report (src/report_int.h) */
+
+/*
+ * The formats, in one table: the command line (--format), /report?format=,
+ * the HTTP content type and the writer all come from here, so a new format
+ * is one writer file and one row.
+ */
+typedef struct ReportFormatInfo {
+	ReportFormat id;
+	const char *name;
+	const char *const *aliases;   /* NULL-terminated, or NULL */
+	const char *content_type;
+	int (*render)(const ReportModel *m, Buf *out);
+} ReportFormatInfo;
+
+/* indexed by ReportFormat */
+extern const ReportFormatInfo report_formats[_REPORT_FORMAT_MAX];
+/* "text|json|markdown|html", the --format placeholder in --help */
+extern const char report_format_choices[];
+
+/* report_format_find - the format named name or one of its aliases ("md").
+ * Return: the table row, or NULL if unknown. */
+const ReportFormatInfo *report_format_find(const char *name);
+/* report_format_from_string - report_format_find() for callers that want
+ * the id. Return: 0, or -EINVAL. */
 int report_format_from_string(const char *s, ReportFormat *ret);
+/* report_format_list - the names in table order as "a, b, c or d", for
+ * error messages; a static string. */
+const char *report_format_list(void);
 /* report_render - append the report to out. now_usec is the end of the
  * window (0: the newest event seen). Return: 0, -ENOMEM, -EINVAL. */
 int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, Buf *out);

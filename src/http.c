@@ -343,24 +343,21 @@ static enum MHD_Result serve_landing(Http *h, struct MHD_Connection *c)
 static enum MHD_Result serve_report(Http *h, struct MHD_Connection *c)
 {
 	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
-	ReportFormat fmt = REPORT_HTML;
-	if (f && report_format_from_string(f, &fmt) < 0)
-		return respond_text(h, c, MHD_HTTP_BAD_REQUEST, "format must be html, json, text or markdown\n");
+	const ReportFormatInfo *fmt = f ? report_format_find(f) : &report_formats[REPORT_HTML];
+	if (!fmt) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "format must be %s\n", report_format_list());
+		return respond_text(h, c, MHD_HTTP_BAD_REQUEST, msg);
+	}
 	if (!h->report_fn)
 		return respond_text(h, c, MHD_HTTP_NOT_FOUND, "no report\n");
 	buf_clear(&h->body);
-	int r = h->report_fn(h->report_ud, fmt, &h->body);
+	int r = h->report_fn(h->report_ud, fmt->id, &h->body);
 	if (r < 0) {
 		log_once(h, "rendering the report failed: %s", strerror(-r));
 		return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "report error\n");
 	}
-	static const char *const types[] = {
-		[REPORT_TEXT] = "text/plain; charset=utf-8",
-		[REPORT_JSON] = "application/json",
-		[REPORT_MARKDOWN] = "text/markdown; charset=utf-8",
-		[REPORT_HTML] = "text/html; charset=utf-8",
-	};
-	return respond(h, c, MHD_HTTP_OK, types[fmt], h->body.data, h->body.len, NULL);
+	return respond(h, c, MHD_HTTP_OK, fmt->content_type, h->body.data, h->body.len, NULL);
 }
 
 /* ---- authentication ------------------------------------------------------- */

@@ -102,7 +102,7 @@ static const Flag flags[] = {
 	{ "web.openmetrics-created", FLAG_BOOL, &arg.openmetrics_created, NULL, NULL, "Add _created samples to OpenMetrics output.", false },
 	{ "user", FLAG_STRING, &arg.user, "USER", NULL, "Drop to this user after opening sources, sockets and state (required when started as root, except for --once).", false },
 	{ "once", FLAG_BOOL, &arg.once, NULL, NULL, "Read the sources to their current end (from the beginning unless --source.start says otherwise), print the metrics, exit.", false },
-	{ "format", FLAG_STRING, &arg.report_format, "text|json|markdown|html", "text", "Output format of the report subcommand (default {}).", true },
+	{ "format", FLAG_STRING, &arg.report_format, report_format_choices, "text", "Output format of the report subcommand (default {}).", true },
 	{ "log.level", FLAG_STRING, &arg.log_level, "debug|info|warn|error", "info", "Only log messages with the given severity or above (default {}).", true },
 	{ "log.format", FLAG_STRING, &arg.log_format, "logfmt|json", "logfmt", "Output format of log messages (default {}).", true },
 	{ "version", FLAG_BOOL, &arg.version, NULL, NULL, "Show the version and exit.", true },
@@ -662,9 +662,9 @@ int main(int argc, char **argv)
 	}
 	if (source_check_flags() < 0)
 		return EXIT_USAGE;
-	ReportFormat rfmt;
-	if (report_format_from_string(arg.report_format, &rfmt) < 0) {
-		fprintf(stderr, "postfix_tls_exporter: --format must be text, json, markdown or html\n");
+	const ReportFormatInfo *rfmt = report_format_find(arg.report_format);
+	if (!rfmt) {
+		fprintf(stderr, "postfix_tls_exporter: --format must be %s\n", report_format_list());
 		return EXIT_USAGE;
 	}
 	if (arg.max_line < 64 || arg.sessions_max < 1 || arg.store_max_series < 64 || arg.peers_max < 1 ||
@@ -677,7 +677,7 @@ int main(int argc, char **argv)
 	if (backfill)
 		return run_backfill();
 	if (report)
-		return run_report(rfmt);
+		return run_report(rfmt->id);
 	if (positional.n) {
 		fprintf(stderr, "postfix_tls_exporter: unexpected argument '%s' (see --help)\n", positional.v[0]);
 		return EXIT_USAGE;

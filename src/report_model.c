@@ -1,0 +1,417 @@
+/*
+ * report_model.c - the report model: figures, ranked peer lists, verdicts,
+ * and the section/row/cell containers the builders fill.
+ *
+ * DESCRIPTION
+ *	report_model_build() reads peers_get_totals() and peers_list() once,
+ *	ranks the peer lists every table and the JSON share, writes the
+ *	verdicts and then calls the section builders (report_sections.c).
+ *	Allocation failures while building are kept in m->err (the first one)
+ *	and returned at the end, the way Buf keeps its error.
+ * DIAGNOSTICS
+ *	Returns -ENOMEM, or what peers_get_totals()/peers_list() returned.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report_int.h"
+
+/*
+ * Formatting shared by the writers.
+ */
+double report_share(uint64_t part, uint64_t whole)
+{
+	return whole ? (double)part / (double)whole : 0.0;
+}
+
+void report_fmt_time(char *out, size_t n, int64_t usec, bool iso)
+{
+	if (usec <= 0) {
+		snprintf(out, n, "%s", iso ? "" : "never");
+		return;
+	}
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+void report_fmt_day(char *out, size_t n, int64_t usec)
+{
+	time_t t = (time_t)(usec / 1000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%d", &tm);
+}
+
+void report_fmt_pct(char *out, size_t n, uint64_t part, uint64_t whole)
+{
+	snprintf(out, n, "%.1f %%", 100.0 * report_share(part, whole));
+}
+
+static void fmt_duration(char *out, size_t n, int64_t usec)
+{
+	int64_t s = usec / 1000000;
+	if (s % 86400 == 0)
+		snprintf(out, n, "%lldd", (long long)(s / 86400));
+	else if (s % 3600 == 0)
+		snprintf(out, n, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(out, n, "%llds", (long long)s);
+}
+
+void report_esc_text_n(Buf *b, const char *s, size_t n)
+{
+	for (const char *end = s + n; s < end; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_putc(b, (char)c);
+	}
+}
+
+const char *report_cell_format(const ReportSection *s, size_t row, unsigned col, char *tmp, size_t n)
+{
+	const ReportCell *c = &s->cells[row * s->ncols + col];
+	switch (s->cols[col].type) {
+	case REPORT_COL_TEXT:
+		return c->text ? c->text : "";
+	case REPORT_COL_COUNT:
+		snprintf(tmp, n, "%llu", (unsigned long long)c->count);
+		break;
+	case REPORT_COL_PERCENT:
+		report_fmt_pct(tmp, n, c->pct.part, c->pct.whole);
+		break;
+	case REPORT_COL_TIME:
+		report_fmt_time(tmp, n, c->usec, false);
+		break;
+	}
+	return tmp;
+}
+
+/*
+ * Containers.
+ */
+char *report_strdup(ReportModel *m, const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (!d && !m->err)
+		m->err = -ENOMEM;
+	return d;
+}
+
+char *report_printf(ReportModel *m, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		if (!m->err)
+			m->err = -ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+void report_cell_text(ReportModel *m, ReportCell *c, const char *s)
+{
+	c->text = strndup(s ? s : "", REPORT_CELL_MAX);
+	if (!c->text && !m->err)
+		m->err = -ENOMEM;
+}
+
+ReportSection *report_section_new(ReportModel *m, const char *id, const char *title, const ReportColumn *cols,
+				  unsigned ncols)
+{
+	if (ncols > REPORT_COLS_MAX) {
+		if (!m->err)
+			m->err = -EINVAL;
+		return NULL;
+	}
+	if (m->n_sec == m->cap_sec) {
+		size_t cap = m->cap_sec ? 2 * m->cap_sec : 16;
+		ReportSection *v = reallocarray(m->sec, cap, sizeof(*v));
+		if (!v) {
+			if (!m->err)
+				m->err = -ENOMEM;
+			return NULL;
+		}
+		m->sec = v;
+		m->cap_sec = cap;
+	}
+	ReportSection *s = &m->sec[m->n_sec++];
+	*s = (ReportSection){ .id = id, .title = title, .cols = cols, .ncols = ncols, .empty = "none" };
+	return s;
+}
+
+ReportCell *report_row(ReportModel *m, ReportSection *s)
+{
+	if (s->nrows >= REPORT_ROWS_MAX) {
+		s->more++;
+		return NULL;
+	}
+	if (s->nrows == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		ReportCell *c = reallocarray(s->cells, cap * s->ncols, sizeof(*c));
+		if (!c) {
+			if (!m->err)
+				m->err = -ENOMEM;
+			return NULL;
+		}
+		s->cells = c;
+		s->cap = cap;
+	}
+	ReportCell *row = &s->cells[s->nrows++ * s->ncols];
+	memset(row, 0, s->ncols * sizeof(*row));
+	return row;
+}
+
+static void section_free(ReportSection *s)
+{
+	for (size_t r = 0; r < s->nrows; r++)
+		for (unsigned k = 0; k < s->ncols; k++)
+			if (s->cols[k].type == REPORT_COL_TEXT)
+				free(s->cells[r * s->ncols + k].text);
+	free(s->cells);
+	free(s->intro);
+	free(s->code);
+}
+
+void report_model_free(ReportModel *m)
+{
+	for (size_t i = 0; i < m->n_sec; i++)
+		section_free(&m->sec[i]);
+	free(m->sec);
+	for (unsigned i = 0; i < m->n_verdict; i++)
+		free(m->verdict[i].text);
+	free(m->verdict);
+	for (unsigned i = 0; i < _REPORT_LIST_MAX; i++)
+		free(m->list[i].v);
+	free(m->in);
+	free(m->out);
+	free(m->unk);
+	free(m->window);
+	free(m->policy);
+}
+
+/*
+ * Per-peer figures.
+ */
+uint64_t report_in_sessions(const PeerStats *p, Encryption e)
+{
+	return p->n[peers_in_cell(e, false)] + p->n[peers_in_cell(e, true)];
+}
+
+uint64_t report_in_mail(const PeerStats *p)
+{
+	uint64_t n = 0;
+	for (unsigned e = 0; e < _ENC_MAX; e++)
+		n += p->n[peers_in_cell((Encryption)e, true)];
+	return n;
+}
+
+void report_enc_sums(const uint64_t *in, uint64_t *ret_all, uint64_t *ret_mail)
+{
+	uint64_t all = 0, mail = 0;
+	for (unsigned e = 0; e < _ENC_MAX; e++) {
+		all += in[peers_in_cell((Encryption)e, false)] + in[peers_in_cell((Encryption)e, true)];
+		mail += in[peers_in_cell((Encryption)e, true)];
+	}
+	*ret_all = all;
+	*ret_mail = mail;
+}
+
+static uint64_t combo_sum(const PeerStats *p, PeerComboKind k, const char *a)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < p->n_combos; i++)
+		if (p->combos[i].kind == k && (!a || !strcmp(p->combos[i].a, a)))
+			n += p->combos[i].n;
+	return n;
+}
+
+bool report_legacy_proto(const char *proto)
+{
+	return !strcmp(proto, "SSLv2") || !strcmp(proto, "SSLv3") || !strcmp(proto, "TLSv1") ||
+	       !strcmp(proto, "TLSv1.1");
+}
+
+ReportOutClass report_out_class(const PeerStats *p)
+{
+	ReportOutClass o = { .weakest = -1 };
+	o.noconn = combo_sum(p, COMBO_NOCONN, NULL);
+	for (unsigned t = 0; t < _TRUST_MAX; t++)
+		for (unsigned s = 0; s < _DELIVERY_MAX; s++) {
+			uint64_t v = p->n[peers_out_cell((Trust)t, (DeliveryStatus)s)];
+			if (t == TRUST_NONE)
+				o.plain += v;
+			else {
+				o.tls += v;
+				if (v && o.weakest < 0)
+					o.weakest = (int)t;
+			}
+			if (s == DELIVERY_SENT)
+				o.sent += v;
+			else if (s == DELIVERY_DEFERRED)
+				o.deferred += v;
+			else
+				o.bounced += v;
+		}
+	o.plain = o.plain >= o.noconn ? o.plain - o.noconn : 0;
+	return o;
+}
+
+/*
+ * Ranking: peers with a positive key, by key descending, then by name.
+ */
+int report_ranked_cmp(const void *a, const void *b)
+{
+	const ReportRanked *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return strcmp(x->p->key, y->p->key);
+}
+
+int report_rank(ReportModel *m, const PeerStats *v, size_t n, uint64_t (*key)(const PeerStats *), ReportRanking *ret)
+{
+	ReportRanked *r = malloc((n ? n : 1) * sizeof(*r));
+	size_t k = 0;
+	if (!r) {
+		*ret = (ReportRanking){ 0 };
+		if (!m->err)
+			m->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = key(&v[i]);
+		if (x > 0)
+			r[k++] = (ReportRanked){ &v[i], x };
+	}
+	qsort(r, k, sizeof(*r), report_ranked_cmp);
+	*ret = (ReportRanking){ r, k };
+	return 0;
+}
+
+static uint64_t key_plain_mail(const PeerStats *p) { return p->n[peers_in_cell(ENC_PLAINTEXT, true)]; }
+static uint64_t key_failed(const PeerStats *p) { return report_in_sessions(p, ENC_STARTTLS_FAILED); }
+static uint64_t key_total(const PeerStats *p) { return p->total; }
+
+static uint64_t key_legacy(const PeerStats *p)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < p->n_combos; i++)
+		if (p->combos[i].kind == COMBO_TLS && report_legacy_proto(p->combos[i].a))
+			n += p->combos[i].n;
+	return n;
+}
+
+static uint64_t key_always_tls(const PeerStats *p)
+{
+	ReportOutClass o = report_out_class(p);
+	return o.plain == 0 ? o.tls : 0;
+}
+
+static uint64_t key_never_tls(const PeerStats *p)
+{
+	ReportOutClass o = report_out_class(p);
+	return o.tls == 0 ? o.plain : 0;
+}
+
+static uint64_t key_mixed(const PeerStats *p)
+{
+	ReportOutClass o = report_out_class(p);
+	return o.tls > 0 && o.plain > 0 ? o.plain : 0;
+}
+
+static int model_rank_all(ReportModel *m)
+{
+	static const struct {
+		PeerDirection dir;
+		uint64_t (*key)(const PeerStats *);
+	} lists[_REPORT_LIST_MAX] = {
+		[REPORT_LIST_PLAIN_MAIL] = { PEER_INBOUND, key_plain_mail },
+		[REPORT_LIST_LEGACY] = { PEER_INBOUND, key_legacy },
+		[REPORT_LIST_FAILED] = { PEER_INBOUND, key_failed },
+		[REPORT_LIST_UNKNOWN] = { PEER_UNKNOWN_ADDR, key_total },
+		[REPORT_LIST_ALWAYS_TLS] = { PEER_OUTBOUND, key_always_tls },
+		[REPORT_LIST_NEVER_TLS] = { PEER_OUTBOUND, key_never_tls },
+		[REPORT_LIST_MIXED] = { PEER_OUTBOUND, key_mixed },
+	};
+	for (unsigned i = 0; i < _REPORT_LIST_MAX; i++) {
+		const PeerStats *v = lists[i].dir == PEER_INBOUND ? m->in : lists[i].dir == PEER_OUTBOUND ? m->out : m->unk;
+		size_t n = lists[i].dir == PEER_INBOUND ? m->n_in : lists[i].dir == PEER_OUTBOUND ? m->n_out : m->n_unk;
+		int r = report_rank(m, v, n, lists[i].key, &m->list[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Verdicts and the window line.
+ */
+static void model_verdicts(ReportModel *m)
+{
+	m->verdict = calloc(m->T.n_syslog ? m->T.n_syslog : 1, sizeof(*m->verdict));
+	if (!m->verdict) {
+		m->err = -ENOMEM;
+		return;
+	}
+	for (unsigned i = 0; i < m->T.n_syslog; i++) {
+		const PeersSyslogTotals *s = &m->T.syslog[i];
+		ReportVerdict *v = &m->verdict[m->n_verdict++];
+		v->syslog = s->name;
+		v->refused = s->in[peers_in_cell(ENC_PLAINTEXT, true)];
+		for (unsigned e = 0; e < _ENC_MAX; e++)
+			v->mail += s->in[peers_in_cell((Encryption)e, true)];
+		for (size_t k = 0; k < m->n_in; k++)
+			if (combo_sum(&m->in[k], COMBO_PLAINMAIL, s->name) > 0)
+				v->peers++;
+		char pct[32];
+		report_fmt_pct(pct, sizeof(pct), v->refused, v->mail);
+		v->text = report_printf(m, "enforcing TLS on syslog_name %s would have refused %llu mail session%s "
+					   "from %llu peer%s (%s of mail)",
+					v->syslog, (unsigned long long)v->refused, v->refused == 1 ? "" : "s",
+					(unsigned long long)v->peers, v->peers == 1 ? "" : "s", pct);
+	}
+}
+
+static void model_window(ReportModel *m)
+{
+	char from[64], to[64], dur[32], data[64];
+	report_fmt_time(from, sizeof(from), m->T.from_usec, false);
+	report_fmt_time(to, sizeof(to), m->T.to_usec, false);
+	fmt_duration(dur, sizeof(dur), m->T.window_usec);
+	report_fmt_time(data, sizeof(data), m->T.data_from_usec, false);
+	m->window = report_printf(m, "%s to %s (window %s, log time; first events in the window: %s)", from, to, dur,
+				  m->T.data_from_usec ? data : "none");
+}
+
+int report_model_build(ReportModel *m, Peers *p, int64_t now_usec)
+{
+	*m = (ReportModel){ 0 };
+	int r = peers_get_totals(p, now_usec, &m->T);
+	if (r >= 0)
+		r = peers_list(p, PEER_INBOUND, now_usec, &m->in, &m->n_in);
+	if (r >= 0)
+		r = peers_list(p, PEER_OUTBOUND, now_usec, &m->out, &m->n_out);
+	if (r >= 0)
+		r = peers_list(p, PEER_UNKNOWN_ADDR, now_usec, &m->unk, &m->n_unk);
+	if (r >= 0)
+		r = model_rank_all(m);
+	if (r < 0)
+		return r;
+	model_window(m);
+	while (m->first_day < m->T.n_days && m->T.day_sessions[m->first_day] == 0)
+		m->first_day++;
+	model_verdicts(m);
+	report_build_sections(m);
+	return m->err;
+}

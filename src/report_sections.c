@@ -1,0 +1,452 @@
+/*
+ * report_sections.c - one builder per report section.
+ *
+ * DESCRIPTION
+ *	Each builder appends one section to the model: its id (the HTML
+ *	anchor), title, typed columns and rows. The order of the table at the
+ *	end is the order of the report. Peer tables take their rows from the
+ *	model's ranked lists, which the JSON writer lists in full.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_int.h"
+
+#define T_ REPORT_COL_TEXT
+#define N_ REPORT_COL_COUNT
+#define P_ REPORT_COL_PERCENT
+#define W_ REPORT_COL_TIME
+
+/* text cell from a Buf that the caller is done with */
+static void cell_buf(ReportModel *m, ReportCell *c, Buf *b)
+{
+	if (buf_error(b) && !m->err)
+		m->err = buf_error(b);
+	report_cell_text(m, c, buf_error(b) ? "" : buf_cstr(b));
+	buf_deinit(b);
+}
+
+/* example hosts (or recipient domains), "a, b, c, ..." */
+static void cell_examples(ReportModel *m, ReportCell *c, const PeerStats *p)
+{
+	Buf b = BUF_NULL;
+	for (unsigned i = 0; i < p->n_examples; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", p->examples[i]);
+	if (p->more_examples)
+		buf_puts(&b, ", ...");
+	cell_buf(m, c, &b);
+}
+
+/* combinations of one kind, "a b x3, c x1", by count */
+static void cell_combos(ReportModel *m, ReportCell *c, const PeerStats *p, PeerComboKind k, bool legacy_only)
+{
+	Buf b = BUF_NULL;
+	for (unsigned i = 0; i < p->n_combos; i++) {
+		const PeerComboCount *cc = &p->combos[i];
+		if (cc->kind != k || (legacy_only && !report_legacy_proto(cc->a)))
+			continue;
+		buf_printf(&b, "%s%s%s%s x%llu", b.len ? ", " : "", cc->a, cc->b[0] ? " " : "", cc->b,
+			   (unsigned long long)cc->n);
+	}
+	cell_buf(m, c, &b);
+}
+
+static void sec_inbound(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "syslog_name", T_ }, { "encryption", T_ }, { "sessions", N_ },
+					     { "share", P_ }, { "mail sessions", N_ }, { "share", P_ } };
+	const PeersTotals *T = &m->T;
+	ReportSection *s = report_section_new(m, "inbound", "Inbound sessions by encryption", cols, ELEMENTSOF(cols));
+	if (!s)
+		return;
+	/* one block per syslog_name, then "(all)" unless there is only one */
+	for (unsigned i = 0; i <= T->n_syslog; i++) {
+		const uint64_t *in = i < T->n_syslog ? T->syslog[i].in : T->in;
+		uint64_t all, mail;
+		report_enc_sums(in, &all, &mail);
+		if (i == T->n_syslog && T->n_syslog == 1)
+			break;
+		for (unsigned e = 0; e < _ENC_MAX; e++) {
+			ReportCell *c = report_row(m, s);
+			if (!c)
+				continue;
+			uint64_t me = in[peers_in_cell((Encryption)e, true)];
+			uint64_t se = in[peers_in_cell((Encryption)e, false)] + me;
+			report_cell_text(m, &c[0], i < T->n_syslog ? T->syslog[i].name : "(all)");
+			report_cell_text(m, &c[1], encryption_name((Encryption)e));
+			c[2].count = se;
+			c[3].pct.part = se, c[3].pct.whole = all;
+			c[4].count = me;
+			c[5].pct.part = me, c[5].pct.whole = mail;
+		}
+	}
+	uint64_t all, mail;
+	report_enc_sums(T->in, &all, &mail);
+	char p1[32], p2[32];
+	report_fmt_pct(p1, sizeof(p1), T->in[peers_in_cell(ENC_PLAINTEXT, false)] + T->in[peers_in_cell(ENC_PLAINTEXT, true)], all);
+	report_fmt_pct(p2, sizeof(p2), T->in[peers_in_cell(ENC_PLAINTEXT, true)], mail);
+	s->intro = report_printf(m, "Plaintext: %s of %llu sessions, %s of %llu mail sessions.", p1,
+				 (unsigned long long)all, p2, (unsigned long long)mail);
+}
+
+static void sec_days(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "day (UTC)", T_ }, { "sessions", N_ }, { "plaintext", N_ },
+					     { "share", P_ }, { "mail sessions", N_ }, { "plaintext mail", N_ },
+					     { "share", P_ } };
+	const PeersTotals *T = &m->T;
+	ReportSection *s = report_section_new(m, "days", "Plaintext share per day", cols, ELEMENTSOF(cols));
+	if (!s)
+		return;
+	s->chart = REPORT_CHART_DAYS;
+	s->empty = "no sessions in the window";
+	for (unsigned d = m->first_day; d < T->n_days; d++) {
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		char day[32];
+		report_fmt_day(day, sizeof(day), T->day_start_usec[d]);
+		report_cell_text(m, &c[0], day);
+		c[1].count = T->day_sessions[d];
+		c[2].count = T->day_plain[d];
+		c[3].pct.part = T->day_plain[d], c[3].pct.whole = T->day_sessions[d];
+		c[4].count = T->day_mail[d];
+		c[5].count = T->day_plain_mail[d];
+		c[6].pct.part = T->day_plain_mail[d], c[6].pct.whole = T->day_mail[d];
+	}
+}
+
+static void sec_protocols(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "protocol", T_ }, { "inbound sessions", N_ }, { "share", P_ },
+					     { "outbound deliveries", N_ }, { "share", P_ } };
+	const PeersTotals *T = &m->T;
+	ReportSection *s = report_section_new(m, "protocols", "TLS protocol mix", cols, ELEMENTSOF(cols));
+	if (!s)
+		return;
+	s->chart = REPORT_CHART_PROTOCOLS;
+	s->empty = "no TLS sessions in the window";
+	uint64_t ti = 0, to = 0;
+	for (unsigned i = 0; i < PEERS_PROTO_MAX; i++) {
+		ti += T->proto_in[i];
+		to += T->proto_out[i];
+	}
+	/* newest protocol first */
+	for (unsigned i = PEERS_PROTO_MAX; i-- > 0;) {
+		if (!T->proto_in[i] && !T->proto_out[i])
+			continue;
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], T->proto_names[i]);
+		c[1].count = T->proto_in[i];
+		c[2].pct.part = T->proto_in[i], c[2].pct.whole = ti;
+		c[3].count = T->proto_out[i];
+		c[4].pct.part = T->proto_out[i], c[4].pct.whole = to;
+	}
+}
+
+/* combo_section - inbound peers of a ranked list, one row each: peer, the
+ * key's count, the peer's combinations of one kind, last seen. */
+static void combo_section(ReportModel *m, ReportSection *s, ReportList list, PeerComboKind kind, bool legacy_only)
+{
+	const ReportRanking *r = &m->list[list];
+	for (size_t i = 0; s && i < r->n; i++) {
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], r->v[i].p->key);
+		c[1].count = r->v[i].key;
+		cell_combos(m, &c[2], r->v[i].p, kind, legacy_only);
+		c[3].usec = r->v[i].p->last_seen_usec;
+	}
+}
+
+static void sec_legacy(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "peer", T_ }, { "legacy sessions", N_ },
+					     { "protocols and ciphers", T_ }, { "last seen", W_ } };
+	combo_section(m, report_section_new(m, "legacy", "Peers still using SSL/TLS 1.0/1.1 (inbound)", cols, ELEMENTSOF(cols)),
+		      REPORT_LIST_LEGACY, COMBO_TLS, true);
+}
+
+static void sec_plaintext(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "peer", T_ }, { "plaintext mail sessions", N_ }, { "of their mail", P_ },
+					     { "plaintext share of sessions", P_ }, { "last plaintext", W_ },
+					     { "example hosts", T_ } };
+	ReportSection *s = report_section_new(m, "plaintext", "Peers that sent mail over plaintext", cols, ELEMENTSOF(cols));
+	if (!s)
+		return;
+	s->empty = "none: every peer that sent mail used TLS";
+	const ReportRanking *r = &m->list[REPORT_LIST_PLAIN_MAIL];
+	for (size_t i = 0; i < r->n; i++) {
+		const PeerStats *p = r->v[i].p;
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], p->key);
+		c[1].count = r->v[i].key;
+		c[2].pct.part = r->v[i].key, c[2].pct.whole = report_in_mail(p);
+		c[3].pct.part = report_in_sessions(p, ENC_PLAINTEXT), c[3].pct.whole = p->total;
+		c[4].usec = p->last_plaintext_usec;
+		cell_examples(m, &c[5], p);
+	}
+}
+
+static void sec_failures(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "peer", T_ }, { "failed sessions", N_ }, { "reasons", T_ },
+					     { "last seen", W_ } };
+	combo_section(m, report_section_new(m, "failures", "Peers with STARTTLS failures", cols, ELEMENTSOF(cols)),
+		      REPORT_LIST_FAILED, COMBO_FAILURE, false);
+}
+
+static void sec_unknown_addresses(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "address", T_ }, { "sessions", N_ }, { "plaintext mail", N_ },
+					     { "starttls_failed", N_ }, { "last seen", W_ } };
+	ReportSection *s = report_section_new(m, "unknown_addresses",
+					      "Clients without a hostname (peer \"unknown\"): top addresses", cols,
+					      ELEMENTSOF(cols));
+	const ReportRanking *r = &m->list[REPORT_LIST_UNKNOWN];
+	for (size_t i = 0; s && i < r->n; i++) {
+		const PeerStats *p = r->v[i].p;
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], p->key);
+		c[1].count = p->total;
+		c[2].count = p->n[peers_in_cell(ENC_PLAINTEXT, true)];
+		c[3].count = report_in_sessions(p, ENC_STARTTLS_FAILED);
+		c[4].usec = p->last_seen_usec;
+	}
+}
+
+typedef struct Prefix {
+	char name[64];
+	uint64_t sessions, plain, addrs;
+} Prefix;
+
+/* prefix_of - "192.0.2.0/24", "2001:db8:1::/48" or "(not an address)" */
+static void prefix_of(const char *addr, char *name, size_t n)
+{
+	unsigned char ab[16];
+	char txt[INET6_ADDRSTRLEN];
+	if (inet_pton(AF_INET, addr, ab) == 1) {
+		ab[3] = 0;
+		inet_ntop(AF_INET, ab, txt, sizeof(txt));
+		snprintf(name, n, "%s/24", txt);
+	} else if (inet_pton(AF_INET6, addr, ab) == 1) {
+		memset(ab + 6, 0, 10);
+		inet_ntop(AF_INET6, ab, txt, sizeof(txt));
+		snprintf(name, n, "%s/48", txt);
+	} else
+		snprintf(name, n, "(not an address)");
+}
+
+static int prefix_cmp(const void *a, const void *b)
+{
+	const Prefix *x = a, *y = b;
+	if (x->sessions != y->sessions)
+		return x->sessions > y->sessions ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void sec_unknown_prefixes(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "prefix", T_ }, { "sessions", N_ }, { "plaintext mail", N_ },
+					     { "addresses", N_ } };
+	ReportSection *s = report_section_new(m, "unknown_prefixes", "Clients without a hostname: top prefixes (/24, /48)",
+					      cols, ELEMENTSOF(cols));
+	/* aggregate addresses into prefixes; n_unk is small (a bounded table) */
+	Prefix *pf = calloc(m->n_unk ? m->n_unk : 1, sizeof(*pf));
+	size_t np = 0;
+	if (!pf && !m->err)
+		m->err = -ENOMEM;
+	for (size_t i = 0; pf && i < m->n_unk; i++) {
+		const PeerStats *p = &m->unk[i];
+		char name[64];
+		prefix_of(p->key, name, sizeof(name));
+		size_t k;
+		for (k = 0; k < np; k++)
+			if (!strcmp(pf[k].name, name))
+				break;
+		if (k == np)
+			snprintf(pf[np++].name, sizeof(pf[0].name), "%s", name);
+		pf[k].sessions += p->total;
+		pf[k].plain += p->n[peers_in_cell(ENC_PLAINTEXT, true)];
+		pf[k].addrs++;
+	}
+	if (pf)
+		qsort(pf, np, sizeof(*pf), prefix_cmp);
+	for (size_t i = 0; s && i < np; i++) {
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], pf[i].name);
+		c[1].count = pf[i].sessions;
+		c[2].count = pf[i].plain;
+		c[3].count = pf[i].addrs;
+	}
+	free(pf);
+}
+
+static void sec_always_tls(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "destination", T_ }, { "TLS deliveries", N_ }, { "weakest trust", T_ },
+					     { "protocols", T_ }, { "recipient domains", T_ }, { "last seen", W_ } };
+	ReportSection *s = report_section_new(m, "always_tls", "Outbound: destinations that always negotiated TLS",
+					      cols, ELEMENTSOF(cols));
+	const ReportRanking *r = &m->list[REPORT_LIST_ALWAYS_TLS];
+	for (size_t i = 0; s && i < r->n; i++) {
+		const PeerStats *p = r->v[i].p;
+		ReportOutClass o = report_out_class(p);
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], p->key);
+		c[1].count = o.tls;
+		report_cell_text(m, &c[2], trust_name((Trust)o.weakest));
+		cell_combos(m, &c[3], p, COMBO_TLS, false);
+		cell_examples(m, &c[4], p);
+		c[5].usec = p->last_seen_usec;
+	}
+}
+
+/* policy_snippet - smtp_tls_policy_maps lines for the always-TLS
+ * destinations' recipient domains, sorted by destination name. */
+static void policy_snippet(ReportModel *m, Buf *pol)
+{
+	const ReportRanking *r = &m->list[REPORT_LIST_ALWAYS_TLS];
+	char from[64], to[64];
+	report_fmt_time(from, sizeof(from), m->T.from_usec, false);
+	report_fmt_time(to, sizeof(to), m->T.to_usec, false);
+	buf_printf(pol, "# smtp_tls_policy_maps: destinations that negotiated TLS on every delivery\n"
+			"# between %s and %s. \"verify\" where every delivery was Verified.\n"
+			"# Review, add to the map, then run postmap.\n", from, to);
+	size_t width = 0;
+	for (size_t i = 0; i < r->n; i++)
+		for (unsigned k = 0; k < r->v[i].p->n_examples; k++)
+			width = MAX(width, strlen(r->v[i].p->examples[k]));
+	ReportRanked *byname = r->n ? malloc(r->n * sizeof(*byname)) : NULL;
+	if (r->n && !byname && !m->err)
+		m->err = -ENOMEM;
+	if (!byname)
+		return;
+	/* a zero key leaves the name as the only order */
+	for (size_t i = 0; i < r->n; i++)
+		byname[i] = (ReportRanked){ r->v[i].p, 0 };
+	qsort(byname, r->n, sizeof(*byname), report_ranked_cmp);
+	for (size_t i = 0; i < r->n; i++) {
+		const PeerStats *p = byname[i].p;
+		ReportOutClass o = report_out_class(p);
+		const char *word = o.weakest == TRUST_VERIFIED ? "verify" : "encrypt";
+		if (p->n_examples == 0 || !strcmp(p->key, "unknown"))
+			continue;
+		for (unsigned k = 0; k < p->n_examples; k++)
+			buf_printf(pol, "%-*s %s\n", (int)width, p->examples[k], word);
+		if (p->more_examples)
+			buf_printf(pol, "# more recipient domains under %s were seen than are listed\n", p->key);
+	}
+	free(byname);
+}
+
+static void sec_policy(ReportModel *m)
+{
+	Buf pol = BUF_NULL;
+	policy_snippet(m, &pol);
+	if (buf_error(&pol) && !m->err)
+		m->err = buf_error(&pol);
+	m->policy = buf_steal(&pol, NULL);
+	if (!m->policy)
+		m->policy = report_strdup(m, "");
+	ReportSection *s = report_section_new(m, "policy", "Outbound: smtp_tls_policy_maps snippet", NULL, 0);
+	if (s)
+		s->code = report_strdup(m, m->policy);
+}
+
+static void sec_never_tls(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "destination", T_ }, { "deliveries without TLS", N_ }, { "sent", N_ },
+					     { "deferred", N_ }, { "bounced", N_ }, { "recipient domains", T_ },
+					     { "last seen", W_ } };
+	ReportSection *s = report_section_new(m, "never_tls", "Outbound: destinations that never negotiated TLS",
+					      cols, ELEMENTSOF(cols));
+	const ReportRanking *r = &m->list[REPORT_LIST_NEVER_TLS];
+	for (size_t i = 0; s && i < r->n; i++) {
+		const PeerStats *p = r->v[i].p;
+		ReportOutClass o = report_out_class(p);
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], p->key);
+		c[1].count = o.plain;
+		c[2].count = o.sent;
+		c[3].count = o.deferred;
+		c[4].count = o.bounced;
+		cell_examples(m, &c[5], p);
+		c[6].usec = p->last_seen_usec;
+	}
+}
+
+static void sec_mixed(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "destination", T_ }, { "with TLS", N_ }, { "without TLS", N_ },
+					     { "last without TLS", W_ } };
+	ReportSection *s = report_section_new(m, "mixed_tls", "Outbound: destinations with and without TLS", cols,
+					      ELEMENTSOF(cols));
+	const ReportRanking *r = &m->list[REPORT_LIST_MIXED];
+	for (size_t i = 0; s && i < r->n; i++) {
+		const PeerStats *p = r->v[i].p;
+		ReportOutClass o = report_out_class(p);
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], p->key);
+		c[1].count = o.tls;
+		c[2].count = o.plain;
+		c[3].usec = p->last_plaintext_usec;
+	}
+}
+
+static void sec_tracking(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "direction", T_ }, { "tracked", N_ }, { "evicted", N_ },
+					     { "folded into \"other\"", N_ } };
+	const PeersTotals *T = &m->T;
+	ReportSection *s = report_section_new(m, "tracking", "Tracking limits", cols, ELEMENTSOF(cols));
+	if (!s)
+		return;
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], peer_direction_name((PeerDirection)d));
+		c[1].count = T->tracked[d];
+		c[2].count = T->evicted[d];
+		c[3].count = T->folded[d];
+	}
+	s->intro = report_printf(m,
+				 "At most %zu peers per direction are tracked and %zu labelled. Evicted peers still count in the "
+				 "totals and the verdict's session counts, but not in the per-peer lists. %llu event(s) arrived "
+				 "older than the window.",
+				 T->max_tracked, T->max_labelled, (unsigned long long)T->late_events);
+}
+
+/* the report's sections, in order */
+static void (*const builders[])(ReportModel *m) = {
+	sec_inbound, sec_days, sec_protocols,                                          /* totals */
+	sec_legacy, sec_plaintext, sec_failures, sec_unknown_addresses, sec_unknown_prefixes, /* inbound peers */
+	sec_always_tls, sec_policy, sec_never_tls, sec_mixed,                          /* outbound */
+	sec_tracking,
+};
+
+void report_build_sections(ReportModel *m)
+{
+	for (size_t i = 0; i < ELEMENTSOF(builders); i++)
+		builders[i](m);
+}
