@@ -127,7 +127,7 @@ const char *peers_domain_of_recipient(Peers *p, Slice recipient);
  * the caller frees.
  */
 #define PEERS_STATE_FILE "peers.state"
-#define PEERS_STATE_VERSION 1
+#define PEERS_STATE_VERSION 2
 #define PEERS_STATE_MAX_BYTES (512u * 1024 * 1024)
 
 /* Return: 0, or negative errno from the write. */
@@ -148,9 +148,10 @@ int peers_load_buffer(Peers *p, const void *data, size_t len, char **ret_error);
 #define PEERS_CELLS 16               /* inbound: ENC*2+mail; outbound: TRUST*3+status */
 #define PEERS_EXAMPLES 3
 #define PEERS_EXAMPLE_MAX 64
-#define PEERS_STAT_COMBOS 32
+#define PEERS_STAT_COMBOS 40
 #define PEERS_SYSLOG_MAX 8           /* distinct syslog names kept; more count as "other" */
 #define PEERS_PROTO_MAX 7
+#define PEERS_PROTO_TLS12 4         /* index of TLSv1.2 in proto_names: indices below are SSL/TLS < 1.2 */
 
 static inline unsigned peers_in_cell(Encryption e, bool mail) { return (unsigned)e * 2 + (mail ? 1 : 0); }
 static inline unsigned peers_out_cell(Trust t, DeliveryStatus s) { return (unsigned)t * 3 + (unsigned)s; }
@@ -179,9 +180,11 @@ typedef struct PeerStats {
 	unsigned n_examples;
 	bool more_examples;           /* more distinct hosts were seen than kept */
 	char examples[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX];
+	uint64_t proto[PEERS_PROTO_MAX];  /* TLS sessions (deliveries) by protocol, exact */
 	unsigned n_combos;
-	PeerComboCount combos[PEERS_STAT_COMBOS]; /* sorted by kind, n desc, a, b */
-	uint64_t combos_other;        /* combo counts that did not fit */
+	PeerComboCount combos[PEERS_STAT_COMBOS]; /* sorted by kind, n desc, a, b; the busiest of each kind */
+	uint64_t combos_other[_COMBO_KIND_MAX];   /* per kind: counts not listed ("+N other"); the
+						   * listed ones plus this are every event of the kind */
 } PeerStats;
 
 /* peers_get_window - window counts of one tracked peer.

@@ -136,10 +136,21 @@ static void heap_remove(Table *t, uint32_t idx)
 /*
  * Slots.
  */
+static void cells_free(Table *t, uint32_t c)
+{
+	while (c != PEERS_NIL) {
+		uint32_t next = t->cc[c].next;
+		t->cc[c].next = t->cc_free;
+		t->cc_free = c;
+		c = next;
+	}
+}
+
 static void slot_free_list(Table *t, uint32_t s)
 {
 	while (s != PEERS_NIL) {
 		uint32_t next = t->slots[s].next;
+		cells_free(t, t->slots[s].combos);
 		t->slots[s].next = t->slot_free;
 		t->slot_free = s;
 		t->n_slots--;
@@ -287,29 +298,28 @@ Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
 	t->n_slots++;
 	memset(sl, 0, sizeof(*sl));
 	sl->hour = hour;
+	sl->combos = PEERS_NIL;
 	sl->next = *link;
 	*link = s;
 	return sl;
 }
 
-void peers_slot_combo_add(Slot *sl, int id, uint32_t n)
+void peers_slot_combo_add(Table *t, Slot *sl, PeerComboKind kind, int id, uint32_t n)
 {
-	if (id < 0) {
-		sl->combo_other += n;
+	uint32_t *link = &sl->combos;
+	for (; id >= 0 && *link != PEERS_NIL; link = &t->cc[*link].next)
+		if (t->cc[*link].id == (uint32_t)id) {
+			t->cc[*link].n += n;
+			return;
+		}
+	if (id < 0 || t->cc_free == PEERS_NIL) {
+		sl->combo_other[kind] += n;
 		return;
 	}
-	for (unsigned i = 0; i < SLOT_COMBOS; i++) {
-		if (sl->combo[i] == id + 1) {
-			sl->combo_n[i] += n;
-			return;
-		}
-		if (sl->combo[i] == 0) {
-			sl->combo[i] = (uint16_t)(id + 1);
-			sl->combo_n[i] = n;
-			return;
-		}
-	}
-	sl->combo_other += n;
+	uint32_t c = t->cc_free;
+	t->cc_free = t->cc[c].next;
+	t->cc[c] = (ComboCell){ (uint32_t)id, n, PEERS_NIL };
+	*link = c;
 }
 
 void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
@@ -386,7 +396,7 @@ int peers_combo_id(Peers *p, PeerComboKind kind, const char *a, size_t alen, con
 	return (int)i;
 }
 
-static unsigned proto_index(Slice proto)
+unsigned peers_proto_index(Slice proto)
 {
 	for (unsigned i = 0; i + 1 < PEERS_PROTO_MAX; i++)
 		if (slice_eq_str(proto, peers_proto_names[i]))
@@ -496,7 +506,9 @@ typedef struct Event {
 	bool in_window;
 	unsigned cell;
 	bool plain;
+	int proto;               /* peers_proto_index() of a TLS event, or -1 */
 	int combos[4];
+	PeerComboKind kinds[4];
 	unsigned n_combos;
 	Slice example;
 } Event;
@@ -553,8 +565,16 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 		return;
 	}
 	sl->cell[ev->cell]++;
+	if (ev->proto >= 0)
+		sl->proto[ev->proto]++;
 	for (unsigned i = 0; i < ev->n_combos; i++)
-		peers_slot_combo_add(sl, ev->combos[i], 1);
+		peers_slot_combo_add(t, sl, ev->kinds[i], ev->combos[i], 1);
+}
+
+static void event_combo(Peers *p, Event *ev, PeerComboKind kind, Slice a, Slice b)
+{
+	ev->kinds[ev->n_combos] = kind;
+	ev->combos[ev->n_combos++] = peers_combo_id(p, kind, a.p, a.n, b.p, b.n);
 }
 
 static bool printable(Slice s)
@@ -570,7 +590,8 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 	if (!p || !s || (unsigned)s->encryption >= _ENC_MAX)
 		return;
 	Event ev = { .ts = s->ts_usec, .cell = peers_in_cell(s->encryption, s->mail),
-		     .plain = s->encryption == ENC_PLAINTEXT };
+		     .plain = s->encryption == ENC_PLAINTEXT,
+		     .proto = s->encryption == ENC_TLS ? (int)peers_proto_index(s->protocol) : -1 };
 	ev.in_window = advance(p, s->ts_usec);
 	if (!ev.in_window)
 		p->late_events++;
@@ -578,18 +599,17 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 	int si = peers_syslog_index(p, s->syslog_name.p, s->syslog_name.n, true);
 	const char *sname = syslog_name_at(p, (unsigned)si);
 	if (s->encryption == ENC_TLS && s->protocol.n > 0)
-		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_TLS, s->protocol.p, s->protocol.n,
-							  s->cipher.p, s->cipher.n);
+		event_combo(p, &ev, COMBO_TLS, s->protocol, s->cipher);
 	if (s->failure)
-		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_FAILURE, s->failure, strlen(s->failure), "", 0);
+		event_combo(p, &ev, COMBO_FAILURE, slice_from(s->failure), SLICE_LIT(""));
 	if (s->mail && ev.plain)
-		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_PLAINMAIL, sname, strlen(sname), "", 0);
+		event_combo(p, &ev, COMBO_PLAINMAIL, slice_from(sname), SLICE_LIT(""));
 
 	if (ev.in_window) {
 		Hour *h = peers_hour_get(p, hour_of(s->ts_usec));
 		h->in[si][ev.cell]++;
 		if (s->encryption == ENC_TLS)
-			h->proto_in[proto_index(s->protocol)]++;
+			h->proto_in[peers_proto_index(s->protocol)]++;
 	}
 
 	const char *norm, *reg;
@@ -616,23 +636,22 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 		return;
 	bool noconn = slice_eq_str(d->relay, "none");
 	Event ev = { .ts = d->ts_usec, .cell = peers_out_cell(d->tls, d->status),
-		     .plain = d->tls == TRUST_NONE && !noconn };
+		     .plain = d->tls == TRUST_NONE && !noconn,
+		     .proto = d->tls != TRUST_NONE ? (int)peers_proto_index(d->protocol) : -1 };
 	ev.in_window = advance(p, d->ts_usec);
 	if (!ev.in_window)
 		p->late_events++;
 	if (d->tls != TRUST_NONE)
-		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_TLS, d->protocol.p, d->protocol.n, "", 0);
-	if (noconn) {
-		const char *st = delivery_status_name(d->status);
-		ev.combos[ev.n_combos++] = peers_combo_id(p, COMBO_NOCONN, st, strlen(st), "", 0);
-	}
+		event_combo(p, &ev, COMBO_TLS, d->protocol, SLICE_LIT(""));
+	if (noconn)
+		event_combo(p, &ev, COMBO_NOCONN, slice_from(delivery_status_name(d->status)), SLICE_LIT(""));
 	if (ev.in_window) {
 		Hour *h = peers_hour_get(p, hour_of(d->ts_usec));
 		h->out[ev.cell]++;
 		if (noconn)
 			h->out_noconn++;
 		if (d->tls != TRUST_NONE)
-			h->proto_out[proto_index(d->protocol)]++;
+			h->proto_out[peers_proto_index(d->protocol)]++;
 	}
 	const char *norm, *reg;
 	size_t nl, rl;
@@ -723,6 +742,9 @@ static void table_clear(Table *t)
 		t->slots[i].next = i + 1 < pool ? (uint32_t)(i + 1) : PEERS_NIL;
 	t->slot_free = pool ? 0 : PEERS_NIL;
 	t->n_slots = 0;
+	for (size_t i = 0; i < t->cc_cap; i++)
+		t->cc[i] = (ComboCell){ 0, 0, i + 1 < t->cc_cap ? (uint32_t)(i + 1) : PEERS_NIL };
+	t->cc_free = t->cc_cap ? 0 : PEERS_NIL;
 }
 
 /* peers_reset - forget every peer and window (not the cumulative series). */
@@ -769,7 +791,8 @@ static int table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled
 		hs <<= 1;
 	t->hash_mask = hs - 1;
 	t->slot_cap = cap * 3 + (max_labelled + 1) * (size_t)window_hours;
-	if (t->slot_cap >= PEERS_NIL)
+	t->cc_cap = t->slot_cap * SLOT_CELLS_AVG;
+	if (t->cc_cap >= PEERS_NIL)
 		return -EINVAL;
 	t->e = alloc_touched(cap, sizeof(*t->e));
 	t->hash = alloc_touched(hs, sizeof(*t->hash));
@@ -778,9 +801,10 @@ static int table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled
 	t->labels = alloc_touched(max_labelled + 1, sizeof(*t->labels));
 	t->label_free = alloc_touched(max_labelled + 1, sizeof(*t->label_free));
 	t->slots = alloc_touched(t->slot_cap, sizeof(*t->slots));
+	t->cc = alloc_touched(t->cc_cap, sizeof(*t->cc));
 	if (d != PEER_UNKNOWN_ADDR)
 		t->ex = alloc_touched(cap, sizeof(*t->ex));
-	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots ||
+	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots || !t->cc ||
 	    (d != PEER_UNKNOWN_ADDR && !t->ex))
 		return -ENOMEM;
 	table_clear(t);
@@ -796,6 +820,7 @@ static void table_deinit(Table *t)
 	free(t->labels);
 	free(t->label_free);
 	free(t->slots);
+	free(t->cc);
 	free(t->ex);
 	memset(t, 0, sizeof(*t));
 }
@@ -891,6 +916,69 @@ static int combo_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->b, y->b);
 }
 
+/* the combinations PeerStats lists per kind (PEERS_STAT_COMBOS in all);
+ * the rest of a kind is counted in combos_other[kind] */
+static const unsigned stat_kind_max[_COMBO_KIND_MAX] = {
+	[COMBO_TLS] = 14, [COMBO_FAILURE] = 14, [COMBO_PLAINMAIL] = PEERS_SYSLOG_MAX + 1, [COMBO_NOCONN] = 3,
+};
+
+/* stats_keep - insert c into the kind's part of top[] (n[kind] sorted by
+ * combo_cmp), folding what falls off the end into combos_other. */
+static void stats_keep(PeerStats *st, PeerComboCount top[_COMBO_KIND_MAX][PEERS_STAT_COMBOS],
+		       unsigned n[_COMBO_KIND_MAX], PeerComboCount c)
+{
+	PeerComboCount *v = top[c.kind];
+	unsigned max = stat_kind_max[c.kind], i = n[c.kind];
+	if (i == max) {
+		if (combo_cmp(&c, &v[max - 1]) > 0) {
+			st->combos_other[c.kind] += c.n;
+			return;
+		}
+		st->combos_other[c.kind] += v[--i].n;
+	} else
+		n[c.kind]++;
+	for (; i > 0 && combo_cmp(&c, &v[i - 1]) < 0; i--)
+		v[i] = v[i - 1];
+	v[i] = c;
+}
+
+/* entry_combos - the peer's combinations over hours (start, end], summed
+ * exactly per combination, then the busiest of each kind listed. */
+static void entry_combos(const Peers *p, const Table *t, const Entry *e, int32_t start, int32_t end, PeerStats *st)
+{
+	uint64_t sum[COMBO_MAX];
+	uint16_t ids[COMBO_MAX], pos[COMBO_MAX]; /* pos[id]: index in ids + 1, 0 = not seen */
+	unsigned n_ids = 0;
+	memset(pos, 0, sizeof(pos));
+	for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
+		const Slot *sl = &t->slots[s];
+		if (sl->hour > end)
+			continue;
+		if (sl->hour <= start)
+			break;
+		for (unsigned k = 0; k < _COMBO_KIND_MAX; k++)
+			st->combos_other[k] += sl->combo_other[k];
+		for (uint32_t c = sl->combos; c != PEERS_NIL; c = t->cc[c].next) {
+			uint32_t id = t->cc[c].id;
+			if (pos[id] == 0) {
+				ids[n_ids] = (uint16_t)id;
+				sum[n_ids] = 0;
+				pos[id] = (uint16_t)++n_ids;
+			}
+			sum[pos[id] - 1] += t->cc[c].n;
+		}
+	}
+	PeerComboCount top[_COMBO_KIND_MAX][PEERS_STAT_COMBOS];
+	unsigned n[_COMBO_KIND_MAX] = { 0 };
+	for (unsigned j = 0; j < n_ids; j++) {
+		const Combo *c = &p->combos[ids[j]];
+		stats_keep(st, top, n, (PeerComboCount){ (PeerComboKind)c->kind, c->a, c->b, sum[j] });
+	}
+	for (unsigned k = 0; k < _COMBO_KIND_MAX; k++)
+		for (unsigned i = 0; i < n[k]; i++)
+			st->combos[st->n_combos++] = top[k][i];
+}
+
 static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t end, PeerStats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -909,7 +997,6 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 			memcpy(st->examples[i], t->ex[idx][i], PEERS_EXAMPLE_MAX);
 	}
 	int32_t start = end - p->window_hours;
-	uint32_t ids[PEERS_STAT_COMBOS];
 	for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
 		const Slot *sl = &t->slots[s];
 		if (sl->hour > end)
@@ -920,27 +1007,10 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 			st->n[c] += sl->cell[c];
 			st->total += sl->cell[c];
 		}
-		st->combos_other += sl->combo_other;
-		for (unsigned i = 0; i < SLOT_COMBOS && sl->combo[i]; i++) {
-			uint32_t id = sl->combo[i] - 1u;
-			unsigned j;
-			for (j = 0; j < st->n_combos; j++)
-				if (ids[j] == id)
-					break;
-			if (j == st->n_combos) {
-				if (j >= PEERS_STAT_COMBOS || id >= p->n_combos) {
-					st->combos_other += sl->combo_n[i];
-					continue;
-				}
-				ids[j] = id;
-				st->combos[j] = (PeerComboCount){ (PeerComboKind)p->combos[id].kind,
-								  p->combos[id].a, p->combos[id].b, 0 };
-				st->n_combos++;
-			}
-			st->combos[j].n += sl->combo_n[i];
-		}
+		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
+			st->proto[i] += sl->proto[i];
 	}
-	qsort(st->combos, st->n_combos, sizeof(st->combos[0]), combo_cmp);
+	entry_combos(p, t, e, start, end, st);
 }
 
 int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, PeerStats *ret)

@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define PEERS_NIL UINT32_MAX
-#define SLOT_COMBOS 6
+#define SLOT_CELLS_AVG 6         /* combo cells per slot in the pool, on average */
 #define COMBO_MAX 1024
 #define COMBO_STR_MAX 64
 #define DOMCACHE_SETS 1024
@@ -23,15 +23,23 @@
 #define HOST_MAX 256            /* normalised host names: at most 253 bytes */
 #define PEERS_USEC_MAX (253402300799LL * 1000000) /* 9999-12-31T23:59:59Z: later times are ignored */
 
-/* One hour of one peer. */
+/* One hour of one peer. Per-protocol counts are exact; the combinations
+ * (cipher, failure reason, ...) are a list of cells from the table's pool,
+ * and what finds no cell is counted per kind, so every kind reconciles. */
 typedef struct Slot {
 	int32_t hour;                  /* hours since the epoch, log time */
 	uint32_t next;                 /* older slot of the same peer */
 	uint32_t cell[PEERS_CELLS];
-	uint16_t combo[SLOT_COMBOS];   /* combo id + 1; 0 = free */
-	uint32_t combo_n[SLOT_COMBOS];
-	uint32_t combo_other;
+	uint32_t proto[PEERS_PROTO_MAX];          /* TLS sessions (deliveries) by protocol */
+	uint32_t combos;                          /* first ComboCell, or PEERS_NIL */
+	uint32_t combo_other[_COMBO_KIND_MAX];    /* counts that found no cell */
 } Slot;
+
+typedef struct ComboCell {
+	uint32_t id;                   /* index into Peers.combos */
+	uint32_t n;
+	uint32_t next;                 /* next cell of the slot, or of the free list */
+} ComboCell;
 
 typedef struct Entry {
 	char key[PEERS_DOMAIN_MAX];
@@ -73,6 +81,9 @@ typedef struct Table {
 	Slot *slots;
 	size_t slot_cap, n_slots;
 	uint32_t slot_free;
+	ComboCell *cc;                 /* slot_cap * SLOT_CELLS_AVG */
+	size_t cc_cap;
+	uint32_t cc_free;
 } Table;
 
 typedef struct Combo {
@@ -147,7 +158,9 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len);
 Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour);
 void peers_add_example(Table *t, Entry *e, const char *s, size_t len);
 Hour *peers_hour_get(Peers *p, int32_t hour);
-void peers_slot_combo_add(Slot *sl, int id, uint32_t n);
+/* peers_slot_combo_add - count n for combo id (of kind; id < 0: not interned). */
+void peers_slot_combo_add(Table *t, Slot *sl, PeerComboKind kind, int id, uint32_t n);
+unsigned peers_proto_index(Slice proto);
 void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err);
 void peers_after_load(Peers *p);
 int32_t peers_hour_of(int64_t usec);

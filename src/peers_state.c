@@ -1,9 +1,9 @@
 /*
  * peers_state.c - save and load the peer tables and windows.
  *
- * FORMAT (version 1, all integers little-endian)
+ * FORMAT (version 2, all integers little-endian)
  *	"PTEPEERS" u32 version, u32 cells, u32 syslog_slots, u32 protos,
- *	u32 slot_combos, u64 body_len, body, u32 CRC-32 (zlib) of all that
+ *	u32 combo_kinds, u64 body_len, body, u32 CRC-32 (zlib) of all that
  *	precedes it. The body:
  *	    i64 window_usec, i64 newest_usec, u64 late_events
  *	    u32 n; n x (u8 len, name)                        syslog names
@@ -13,8 +13,15 @@
  *	    3 x (u32 n; n x entry)        inbound, outbound, unknown addresses
  *	an entry: u8 len, key, u64 count, u64 err, i64 first, i64 last,
  *	i64 last_plain, u8 more, u8 n; n x (u8 len, example), u32 n_slots;
- *	n_slots x (i32 hour, u32 cell[cells], u8 n; n x (u16 combo, u32 count),
- *	u32 combo_other), newest hour first.
+ *	n_slots x (i32 hour, u32 cell[cells], u32 proto[protos], u16 n;
+ *	n x (u16 combo, u32 count), u32 combo_other[combo_kinds]), newest hour
+ *	first.
+ *
+ *	Version 1 (SLOT_COMBOS_V1 = 6 in the header's fourth dimension) had
+ *	no proto[], at most 6 combos per slot (u8 n) and one u32 combo_other.
+ *	It is still loaded: a slot's protocol counts are rebuilt from its TLS
+ *	combinations, and its combo_other, whose kind v1 did not record, is
+ *	counted as other TLS combinations.
  *	Entries are written busiest first, so a smaller --peers.track keeps
  *	the busiest peers.
  * SECURITY
@@ -36,6 +43,7 @@
 
 #define MAGIC "PTEPEERS"
 #define HEADER_LEN (8 + 4 * 5 + 8)
+#define SLOT_COMBOS_V1 6
 
 /*
  * Writing.
@@ -106,15 +114,18 @@ static int save_table(Table *t, Buf *b)
 			put_u32(b, (uint32_t)sl->hour);
 			for (unsigned c = 0; c < PEERS_CELLS; c++)
 				put_u32(b, sl->cell[c]);
+			for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
+				put_u32(b, sl->proto[i]);
 			unsigned nc = 0;
-			while (nc < SLOT_COMBOS && sl->combo[nc])
+			for (uint32_t c = sl->combos; c != PEERS_NIL; c = t->cc[c].next)
 				nc++;
-			put_u8(b, (uint8_t)nc);
-			for (unsigned i = 0; i < nc; i++) {
-				put_u16(b, (uint16_t)(sl->combo[i] - 1));
-				put_u32(b, sl->combo_n[i]);
+			put_u16(b, (uint16_t)nc); /* at most COMBO_MAX: ids are distinct */
+			for (uint32_t c = sl->combos; c != PEERS_NIL; c = t->cc[c].next) {
+				put_u16(b, (uint16_t)t->cc[c].id);
+				put_u32(b, t->cc[c].n);
 			}
-			put_u32(b, sl->combo_other);
+			for (unsigned kind = 0; kind < _COMBO_KIND_MAX; kind++)
+				put_u32(b, sl->combo_other[kind]);
 		}
 	}
 	free(idx);
@@ -129,7 +140,7 @@ int peers_save_buffer(Peers *p, Buf *b)
 	put_u32(b, PEERS_CELLS);
 	put_u32(b, PEERS_SYSLOG_MAX + 1);
 	put_u32(b, PEERS_PROTO_MAX);
-	put_u32(b, SLOT_COMBOS);
+	put_u32(b, _COMBO_KIND_MAX);
 	put_u64(b, 0); /* body length, patched below */
 	size_t body = b->len;
 	put_u64(b, (uint64_t)p->cfg.window_usec);
@@ -276,8 +287,61 @@ static uint32_t get_count(Reader *r, size_t min_size, size_t max, const char *wh
 	return n;
 }
 
+/* parse_slot - one hour of entry e (NULL: validate only, or not kept).
+ * Slot hours must decrease (*prev). */
+static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, int32_t now_hour, uint32_t version,
+		       const int *combo_map, size_t n_combos, const char *key)
+{
+	const char *what = peer_direction_name(t->dir);
+	int32_t hour = (int32_t)get_u32(r, "hour");
+	uint32_t cell[PEERS_CELLS], proto[PEERS_PROTO_MAX] = { 0 };
+	for (unsigned c = 0; c < PEERS_CELLS; c++)
+		cell[c] = get_u32(r, "cell");
+	for (unsigned i = 0; version >= 2 && i < PEERS_PROTO_MAX; i++)
+		proto[i] = get_u32(r, "protocol count");
+	unsigned nc = version == 1 ? get_u8(r, "slot combos") : get_u16(r, "slot combos");
+	if (r->bad)
+		return;
+	if (hour >= *prev || hour < 0 || nc > (version == 1 ? SLOT_COMBOS_V1 : n_combos)) {
+		fail(r, "bad slot at hour %d of %s peer '%s'", hour, what, key);
+		return;
+	}
+	*prev = hour;
+	Slot *sl = NULL;
+	if (e && hour > now_hour - p->window_hours && hour <= now_hour)
+		sl = peers_slot_get(p, t, e, hour);
+	if (sl) {
+		for (unsigned c = 0; c < PEERS_CELLS; c++)
+			sl->cell[c] += cell[c];
+		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
+			sl->proto[i] += proto[i];
+	}
+	for (unsigned i = 0; i < nc && !r->bad; i++) {
+		uint16_t id = get_u16(r, "combo id");
+		uint32_t cn = get_u32(r, "combo count");
+		if (r->bad)
+			return;
+		if (id >= n_combos) {
+			fail(r, "combo id %u out of range in %s peer '%s'", id, what, key);
+			return;
+		}
+		int mapped = combo_map[id];
+		if (!sl || mapped < 0)
+			continue;
+		const Combo *c = &p->combos[mapped];
+		peers_slot_combo_add(t, sl, (PeerComboKind)c->kind, mapped, cn);
+		if (version == 1 && c->kind == COMBO_TLS)
+			sl->proto[peers_proto_index(slice_from(c->a))] += cn;
+	}
+	for (unsigned k = 0; k < (version == 1 ? 1u : (unsigned)_COMBO_KIND_MAX); k++) {
+		uint32_t other = get_u32(r, "combo other");
+		if (sl)
+			sl->combo_other[k] += other;
+	}
+}
+
 static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *combo_map, size_t n_combos,
-			int32_t now_hour)
+			int32_t now_hour, uint32_t version)
 {
 	const char *what = peer_direction_name(t->dir);
 	uint32_t n = get_count(r, 1 + 40 + 2 + 4, PEERS_MAX_TRACKED_LIMIT, "entries");
@@ -315,43 +379,12 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 		}
 		if (e)
 			e->more_examples |= more;
-		uint32_t ns = get_count(r, 4 + 4 * PEERS_CELLS + 1 + 4, PEERS_WINDOW_MAX_HOURS, "slots");
+		size_t slot_min = version == 1 ? 4 + 4 * PEERS_CELLS + 1 + 4
+					       : 4 + 4 * (PEERS_CELLS + PEERS_PROTO_MAX) + 2 + 4 * _COMBO_KIND_MAX;
+		uint32_t ns = get_count(r, slot_min, PEERS_WINDOW_MAX_HOURS, "slots");
 		int32_t prev = INT32_MAX;
-		for (uint32_t s = 0; s < ns && !r->bad; s++) {
-			int32_t hour = (int32_t)get_u32(r, "hour");
-			uint32_t cell[PEERS_CELLS];
-			for (unsigned c = 0; c < PEERS_CELLS; c++)
-				cell[c] = get_u32(r, "cell");
-			uint8_t nc = get_u8(r, "slot combos");
-			if (r->bad)
-				return;
-			if (hour >= prev || hour < 0 || nc > SLOT_COMBOS) {
-				fail(r, "bad slot %u of %s peer '%s'", s, what, key);
-				return;
-			}
-			prev = hour;
-			Slot *sl = NULL;
-			if (e && hour > now_hour - p->window_hours && hour <= now_hour)
-				sl = peers_slot_get(p, t, e, hour);
-			if (sl)
-				for (unsigned c = 0; c < PEERS_CELLS; c++)
-					sl->cell[c] += cell[c];
-			for (unsigned i = 0; i < nc && !r->bad; i++) {
-				uint16_t id = get_u16(r, "combo id");
-				uint32_t cn = get_u32(r, "combo count");
-				if (r->bad)
-					return;
-				if (id >= n_combos) {
-					fail(r, "combo id %u out of range in %s peer '%s'", id, what, key);
-					return;
-				}
-				if (sl)
-					peers_slot_combo_add(sl, combo_map[id], cn);
-			}
-			uint32_t other = get_u32(r, "combo other");
-			if (sl)
-				sl->combo_other += other;
-		}
+		for (uint32_t s = 0; s < ns && !r->bad; s++)
+			parse_slot(r, p, t, e, &prev, now_hour, version, combo_map, n_combos, key);
 	}
 }
 
@@ -375,7 +408,7 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 	uint32_t protos = get_u32(r, "dims"), scombos = get_u32(r, "dims");
 	uint64_t body_len = get_u64(r, "body length");
 	if (cells != PEERS_CELLS || slots != PEERS_SYSLOG_MAX + 1 || protos != PEERS_PROTO_MAX ||
-	    scombos != SLOT_COMBOS)
+	    scombos != (version == 1 ? SLOT_COMBOS_V1 : _COMBO_KIND_MAX))
 		return error_set(ret_error, -EBADMSG, "table dimensions %u/%u/%u/%u differ from this build", cells,
 				 slots, protos, scombos);
 	if (body_len != len - HEADER_LEN - 4)
@@ -452,7 +485,7 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 	}
 
 	for (unsigned d = 0; d < _PEER_DIR_MAX && !r->bad; d++)
-		parse_table(r, p, &p->t[d], apply, combo_map, nc, now_hour);
+		parse_table(r, p, &p->t[d], apply, combo_map, nc, now_hour, version);
 	free(combo_map);
 
 	if (!r->bad && r->off != r->len)

@@ -195,9 +195,9 @@ int report_render_html(const ReportModel *m, Buf *b)
 	esc_html(b, m->window);
 	buf_puts(b, "</p>\n<section id=\"verdict\">\n");
 	if (m->n_verdict == 0)
-		buf_puts(b, "<p class=\"verdict ok\">No inbound sessions in the window.</p>\n");
+		buf_puts(b, "<p class=\"verdict\">No inbound mail in the window: nothing to judge.</p>\n");
 	for (unsigned i = 0; i < m->n_verdict; i++) {
-		buf_printf(b, "<p class=\"verdict%s\">", m->verdict[i].refused ? "" : " ok");
+		buf_printf(b, "<p class=\"verdict%s\">", m->verdict[i].ok ? " ok" : "");
 		esc_html(b, m->verdict[i].text);
 		buf_puts(b, "</p>\n");
 	}

@@ -71,10 +71,17 @@ typedef struct ReportSection {
 	ReportChart chart;
 } ReportSection;
 
+/* Below these a verdict of "would have refused 0" is not shown as safe:
+ * a quiet hour says nothing about the peers that send once a week. */
+#define REPORT_VERDICT_MIN_MAIL 100
+#define REPORT_VERDICT_MIN_USEC (24LL * 3600 * 1000000)
+#define REPORT_NAMES_MAX 5            /* peers named in a verdict or what-if; the rest "+N more" */
+
 typedef struct ReportVerdict {
 	const char *syslog;           /* borrowed from the model's totals */
 	uint64_t refused, peers, mail;
-	char *text;                   /* "enforcing TLS on syslog_name ... (P % of mail)", owned */
+	bool ok;                      /* refused nothing, with enough data to say so */
+	char *text;                   /* "enforcing TLS on syslog_name ... (P % of mail): a, b +N more", owned */
 } ReportVerdict;
 
 /* The ranked peer lists, shared by the sections and the JSON. */
@@ -115,6 +122,7 @@ struct ReportModel {
 	size_t n_sec, cap_sec;
 	ReportRanking list[_REPORT_LIST_MAX];
 	char *window;                 /* "FROM to TO (window 7d, log time; ...)" */
+	int64_t covered_usec;         /* log time the window actually holds: newest event - first hour with data */
 	unsigned first_day;           /* days before it had no sessions: left out of tables and charts */
 	char *policy;                 /* smtp_tls_policy_maps snippet */
 	int err;                      /* first failure while building */
@@ -147,6 +155,14 @@ static inline bool report_col_right(const ReportColumn *c)
 uint64_t report_in_sessions(const PeerStats *p, Encryption e);
 uint64_t report_in_mail(const PeerStats *p);
 bool report_legacy_proto(const char *proto);
+/* report_legacy_sessions - TLS sessions (deliveries) below TLS 1.2, exact. */
+uint64_t report_legacy_sessions(const PeerStats *p);
+/* report_combos_total - every count of one kind: listed plus folded. */
+uint64_t report_combos_total(const PeerStats *p, PeerComboKind k);
+/* report_fmt_span - "50 minutes", "3 hours", "2 days" */
+void report_fmt_span(char *out, size_t n, int64_t usec);
+/* report_names - "a (3), b (2) +N more": the first REPORT_NAMES_MAX of a ranking. */
+void report_names(Buf *b, const ReportRanked *v, size_t n);
 ReportOutClass report_out_class(const PeerStats *p);
 /* report_enc_sums - sessions and mail sessions over every encryption of cells in. */
 void report_enc_sums(const uint64_t *in, uint64_t *ret_all, uint64_t *ret_mail);

@@ -62,7 +62,14 @@ static void md_section(Buf *b, const ReportSection *s)
 	}
 	if (s->code) {
 		buf_puts(b, "```\n");
-		report_esc_text(b, s->code); /* validated host names only; \xHH keeps the fence intact */
+		/* line by line: the newlines are the block's own; anything else
+		 * outside printable ASCII (and backslash) as \xHH keeps the fence intact */
+		for (const char *l = s->code; *l;) {
+			size_t n = strcspn(l, "\n");
+			report_esc_text_n(b, l, n);
+			buf_putc(b, '\n');
+			l += n + (l[n] == '\n');
+		}
 		buf_puts(b, "```\n");
 	} else if (s->ncols && s->nrows == 0)
 		buf_printf(b, "_%s_\n", s->empty);
@@ -76,7 +83,7 @@ int report_render_markdown(const ReportModel *m, Buf *b)
 	esc_md(b, m->window);
 	buf_puts(b, "\n\n## Verdict\n\n");
 	if (m->n_verdict == 0)
-		buf_puts(b, "- no inbound sessions in the window\n");
+		buf_puts(b, "- no inbound mail in the window: nothing to judge\n");
 	for (unsigned i = 0; i < m->n_verdict; i++) {
 		buf_puts(b, "- **");
 		esc_md(b, m->verdict[i].text);

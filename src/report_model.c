@@ -53,6 +53,26 @@ void report_fmt_pct(char *out, size_t n, uint64_t part, uint64_t whole)
 	snprintf(out, n, "%.1f %%", 100.0 * report_share(part, whole));
 }
 
+void report_fmt_span(char *out, size_t n, int64_t usec)
+{
+	int64_t min = usec / (60LL * 1000000);
+	const char *unit = "minute";
+	int64_t v = min;
+	if (min >= 2 * 24 * 60)
+		v = min / (24 * 60), unit = "day";
+	else if (min >= 2 * 60)
+		v = min / 60, unit = "hour";
+	snprintf(out, n, "%lld %s%s", (long long)v, unit, v == 1 ? "" : "s");
+}
+
+void report_names(Buf *b, const ReportRanked *v, size_t n)
+{
+	for (size_t i = 0; i < n && i < REPORT_NAMES_MAX; i++)
+		buf_printf(b, "%s%s (%llu)", i ? ", " : "", v[i].p->key, (unsigned long long)v[i].key);
+	if (n > REPORT_NAMES_MAX)
+		buf_printf(b, " +%zu more", n - REPORT_NAMES_MAX);
+}
+
 static void fmt_duration(char *out, size_t n, int64_t usec)
 {
 	int64_t s = usec / 1000000;
@@ -243,6 +263,19 @@ bool report_legacy_proto(const char *proto)
 	       !strcmp(proto, "TLSv1.1");
 }
 
+uint64_t report_legacy_sessions(const PeerStats *p)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < PEERS_PROTO_TLS12; i++)
+		n += p->proto[i];
+	return n;
+}
+
+uint64_t report_combos_total(const PeerStats *p, PeerComboKind k)
+{
+	return combo_sum(p, k, NULL) + p->combos_other[k];
+}
+
 ReportOutClass report_out_class(const PeerStats *p)
 {
 	ReportOutClass o = { .weakest = -1 };
@@ -303,14 +336,6 @@ static uint64_t key_plain_mail(const PeerStats *p) { return p->n[peers_in_cell(E
 static uint64_t key_failed(const PeerStats *p) { return report_in_sessions(p, ENC_STARTTLS_FAILED); }
 static uint64_t key_total(const PeerStats *p) { return p->total; }
 
-static uint64_t key_legacy(const PeerStats *p)
-{
-	uint64_t n = 0;
-	for (unsigned i = 0; i < p->n_combos; i++)
-		if (p->combos[i].kind == COMBO_TLS && report_legacy_proto(p->combos[i].a))
-			n += p->combos[i].n;
-	return n;
-}
 
 static uint64_t key_always_tls(const PeerStats *p)
 {
@@ -337,7 +362,7 @@ static int model_rank_all(ReportModel *m)
 		uint64_t (*key)(const PeerStats *);
 	} lists[_REPORT_LIST_MAX] = {
 		[REPORT_LIST_PLAIN_MAIL] = { PEER_INBOUND, key_plain_mail },
-		[REPORT_LIST_LEGACY] = { PEER_INBOUND, key_legacy },
+		[REPORT_LIST_LEGACY] = { PEER_INBOUND, report_legacy_sessions },
 		[REPORT_LIST_FAILED] = { PEER_INBOUND, key_failed },
 		[REPORT_LIST_UNKNOWN] = { PEER_UNKNOWN_ADDR, key_total },
 		[REPORT_LIST_ALWAYS_TLS] = { PEER_OUTBOUND, key_always_tls },
@@ -357,30 +382,62 @@ static int model_rank_all(ReportModel *m)
 /*
  * Verdicts and the window line.
  */
+/* verdict_text - the sentence, the peers that would be refused, and why a
+ * zero is not a green light when the data is thin. */
+static void verdict_text(ReportModel *m, ReportVerdict *v, const ReportRanked *who, size_t n_who)
+{
+	char pct[32], span[48];
+	Buf b = BUF_NULL;
+	report_fmt_pct(pct, sizeof(pct), v->refused, v->mail);
+	buf_printf(&b, "enforcing TLS on syslog_name %s would have refused %llu mail session%s from %llu peer%s (%s of mail)",
+		   v->syslog, (unsigned long long)v->refused, v->refused == 1 ? "" : "s", (unsigned long long)v->peers,
+		   v->peers == 1 ? "" : "s", pct);
+	if (n_who) {
+		buf_puts(&b, ": ");
+		report_names(&b, who, n_who);
+	}
+	if (v->refused == 0 && !v->ok) {
+		report_fmt_span(span, sizeof(span), m->covered_usec);
+		buf_printf(&b, "; too little data to call it safe (%llu mail session%s in %s of log; want %d and a day)",
+			   (unsigned long long)v->mail, v->mail == 1 ? "" : "s", span, REPORT_VERDICT_MIN_MAIL);
+	}
+	if (buf_error(&b) && !m->err)
+		m->err = buf_error(&b);
+	v->text = buf_steal(&b, NULL);
+	buf_deinit(&b);
+}
+
+/* model_verdicts - one verdict per syslog_name that received mail in the
+ * window: a listener without mail has nothing to refuse or allow. */
 static void model_verdicts(ReportModel *m)
 {
 	m->verdict = calloc(m->T.n_syslog ? m->T.n_syslog : 1, sizeof(*m->verdict));
-	if (!m->verdict) {
+	ReportRanked *who = malloc((m->n_in ? m->n_in : 1) * sizeof(*who));
+	if (!m->verdict || !who) {
+		free(who);
 		m->err = -ENOMEM;
 		return;
 	}
 	for (unsigned i = 0; i < m->T.n_syslog; i++) {
 		const PeersSyslogTotals *s = &m->T.syslog[i];
-		ReportVerdict *v = &m->verdict[m->n_verdict++];
-		v->syslog = s->name;
-		v->refused = s->in[peers_in_cell(ENC_PLAINTEXT, true)];
+		ReportVerdict v = { .syslog = s->name, .refused = s->in[peers_in_cell(ENC_PLAINTEXT, true)] };
 		for (unsigned e = 0; e < _ENC_MAX; e++)
-			v->mail += s->in[peers_in_cell((Encryption)e, true)];
-		for (size_t k = 0; k < m->n_in; k++)
-			if (combo_sum(&m->in[k], COMBO_PLAINMAIL, s->name) > 0)
-				v->peers++;
-		char pct[32];
-		report_fmt_pct(pct, sizeof(pct), v->refused, v->mail);
-		v->text = report_printf(m, "enforcing TLS on syslog_name %s would have refused %llu mail session%s "
-					   "from %llu peer%s (%s of mail)",
-					v->syslog, (unsigned long long)v->refused, v->refused == 1 ? "" : "s",
-					(unsigned long long)v->peers, v->peers == 1 ? "" : "s", pct);
+			v.mail += s->in[peers_in_cell((Encryption)e, true)];
+		if (v.mail == 0)
+			continue;
+		size_t n_who = 0;
+		for (size_t k = 0; k < m->n_in; k++) {
+			uint64_t x = combo_sum(&m->in[k], COMBO_PLAINMAIL, s->name);
+			if (x > 0)
+				who[n_who++] = (ReportRanked){ &m->in[k], x };
+		}
+		qsort(who, n_who, sizeof(*who), report_ranked_cmp);
+		v.peers = n_who;
+		v.ok = v.refused == 0 && v.mail >= REPORT_VERDICT_MIN_MAIL && m->covered_usec >= REPORT_VERDICT_MIN_USEC;
+		verdict_text(m, &v, who, n_who);
+		m->verdict[m->n_verdict++] = v;
 	}
+	free(who);
 }
 
 static void model_window(ReportModel *m)
@@ -390,8 +447,16 @@ static void model_window(ReportModel *m)
 	report_fmt_time(to, sizeof(to), m->T.to_usec, false);
 	fmt_duration(dur, sizeof(dur), m->T.window_usec);
 	report_fmt_time(data, sizeof(data), m->T.data_from_usec, false);
-	m->window = report_printf(m, "%s to %s (window %s, log time; first events in the window: %s)", from, to, dur,
-				  m->T.data_from_usec ? data : "none");
+	if (m->T.data_from_usec && m->T.to_usec > m->T.data_from_usec)
+		m->covered_usec = m->T.to_usec - m->T.data_from_usec;
+	char span[48], window[48];
+	report_fmt_span(span, sizeof(span), m->covered_usec);
+	int64_t ws = m->T.window_usec / 1000000;
+	snprintf(window, sizeof(window), ws % 86400 == 0 ? "%lld-day" : ws % 3600 == 0 ? "%lld-hour" : "%lld-second",
+		 (long long)(ws % 86400 == 0 ? ws / 86400 : ws % 3600 == 0 ? ws / 3600 : ws));
+	m->window = report_printf(m, "%s to %s (window %s, log time; first events in the window: %s; %s of log behind a %s window)",
+				  from, to, dur, m->T.data_from_usec ? data : "none", m->T.data_from_usec ? span : "no",
+				  window);
 }
 
 int report_model_build(ReportModel *m, Peers *p, int64_t now_usec)
@@ -408,7 +473,7 @@ int report_model_build(ReportModel *m, Peers *p, int64_t now_usec)
 		r = model_rank_all(m);
 	if (r < 0)
 		return r;
-	model_window(m);
+	model_window(m); /* before the verdicts: they need covered_usec */
 	while (m->first_day < m->T.n_days && m->T.day_sessions[m->first_day] == 0)
 		m->first_day++;
 	model_verdicts(m);

@@ -40,18 +40,44 @@ static void cell_examples(ReportModel *m, ReportCell *c, const PeerStats *p)
 	cell_buf(m, c, &b);
 }
 
-/* combinations of one kind, "a b x3, c x1", by count */
-static void cell_combos(ReportModel *m, ReportCell *c, const PeerStats *p, PeerComboKind k, bool legacy_only)
+#define COMBOS_CELL_BYTES 300  /* a cell lists combinations up to about this; the rest is "+N other" */
+
+/* combinations of one kind, "a b x3, c x1 +N other", by count. total is
+ * what the row counts: whatever the list does not show is "+N other", so
+ * the cell always adds up to it. */
+static void cell_combos(ReportModel *m, ReportCell *c, const PeerStats *p, PeerComboKind k, bool legacy_only,
+			uint64_t total)
 {
 	Buf b = BUF_NULL;
-	for (unsigned i = 0; i < p->n_combos; i++) {
+	uint64_t shown = 0;
+	for (unsigned i = 0; i < p->n_combos && b.len < COMBOS_CELL_BYTES; i++) {
 		const PeerComboCount *cc = &p->combos[i];
 		if (cc->kind != k || (legacy_only && !report_legacy_proto(cc->a)))
 			continue;
 		buf_printf(&b, "%s%s%s%s x%llu", b.len ? ", " : "", cc->a, cc->b[0] ? " " : "", cc->b,
 			   (unsigned long long)cc->n);
+		shown += cc->n;
 	}
+	if (total > shown)
+		buf_printf(&b, "%s+%llu other", b.len ? " " : "", (unsigned long long)(total - shown));
 	cell_buf(m, c, &b);
+}
+
+/* reconcile - say so when a peer list does not add up to the totals
+ * (peers evicted from tracking): never an unexplained "none". */
+static void reconcile(ReportModel *m, ReportSection *s, const ReportRanking *r, uint64_t total, const char *what)
+{
+	uint64_t listed = 0;
+	for (size_t i = 0; i < r->n; i++)
+		listed += r->v[i].key;
+	if (!s || listed >= total)
+		return;
+	s->intro = report_printf(m, "%llu %s in the totals; the peers listed account for %llu, the other %llu come from "
+				    "peers no longer tracked (see Tracking limits).",
+				 (unsigned long long)total, what, (unsigned long long)listed,
+				 (unsigned long long)(total - listed));
+	if (r->n == 0)
+		s->empty = "no tracked peer; see the note above";
 }
 
 static void sec_inbound(ReportModel *m)
@@ -149,6 +175,42 @@ static void sec_protocols(ReportModel *m)
 	}
 }
 
+/* sec_protocol_floor - what requiring TLS >= 1.2 would have affected, per
+ * side, with the peers named. Counts are TLS sessions (deliveries) below
+ * TLS 1.2, exact per peer. */
+static void sec_protocol_floor(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "side", T_ }, { "setting", T_ }, { "sessions affected", N_ },
+					     { "peers", N_ }, { "who (sessions)", T_ } };
+	ReportSection *s = report_section_new(m, "protocol_floor", "What if: requiring TLS 1.2 or newer", cols,
+					      ELEMENTSOF(cols));
+	if (!s)
+		return;
+	s->intro = report_printf(m, "Sessions (outbound: deliveries) that negotiated SSL/TLS 1.0/1.1 and would have failed "
+				    "the handshake with the setting; a peer is the registrable domain of the host "
+				    "(the name a registrar sells, such as example.co.uk).");
+	ReportRanking out = { 0 };
+	report_rank(m, m->out, m->n_out, report_legacy_sessions, &out);
+	for (unsigned side = 0; side < 2; side++) {
+		const uint64_t *proto = side == 0 ? m->T.proto_in : m->T.proto_out;
+		const ReportRanking *r = side == 0 ? &m->list[REPORT_LIST_LEGACY] : &out;
+		uint64_t n = 0;
+		for (unsigned i = 0; i < PEERS_PROTO_TLS12; i++)
+			n += proto[i];
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], side == 0 ? "inbound" : "outbound");
+		report_cell_text(m, &c[1], side == 0 ? "smtpd_tls_protocols = >=TLSv1.2" : "smtp_tls_protocols = >=TLSv1.2");
+		c[2].count = n;
+		c[3].count = r->n;
+		Buf b = BUF_NULL;
+		report_names(&b, r->v, r->n);
+		cell_buf(m, &c[4], &b);
+	}
+	free(out.v);
+}
+
 /* combo_section - inbound peers of a ranked list, one row each: peer, the
  * key's count, the peer's combinations of one kind, last seen. */
 static void combo_section(ReportModel *m, ReportSection *s, ReportList list, PeerComboKind kind, bool legacy_only)
@@ -160,7 +222,7 @@ static void combo_section(ReportModel *m, ReportSection *s, ReportList list, Pee
 			continue;
 		report_cell_text(m, &c[0], r->v[i].p->key);
 		c[1].count = r->v[i].key;
-		cell_combos(m, &c[2], r->v[i].p, kind, legacy_only);
+		cell_combos(m, &c[2], r->v[i].p, kind, legacy_only, r->v[i].key);
 		c[3].usec = r->v[i].p->last_seen_usec;
 	}
 }
@@ -169,8 +231,13 @@ static void sec_legacy(ReportModel *m)
 {
 	static const ReportColumn cols[] = { { "peer", T_ }, { "legacy sessions", N_ },
 					     { "protocols and ciphers", T_ }, { "last seen", W_ } };
-	combo_section(m, report_section_new(m, "legacy", "Peers still using SSL/TLS 1.0/1.1 (inbound)", cols, ELEMENTSOF(cols)),
-		      REPORT_LIST_LEGACY, COMBO_TLS, true);
+	ReportSection *s = report_section_new(m, "legacy", "Peers still using SSL/TLS 1.0/1.1 (inbound)", cols,
+					      ELEMENTSOF(cols));
+	combo_section(m, s, REPORT_LIST_LEGACY, COMBO_TLS, true);
+	uint64_t total = 0;
+	for (unsigned i = 0; i < PEERS_PROTO_TLS12; i++)
+		total += m->T.proto_in[i];
+	reconcile(m, s, &m->list[REPORT_LIST_LEGACY], total, "SSL/TLS 1.0/1.1 sessions");
 }
 
 static void sec_plaintext(ReportModel *m)
@@ -183,6 +250,7 @@ static void sec_plaintext(ReportModel *m)
 		return;
 	s->empty = "none: every peer that sent mail used TLS";
 	const ReportRanking *r = &m->list[REPORT_LIST_PLAIN_MAIL];
+	reconcile(m, s, r, m->T.in[peers_in_cell(ENC_PLAINTEXT, true)], "plaintext mail sessions");
 	for (size_t i = 0; i < r->n; i++) {
 		const PeerStats *p = r->v[i].p;
 		ReportCell *c = report_row(m, s);
@@ -201,8 +269,11 @@ static void sec_failures(ReportModel *m)
 {
 	static const ReportColumn cols[] = { { "peer", T_ }, { "failed sessions", N_ }, { "reasons", T_ },
 					     { "last seen", W_ } };
-	combo_section(m, report_section_new(m, "failures", "Peers with STARTTLS failures", cols, ELEMENTSOF(cols)),
-		      REPORT_LIST_FAILED, COMBO_FAILURE, false);
+	ReportSection *s = report_section_new(m, "failures", "Peers with STARTTLS failures", cols, ELEMENTSOF(cols));
+	combo_section(m, s, REPORT_LIST_FAILED, COMBO_FAILURE, false);
+	reconcile(m, s, &m->list[REPORT_LIST_FAILED],
+		  m->T.in[peers_in_cell(ENC_STARTTLS_FAILED, false)] + m->T.in[peers_in_cell(ENC_STARTTLS_FAILED, true)],
+		  "STARTTLS failures");
 }
 
 static void sec_unknown_addresses(ReportModel *m)
@@ -295,6 +366,42 @@ static void sec_unknown_prefixes(ReportModel *m)
 	free(pf);
 }
 
+/* sec_outbound_totals - every delivery, the ones without a connection
+ * included, so the figures match /metrics. */
+static void sec_outbound_totals(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "trust", T_ }, { "deliveries", N_ }, { "sent", N_ }, { "deferred", N_ },
+					     { "bounced", N_ } };
+	const PeersTotals *T = &m->T;
+	ReportSection *s = report_section_new(m, "outbound", "Outbound deliveries by TLS trust level", cols,
+					      ELEMENTSOF(cols));
+	if (!s)
+		return;
+	s->empty = "no deliveries in the window";
+	uint64_t all = 0, by[_DELIVERY_MAX] = { 0 };
+	for (unsigned t = 0; t < _TRUST_MAX; t++) {
+		uint64_t row = 0;
+		for (unsigned st = 0; st < _DELIVERY_MAX; st++) {
+			row += T->out[peers_out_cell((Trust)t, (DeliveryStatus)st)];
+			by[st] += T->out[peers_out_cell((Trust)t, (DeliveryStatus)st)];
+		}
+		all += row;
+		ReportCell *c = row ? report_row(m, s) : NULL;
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], trust_name((Trust)t));
+		c[1].count = row;
+		for (unsigned st = 0; st < _DELIVERY_MAX; st++)
+			c[2 + st].count = T->out[peers_out_cell((Trust)t, (DeliveryStatus)st)];
+	}
+	if (all)
+		s->intro = report_printf(m, "%llu deliveries: %llu sent, %llu deferred, %llu bounced; %llu of them without a "
+					    "connection (relay=none, counted under \"none\").",
+					 (unsigned long long)all, (unsigned long long)by[DELIVERY_SENT],
+					 (unsigned long long)by[DELIVERY_DEFERRED], (unsigned long long)by[DELIVERY_BOUNCED],
+					 (unsigned long long)T->out_noconn);
+}
+
 static void sec_always_tls(ReportModel *m)
 {
 	static const ReportColumn cols[] = { { "destination", T_ }, { "TLS deliveries", N_ }, { "weakest trust", T_ },
@@ -311,7 +418,7 @@ static void sec_always_tls(ReportModel *m)
 		report_cell_text(m, &c[0], p->key);
 		c[1].count = o.tls;
 		report_cell_text(m, &c[2], trust_name((Trust)o.weakest));
-		cell_combos(m, &c[3], p, COMBO_TLS, false);
+		cell_combos(m, &c[3], p, COMBO_TLS, false, o.tls);
 		cell_examples(m, &c[4], p);
 		c[5].usec = p->last_seen_usec;
 	}
@@ -396,7 +503,7 @@ static void sec_never_tls(ReportModel *m)
 static void sec_mixed(ReportModel *m)
 {
 	static const ReportColumn cols[] = { { "destination", T_ }, { "with TLS", N_ }, { "without TLS", N_ },
-					     { "last without TLS", W_ } };
+					     { "without a connection", N_ }, { "last without TLS", W_ } };
 	ReportSection *s = report_section_new(m, "mixed_tls", "Outbound: destinations with and without TLS", cols,
 					      ELEMENTSOF(cols));
 	const ReportRanking *r = &m->list[REPORT_LIST_MIXED];
@@ -409,7 +516,8 @@ static void sec_mixed(ReportModel *m)
 		report_cell_text(m, &c[0], p->key);
 		c[1].count = o.tls;
 		c[2].count = o.plain;
-		c[3].usec = p->last_plaintext_usec;
+		c[3].count = o.noconn;
+		c[4].usec = p->last_plaintext_usec;
 	}
 }
 
@@ -432,16 +540,18 @@ static void sec_tracking(ReportModel *m)
 	}
 	s->intro = report_printf(m,
 				 "At most %zu peers per direction are tracked and %zu labelled. Evicted peers still count in the "
-				 "totals and the verdict's session counts, but not in the per-peer lists. %llu event(s) arrived "
+				 "totals and the verdict's session counts, but not in the per-peer lists. \"Folded into other\": "
+				 "events of peers without their own peer_domain label in /metrics, counted under "
+				 "peer_domain=\"other\" there (the report still lists them). %llu event(s) arrived "
 				 "older than the window.",
 				 T->max_tracked, T->max_labelled, (unsigned long long)T->late_events);
 }
 
 /* the report's sections, in order */
 static void (*const builders[])(ReportModel *m) = {
-	sec_inbound, sec_days, sec_protocols,                                          /* totals */
+	sec_inbound, sec_days, sec_protocols, sec_protocol_floor,                      /* totals, what-if */
 	sec_legacy, sec_plaintext, sec_failures, sec_unknown_addresses, sec_unknown_prefixes, /* inbound peers */
-	sec_always_tls, sec_policy, sec_never_tls, sec_mixed,                          /* outbound */
+	sec_outbound_totals, sec_always_tls, sec_policy, sec_never_tls, sec_mixed,     /* outbound */
 	sec_tracking,
 };
 

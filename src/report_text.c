@@ -99,7 +99,7 @@ int report_render_text(const ReportModel *m, Buf *b)
 	report_esc_text(b, m->window);
 	buf_puts(b, "\n\nVerdict:\n");
 	if (m->n_verdict == 0)
-		buf_puts(b, "  no inbound sessions in the window\n");
+		buf_puts(b, "  no inbound mail in the window: nothing to judge\n");
 	for (unsigned i = 0; i < m->n_verdict; i++) {
 		buf_puts(b, "  ");
 		report_esc_text(b, m->verdict[i].text);
