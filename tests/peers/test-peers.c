@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "peers.h"
+#include "report.h"
 #include "store.h"
 
 static int64_t ts(int y, int mo, int d, int h, int mi, int s)
@@ -383,6 +384,68 @@ static void test_unknown_and_outbound(void)
 	peers_free(p);
 }
 
+/* One peer, one hour: 40 cipher suites (10 of them on TLSv1) and 10
+ * failure reasons. Every count is exact: per protocol, per kind (listed
+ * plus "other"), after a save and load, and in the report. */
+static void test_exact_combos(void)
+{
+	Peers *p = new_peers(NULL, 10, 100, 0);
+	const int64_t t0 = 1764320400LL * 1000000; /* 2025-11-28 09:00 UTC */
+	char cipher[16], reason[16];
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(cipher, sizeof(cipher), "C%02u", i);
+		for (unsigned k = 0; k < 40 - i; k++)
+			in_session(p, t0 + (int64_t)(i * 40 + k) * 1000000, "postfix", "mx.busy.example", "192.0.2.1",
+				   ENC_TLS, true, i < 10 ? "TLSv1" : "TLSv1.2", cipher, NULL);
+	}
+	for (unsigned j = 0; j < 10; j++) {
+		snprintf(reason, sizeof(reason), "r%02u", j);
+		for (unsigned k = 0; k <= j; k++)
+			in_session(p, t0 + 3000000000LL + (int64_t)(j * 10 + k) * 1000000, "postfix", "mx.busy.example",
+				   "192.0.2.1", ENC_STARTTLS_FAILED, false, NULL, NULL, reason);
+	}
+	Buf saved = BUF_NULL;
+	require(peers_save_buffer(p, &saved) == 0);
+	Peers *q = new_peers(NULL, 10, 100, 0);
+	require(peers_load_buffer(q, saved.data, saved.len, NULL) == 0);
+	Peers *both[] = { p, q };
+	for (unsigned w = 0; w < 2; w++) {
+		PeerStats st;
+		require(peers_get_window(both[w], PEER_INBOUND, "busy.example", 0, &st) == 0);
+		check_u64(st.proto[2], 355);           /* TLSv1: 40 + 39 + ... + 31 */
+		check_u64(st.proto[4], 820 - 355);     /* TLSv1.2 */
+		uint64_t tls = 0, fail = 0;
+		unsigned n_tls = 0, n_fail = 0;
+		for (unsigned i = 0; i < st.n_combos; i++) {
+			if (st.combos[i].kind == COMBO_TLS)
+				tls += st.combos[i].n, n_tls++;
+			if (st.combos[i].kind == COMBO_FAILURE)
+				fail += st.combos[i].n, n_fail++;
+		}
+		check_u64(n_tls, 14);                  /* the busiest 14 listed ... */
+		check_str(st.combos[0].b, "C00");
+		check_u64(st.combos[0].n, 40);
+		check_u64(tls + st.combos_other[COMBO_TLS], 820); /* ... and the rest adds up */
+		check_u64(st.combos_other[COMBO_TLS], 820 - (40 + 39 + 38 + 37 + 36 + 35 + 34 + 33 + 32 + 31 + 30 + 29 + 28 + 27));
+		check_u64(n_fail, 10);                 /* every reason */
+		check_u64(fail, 55);
+		check_u64(st.combos_other[COMBO_FAILURE], 0);
+	}
+	Buf b = BUF_NULL;
+	require(report_render(q, REPORT_TEXT, 0, &b) == 0);
+	const char *txt = buf_cstr(&b);
+	check_contains(txt, "TLSv1 C00 x40, TLSv1 C01 x39");
+	check_contains(txt, "TLSv1 C09 x31  ");          /* all ten legacy suites, nothing folded */
+	check_contains(txt, "r09 x10, r08 x9");
+	check_contains(txt, "r00 x1  ");                 /* all ten reasons */
+	check_contains(txt, "busy.example (355)");       /* the protocol floor names the peer */
+	check_contains(txt, "would have refused 0 mail sessions from 0 peers (0.0 % of mail); too little data");
+	buf_deinit(&b);
+	buf_deinit(&saved);
+	peers_free(q);
+	peers_free(p);
+}
+
 static void test_config(void)
 {
 	Peers *p = NULL;
@@ -404,6 +467,7 @@ int main(void)
 	test_run(test_folding_random);
 	test_run(test_windows);
 	test_run(test_unknown_and_outbound);
+	test_run(test_exact_combos);
 	test_run(test_config);
 	return test_exit();
 }
