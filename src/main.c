@@ -45,7 +45,6 @@
 
 #define EXIT_USAGE 2
 #define INGEST_SLICE_USEC (2 * USEC_PER_MSEC) /* longest a scrape waits behind a replay */
-#define MAX_SOURCES 32
 
 /* ---- flags ------------------------------------------------------------------ */
 
@@ -153,9 +152,9 @@ typedef struct Daemon {
 	Peers *peers;
 	Loop *loop;
 	Http *http;
-	Source *sources[MAX_SOURCES];
-	bool pending[MAX_SOURCES];
-	int64_t next_check[MAX_SOURCES];
+	Source **sources;       /* no fixed limit: report mail.log* may name many */
+	bool *pending;
+	int64_t *next_check;
 	size_t n_sources;
 	const char *state_dir;
 	int sigfd;
@@ -166,10 +165,20 @@ typedef struct Daemon {
 static int add_source(void *userdata, Source *s)
 {
 	Daemon *d = userdata;
-	if (d->n_sources >= MAX_SOURCES) {
+	size_t n = d->n_sources + 1;
+	Source **v = reallocarray(d->sources, n, sizeof(*v));
+	if (v)
+		d->sources = v;
+	bool *p = v ? reallocarray(d->pending, n, sizeof(*p)) : NULL;
+	if (p)
+		d->pending = p;
+	int64_t *t = p ? reallocarray(d->next_check, n, sizeof(*t)) : NULL;
+	if (!t) {
 		source_free(s);
-		return -E2BIG;
+		return -ENOMEM;
 	}
+	d->next_check = t;
+	d->next_check[d->n_sources] = 0;
 	d->pending[d->n_sources] = true;
 	d->sources[d->n_sources++] = s;
 	return 0;
@@ -223,6 +232,9 @@ static void daemon_done(Daemon *d)
 {
 	for (size_t i = 0; i < d->n_sources; i++)
 		source_free(d->sources[i]);
+	free(d->sources);
+	free(d->pending);
+	free(d->next_check);
 	http_free(d->http);
 	loop_free(d->loop);
 	ingest_free(d->ingest);
