@@ -52,6 +52,8 @@ static struct {
 	uint64_t max_line;
 	const char *syslog_name;
 	const char *wrapper_service;
+	const char *internal_relay;
+	const char *internal_service;
 	const char *state_directory;
 	int64_t state_save_interval;
 	uint64_t sessions_max;
@@ -82,6 +84,8 @@ static const Flag flags[] = {
 	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
+	{ "postfix.internal-relay", FLAG_STRING, &arg.internal_relay, "REGEX", INGEST_INTERNAL_RELAY_DEFAULT, "smtp relay= values that are internal hops, counted only in postfix_tls_internal_hops_total (default {}: content filters on loopback; LMTP and unix-socket relays are always internal; empty: none).", true },
+	{ "postfix.internal-service", FLAG_STRING, &arg.internal_service, "REGEX", NULL, "Syslog names whose smtpd sessions and smtp deliveries are all internal hops, e.g. a reinjection listener's -o syslog_name=postfix/reinject (default none; sessions that used XFORWARD are always internal).", true },
 	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", NULL, "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
 	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false },
 	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true },
@@ -209,6 +213,8 @@ static int setup_core(Daemon *d, bool with_peers)
 	IngestConfig ic = INGEST_CONFIG_DEFAULT;
 	ic.syslog_name_regex = arg.syslog_name;
 	ic.wrapper_service_regex = arg.wrapper_service;
+	ic.internal_relay_regex = arg.internal_relay;
+	ic.internal_service_regex = arg.internal_service;
 	ic.max_sessions = arg.sessions_max;
 	ic.session_max_age_usec = arg.sessions_max_age;
 	ic.max_line = arg.max_line;

@@ -78,6 +78,8 @@ typedef struct List {
 struct Sessions {
 	Store *store;
 	Peers *peers;
+	SessionsRelayFn internal_relay;
+	void *internal_relay_userdata;
 	size_t max_entries;
 	int64_t max_age_usec;
 	HTable map;             /* Entry *, by key */
@@ -133,6 +135,12 @@ Sessions *sessions_free(Sessions *s)
 void sessions_set_peers(Sessions *s, Peers *peers)
 {
 	s->peers = peers;
+}
+
+void sessions_set_internal_relay(Sessions *s, SessionsRelayFn fn, void *userdata)
+{
+	s->internal_relay = fn;
+	s->internal_relay_userdata = userdata;
 }
 
 uint64_t sessions_tls_without_summary(const Sessions *s)
@@ -285,6 +293,13 @@ static void count_failure(Sessions *s, MetricId m, const ProgInfo *prog, const c
 {
 	Slice l[] = { prog->syslog_name, slice_from(reason) };
 	count(s, m, l);
+}
+
+/* count_internal_hop - an internal hop, in its own family only. */
+static void count_internal_hop(Sessions *s, const ProgInfo *prog, const char *direction)
+{
+	Slice l[] = { prog->syslog_name, slice_from(direction) };
+	count(s, M_INTERNAL_HOPS, l);
 }
 
 /* ---- mappings ------------------------------------------------------------ */
@@ -451,6 +466,8 @@ static Trust trust_from(Slice w)
 /* count_handshake - one completed handshake from a TLS summary match. */
 static void count_handshake(Sessions *s, MetricId metric, const ProgInfo *prog, const Match *m)
 {
+	if (prog->internal)
+		return;
 	char kex[64], trust[16];
 	sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
 	if (m->g[G_TRUST].p)
@@ -467,6 +484,7 @@ typedef struct Stats {
 	bool present;            /* 3.0+ "commands=" statistics */
 	uint32_t starttls_ok, starttls_total;
 	uint32_t data_ok, bdat_ok;
+	uint32_t xforward_ok;
 } Stats;
 
 /* parse_stats - " ehlo=2 starttls=1 mail=1 rcpt=0/1 ... commands=5/6" */
@@ -501,6 +519,8 @@ static Stats parse_stats(Slice st)
 			r.data_ok = ok;
 		} else if (slice_eq_str(name, "bdat")) {
 			r.bdat_ok = ok;
+		} else if (slice_eq_str(name, "xforward")) {
+			r.xforward_ok = ok;
 		} else if (slice_eq_str(name, "commands")) {
 			r.present = true;
 		}
@@ -562,10 +582,26 @@ static void count_unlogged_handshake(Sessions *s, Entry *e)
 	set_str(&e->cipher, u);
 }
 
+/* inbound_internal - a session of an internal service, or one whose client
+ * sent XFORWARD: smtpd accepts it only from smtpd_authorized_xforward_hosts
+ * (smtpd.c: xforward_cmd()), and the smtp client sends it only with
+ * smtp_send_xforward_command = yes, i.e. a content filter reinjecting. */
+static bool inbound_internal(const Entry *e, const Stats *st)
+{
+	return e->prog->internal || (st && st->xforward_ok > 0);
+}
+
 /* finish - classify an ended inbound session exactly once, then drop it. */
 static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 {
 	const ProgInfo *prog = e->prog;
+	if (inbound_internal(e, st)) {
+		count_internal_hop(s, prog, "inbound");
+		if (e->lingering)
+			s->n_lingering--;
+		destroy(s, e);
+		return;
+	}
 	if (handshake_unlogged(e, st))
 		count_unlogged_handshake(s, e);
 	bool attempted = e->tls_attempted || (st && st->starttls_total > 0);
@@ -662,7 +698,8 @@ static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		if (e)
 			set_str(&e->peer, m->g[G_PEER]);
 		Slice c[] = { prog->syslog_name };
-		count(s, M_INBOUND_CONNECTIONS, c);
+		if (!prog->internal)
+			count(s, M_INBOUND_CONNECTIONS, c);
 		return;
 	}
 	case R_TLS_SUMMARY: {
@@ -935,6 +972,20 @@ static void count_policy_failure(Sessions *s, Entry *e, Slice qid, Slice why, in
 	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, reason);
 }
 
+/* relay_internal - a delivery that is an internal hop: LMTP (to the mailbox
+ * server), a unix-socket relay (smtp_connect_unix() logs "host[path]",
+ * e.g. "mail.example.org[private/dovecot-lmtp]"), a relay named by
+ * --postfix.internal-relay, or any delivery of an internal service. */
+static bool relay_internal(const Sessions *s, const ProgInfo *prog, Slice relay)
+{
+	if (prog->internal || slice_eq_str(prog->daemon, "lmtp"))
+		return true;
+	const char *lb = relay.n ? memchr(relay.p, '[', relay.n) : NULL;
+	if (lb && memchr(lb, '/', (size_t)(relay.p + relay.n - lb)))
+		return true;
+	return s->internal_relay && s->internal_relay(s->internal_relay_userdata, relay);
+}
+
 /* on_delivery - one recipient's delivery attempt (log_adhoc()). */
 static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
@@ -948,6 +999,10 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 		ds = DELIVERY_BOUNCED;
 	else
 		return; /* address verification probes: deliverable/undeliverable */
+	if (relay_internal(s, prog, m->g[G_RELAY])) {
+		count_internal_hop(s, prog, "outbound");
+		return;
+	}
 	Trust tls = TRUST_NONE;
 	Slice qid = m->g[G_QID];
 	if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
