@@ -117,6 +117,7 @@ struct ReportModel {
 	char *window;                 /* "FROM to TO (window 7d, log time; ...)" */
 	unsigned first_day;           /* days before it had no sessions: left out of tables and charts */
 	char *policy;                 /* smtp_tls_policy_maps snippet */
+	char *banner;                 /* the protocol mix rests on unknowns, or NULL */
 	int err;                      /* first failure while building */
 };
 

@@ -97,6 +97,21 @@ def main():
     check('report: never_tls', ['example.com'], [x['destination'] for x in d['outbound']['never_tls']])
     check('report: mixed', [], d['outbound']['mixed'])
     check('report: policy map', True, 'gmx.de encrypt' in d['outbound']['policy_map'])
+    check('report: no protocols banner with TLS summaries', False, 'protocols_banner' in d['inbound'])
+
+    # The same log at smtpd_tls_loglevel = 0: the report says its protocol
+    # mix rests on unknowns, in every format (issue 11, item 1).
+    import tempfile
+    with tempfile.NamedTemporaryFile('w', suffix='.log') as t:
+        t.writelines(l for l in open(log) if 'TLS connection established from' not in l)
+        t.flush()
+        d = json.loads(run(binary, ['report', '--format=json', t.name] + svc))
+        check('level 0: protocols', {'other': 2}, d['inbound']['protocols'])
+        check('level 0: banner', True, d['inbound'].get('protocols_banner', '').startswith(
+            '2 of 2 inbound TLS sessions (100.0 %) have an unknown protocol'))
+        for fmt in ('text', 'markdown', 'html'):
+            out = run(binary, ['report', '--format=' + fmt, t.name] + svc)
+            check(f'level 0: {fmt} banner', 1, out.count('2 of 2 inbound TLS sessions (100.0 %) have an unknown protocol'))
     if failed:
         raise SystemExit(f'{len(failed)} check(s) failed')
 
