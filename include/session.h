@@ -17,8 +17,10 @@
  *	summary it logged; a delivery line takes it when its relay= equals the
  *	summary's peer and it belongs to the same delivery request (the first
  *	queue ID after the summary). tlsproxy client-role copies are ignored.
- *	Internal hops are counted only in postfix_tls_internal_hops_total and
- *	never reach the other families or the peer tables: deliveries by lmtp,
+ *	Internal hops are counted as what Postfix did in the session and
+ *	delivery families, and also in postfix_tls_internal_hops_total, but
+ *	never reach the peer tables (so neither the report's verdicts, shares
+ *	and policy map): deliveries by lmtp,
  *	to a unix-socket relay ("host[private/dovecot-lmtp]") or to a relay
  *	the internal-relay predicate names (--postfix.internal-relay: content
  *	filters on loopback); inbound sessions that used XFORWARD (a content

@@ -466,8 +466,6 @@ static Trust trust_from(Slice w)
 /* count_handshake - one completed handshake from a TLS summary match. */
 static void count_handshake(Sessions *s, MetricId metric, const ProgInfo *prog, const Match *m)
 {
-	if (prog->internal)
-		return;
 	char kex[64], trust[16];
 	sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
 	if (m->g[G_TRUST].p)
@@ -595,13 +593,9 @@ static bool inbound_internal(const Entry *e, const Stats *st)
 static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 {
 	const ProgInfo *prog = e->prog;
-	if (inbound_internal(e, st)) {
+	bool internal = inbound_internal(e, st);
+	if (internal)
 		count_internal_hop(s, prog, "inbound");
-		if (e->lingering)
-			s->n_lingering--;
-		destroy(s, e);
-		return;
-	}
 	if (handshake_unlogged(e, st))
 		count_unlogged_handshake(s, e);
 	bool attempted = e->tls_attempted || (st && st->starttls_total > 0);
@@ -623,7 +617,7 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 		Slice c[] = { prog->syslog_name };
 		count(s, M_INBOUND_CONNECTIONS, c);
 	}
-	if (s->peers) {
+	if (s->peers && !internal) {
 		PeerSession ps = {
 			.ts_usec = ts,
 			.syslog_name = prog->syslog_name,
@@ -698,8 +692,7 @@ static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		if (e)
 			set_str(&e->peer, m->g[G_PEER]);
 		Slice c[] = { prog->syslog_name };
-		if (!prog->internal)
-			count(s, M_INBOUND_CONNECTIONS, c);
+		count(s, M_INBOUND_CONNECTIONS, c);
 		return;
 	}
 	case R_TLS_SUMMARY: {
@@ -999,10 +992,9 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 		ds = DELIVERY_BOUNCED;
 	else
 		return; /* address verification probes: deliverable/undeliverable */
-	if (relay_internal(s, prog, m->g[G_RELAY])) {
+	bool internal = relay_internal(s, prog, m->g[G_RELAY]);
+	if (internal)
 		count_internal_hop(s, prog, "outbound");
-		return;
-	}
 	Trust tls = TRUST_NONE;
 	Slice qid = m->g[G_QID];
 	if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
@@ -1030,7 +1022,7 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 			      slice_from(ps.state) };
 		count(s, M_OUTBOUND_TLS_POLICY, p);
 	}
-	if (s->peers) {
+	if (s->peers && !internal) {
 		PeerDelivery pd = {
 			.ts_usec = ll->ts_usec,
 			.syslog_name = prog->syslog_name,
