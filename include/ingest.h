@@ -25,12 +25,21 @@ typedef struct IngestConfig {
 	int64_t session_max_age_usec;  /* log-time age after which an open session expires */
 	size_t max_line;               /* longer lines are cut and counted as oversized */
 	const char *wrapper_service_regex; /* NULL: INGEST_WRAPPER_SERVICE_DEFAULT */
+	const char *internal_relay_regex;   /* NULL: INGEST_INTERNAL_RELAY_DEFAULT */
+	const char *internal_service_regex; /* NULL or "": no internal service */
 } IngestConfig;
 
 /* Syslog names of wrapper-mode (implicit TLS) smtpd services: Debian's
  * "smtps" and the "submissions" of Postfix 3.5+'s sample master.cf. */
 #define INGEST_WRAPPER_SERVICE_DEFAULT "(^|/)(smtps|submissions)$"
-#define INGEST_CONFIG_DEFAULT ((IngestConfig){ NULL, 10000, 3600 * 1000000LL, 8192, NULL })
+/* relay= values of content filters on loopback, by their conventional
+ * ports: amavis 10024 (10026 for originating mail), clamsmtp and the
+ * FILTER_README examples 10025-10026, dkimproxy 10027-10028, rspamd's
+ * proxy worker 11332. Loopback relays on other ports are counted as peers
+ * (a smarthost tunnel or a test rig). LMTP and unix-socket relays are
+ * internal whatever this says. */
+#define INGEST_INTERNAL_RELAY_DEFAULT "\\[(127\\.[0-9.]+|::1)\\]:(1002[4-9]|11332)$"
+#define INGEST_CONFIG_DEFAULT ((IngestConfig){ NULL, 10000, 3600 * 1000000LL, 8192, NULL, NULL, NULL })
 
 /* ingest_new - compile the rules and the syslog-name and wrapper-service
  * regexes. Return: 0, -ENOMEM, or -EINVAL with *ret_error = malloc'd

@@ -19,6 +19,7 @@ typedef enum MetricId {
 	M_OUTBOUND_TLS_POLICY,      /* {syslog_name,feature,level,final,state} */
 	M_INBOUND_PEER_SESSIONS,    /* {peer_domain,encryption,mail} */
 	M_OUTBOUND_PEER_DELIVERIES, /* {peer_domain,tls,status} */
+	M_INTERNAL_HOPS,            /* {syslog_name,direction} */
 	M_BUILD_INFO,               /* {version} */
 	M_LINES_READ,
 	M_UNRECOGNIZED_LINES,       /* {daemon} */

@@ -17,6 +17,15 @@
  *	summary it logged; a delivery line takes it when its relay= equals the
  *	summary's peer and it belongs to the same delivery request (the first
  *	queue ID after the summary). tlsproxy client-role copies are ignored.
+ *	Internal hops are counted as what Postfix did in the session and
+ *	delivery families, and also in postfix_tls_internal_hops_total, but
+ *	never reach the peer tables (so neither the report's verdicts, shares
+ *	and policy map): deliveries by lmtp,
+ *	to a unix-socket relay ("host[private/dovecot-lmtp]") or to a relay
+ *	the internal-relay predicate names (--postfix.internal-relay: content
+ *	filters on loopback); inbound sessions that used XFORWARD (a content
+ *	filter reinjecting); everything of an internal service
+ *	(--postfix.internal-service).
  * LIMITS
  *	max entries in flight (sessions and client processes each); an entry
  *	not updated for max_age of log time, a PID reused without disconnect,
@@ -41,6 +50,7 @@ typedef struct ProgInfo {
 	Slice daemon;
 	bool accepted;         /* passes --postfix.syslog-name */
 	bool wrapper_mode;     /* matches --postfix.wrapper-service: implicit TLS (smtps) */
+	bool internal;         /* matches --postfix.internal-service: an internal hop */
 } ProgInfo;
 
 typedef struct Sessions Sessions;
@@ -48,6 +58,10 @@ typedef struct Sessions Sessions;
 int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_age_usec);
 Sessions *sessions_free(Sessions *s);
 void sessions_set_peers(Sessions *s, Peers *peers);
+/* SessionsRelayFn - whether a delivery's relay= value (e.g.
+ * "127.0.0.1[127.0.0.1]:10024") is an internal hop. */
+typedef bool (*SessionsRelayFn)(void *userdata, Slice relay);
+void sessions_set_internal_relay(Sessions *s, SessionsRelayFn fn, void *userdata);
 
 /* sessions_handle - apply one matched line. */
 void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m);

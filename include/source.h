@@ -60,7 +60,7 @@ typedef struct SourceEnv {
 	bool follow;           /* false: --once and report read to the current end */
 	const char *state_dir; /* NULL: no resume, no saving */
 	char **paths;          /* the report subcommand's FILE arguments, NULL-terminated, or NULL */
-	/* takes ownership of s (frees it on failure); -E2BIG beyond the source limit */
+	/* takes ownership of s (frees it on failure); -ENOMEM (there is no source limit) */
 	int (*add)(void *userdata, Source *s);
 	void *userdata;
 } SourceEnv;

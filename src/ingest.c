@@ -41,6 +41,9 @@ struct Ingest {
 	pcre2_code *name_re;
 	pcre2_match_data *name_md;
 	pcre2_code *wrapper_re;
+	pcre2_code *internal_service_re;  /* NULL: none */
+	pcre2_code *internal_relay_re;
+	pcre2_match_data *relay_md;
 	bool warned_no_summary;
 
 	HTable progs;          /* intern table: ProgInfo *, by program name */
@@ -86,6 +89,14 @@ static int compile_regex(pcre2_code **ret, const char *flag, const char *re, con
 	return 0;
 }
 
+/* internal_relay - --postfix.internal-relay on a delivery's relay= value */
+static bool internal_relay(void *userdata, Slice relay)
+{
+	Ingest *in = userdata;
+	return in->internal_relay_re &&
+	       pcre2_match(in->internal_relay_re, (PCRE2_SPTR)relay.p, relay.n, 0, 0, in->relay_md, NULL) >= 0;
+}
+
 int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_error)
 {
 	if (ret_error)
@@ -108,13 +119,22 @@ int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_e
 	if (r == 0)
 		r = compile_regex(&in->wrapper_re, "--postfix.wrapper-service", cfg->wrapper_service_regex,
 				  INGEST_WRAPPER_SERVICE_DEFAULT, ret_error);
+	/* An empty --postfix.internal-relay names no relay (it would match all). */
+	if (r == 0 && !(cfg->internal_relay_regex && !cfg->internal_relay_regex[0]))
+		r = compile_regex(&in->internal_relay_re, "--postfix.internal-relay", cfg->internal_relay_regex,
+				  INGEST_INTERNAL_RELAY_DEFAULT, ret_error);
+	if (r == 0 && cfg->internal_service_regex && cfg->internal_service_regex[0])
+		r = compile_regex(&in->internal_service_re, "--postfix.internal-service",
+				  cfg->internal_service_regex, NULL, ret_error);
 	if (r < 0)
 		goto fail;
 	in->name_md = pcre2_match_data_create_from_pattern(in->name_re, NULL);
-	if (!in->name_md || htable_init(&in->progs, 64) < 0) {
+	in->relay_md = pcre2_match_data_create(1, NULL);
+	if (!in->name_md || !in->relay_md || htable_init(&in->progs, 64) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
+	sessions_set_internal_relay(in->sessions, internal_relay, in);
 	r = store_add_collector(store, collect, in);
 	if (r < 0)
 		goto fail;
@@ -141,6 +161,9 @@ Ingest *ingest_free(Ingest *in)
 	logline_clock_free(in->clock);
 	pcre2_code_free(in->name_re);
 	pcre2_code_free(in->wrapper_re);
+	pcre2_code_free(in->internal_relay_re);
+	pcre2_code_free(in->internal_service_re);
+	pcre2_match_data_free(in->relay_md);
 	pcre2_match_data_free(in->name_md);
 	htable_deinit(&in->progs, prog_free);
 	buf_deinit(&in->clean);
@@ -215,6 +238,8 @@ static ProgInfo *prog_new(Ingest *in, Slice prog)
 		 * means fewer captures kept, and only match or no match is used. */
 		rc = pcre2_match(in->wrapper_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
 		pi->wrapper_mode = rc >= 0;
+		pi->internal = in->internal_service_re &&
+			       pcre2_match(in->internal_service_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->relay_md, NULL) >= 0;
 	}
 	return pi;
 }

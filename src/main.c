@@ -45,7 +45,6 @@
 
 #define EXIT_USAGE 2
 #define INGEST_SLICE_USEC (2 * USEC_PER_MSEC) /* longest a scrape waits behind a replay */
-#define MAX_SOURCES 32
 
 /* ---- flags ------------------------------------------------------------------ */
 
@@ -53,6 +52,8 @@ static struct {
 	uint64_t max_line;
 	const char *syslog_name;
 	const char *wrapper_service;
+	const char *internal_relay;
+	const char *internal_service;
 	const char *state_directory;
 	int64_t state_save_interval;
 	uint64_t sessions_max;
@@ -83,6 +84,8 @@ static const Flag flags[] = {
 	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
+	{ "postfix.internal-relay", FLAG_STRING, &arg.internal_relay, "REGEX", INGEST_INTERNAL_RELAY_DEFAULT, "smtp relay= values that are internal hops, kept out of the peer tables and the report (default {}: content filters on loopback; LMTP and unix-socket relays are always internal; empty: none).", true },
+	{ "postfix.internal-service", FLAG_STRING, &arg.internal_service, "REGEX", NULL, "Syslog names whose smtpd sessions and smtp deliveries are all internal hops (kept out of the peer tables and the report), e.g. a reinjection listener's -o syslog_name=postfix/reinject (default none; sessions that used XFORWARD are always internal).", true },
 	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", NULL, "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
 	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false },
 	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true },
@@ -153,9 +156,9 @@ typedef struct Daemon {
 	Peers *peers;
 	Loop *loop;
 	Http *http;
-	Source *sources[MAX_SOURCES];
-	bool pending[MAX_SOURCES];
-	int64_t next_check[MAX_SOURCES];
+	Source **sources;       /* no fixed limit: report mail.log* may name many */
+	bool *pending;
+	int64_t *next_check;
 	size_t n_sources;
 	const char *state_dir;
 	int sigfd;
@@ -166,10 +169,20 @@ typedef struct Daemon {
 static int add_source(void *userdata, Source *s)
 {
 	Daemon *d = userdata;
-	if (d->n_sources >= MAX_SOURCES) {
+	size_t n = d->n_sources + 1;
+	Source **v = reallocarray(d->sources, n, sizeof(*v));
+	if (v)
+		d->sources = v;
+	bool *p = v ? reallocarray(d->pending, n, sizeof(*p)) : NULL;
+	if (p)
+		d->pending = p;
+	int64_t *t = p ? reallocarray(d->next_check, n, sizeof(*t)) : NULL;
+	if (!t) {
 		source_free(s);
-		return -E2BIG;
+		return -ENOMEM;
 	}
+	d->next_check = t;
+	d->next_check[d->n_sources] = 0;
 	d->pending[d->n_sources] = true;
 	d->sources[d->n_sources++] = s;
 	return 0;
@@ -200,6 +213,8 @@ static int setup_core(Daemon *d, bool with_peers)
 	IngestConfig ic = INGEST_CONFIG_DEFAULT;
 	ic.syslog_name_regex = arg.syslog_name;
 	ic.wrapper_service_regex = arg.wrapper_service;
+	ic.internal_relay_regex = arg.internal_relay;
+	ic.internal_service_regex = arg.internal_service;
 	ic.max_sessions = arg.sessions_max;
 	ic.session_max_age_usec = arg.sessions_max_age;
 	ic.max_line = arg.max_line;
@@ -223,6 +238,9 @@ static void daemon_done(Daemon *d)
 {
 	for (size_t i = 0; i < d->n_sources; i++)
 		source_free(d->sources[i]);
+	free(d->sources);
+	free(d->pending);
+	free(d->next_check);
 	http_free(d->http);
 	loop_free(d->loop);
 	ingest_free(d->ingest);

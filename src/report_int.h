@@ -125,6 +125,7 @@ struct ReportModel {
 	int64_t covered_usec;         /* log time the window actually holds: newest event - first hour with data */
 	unsigned first_day;           /* days before it had no sessions: left out of tables and charts */
 	char *policy;                 /* smtp_tls_policy_maps snippet */
+	char *banner;                 /* the protocol mix rests on unknowns, or NULL */
 	int err;                      /* first failure while building */
 };
 

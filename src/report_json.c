@@ -262,6 +262,10 @@ static void j_inbound(Buf *b, const ReportModel *m)
 	}
 	buf_puts(b, "],\n    \"protocols\": ");
 	j_protocols(b, T, T->proto_in);
+	if (m->banner) { /* only then, so that reports of complete logs stay as they were */
+		buf_puts(b, ",\n    \"protocols_banner\": ");
+		esc_json(b, m->banner);
+	}
 	buf_puts(b, ",\n    \"plaintext_mail_peers\": ");
 	j_list(b, m, REPORT_LIST_PLAIN_MAIL, j_inbound_peer);
 	buf_puts(b, ",\n    \"legacy_protocol_peers\": ");

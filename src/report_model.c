@@ -219,6 +219,7 @@ void report_model_free(ReportModel *m)
 	free(m->unk);
 	free(m->window);
 	free(m->policy);
+	free(m->banner);
 }
 
 /*
@@ -459,6 +460,24 @@ static void model_window(ReportModel *m)
 				  window);
 }
 
+/* model_banner - inbound TLS sessions without a TLS summary
+ * (smtpd_tls_loglevel = 0, Postfix's default) have protocol "unknown",
+ * which the peer tables fold into "other": say so where the mix is shown,
+ * since a mix of mostly "other" answers nothing about TLS 1.0/1.1. */
+static void model_banner(ReportModel *m)
+{
+	uint64_t unknown = m->T.proto_in[PEERS_PROTO_MAX - 1], all = 0;
+	for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
+		all += m->T.proto_in[i];
+	if (!unknown)
+		return;
+	m->banner = report_printf(m, "%llu of %llu inbound TLS sessions (%.1f %%) have an unknown protocol, counted as "
+				     "\"other\": no TLS summary was logged (smtpd_tls_loglevel = 0, Postfix's default). "
+				     "Set smtpd_tls_loglevel = 1 and smtp_tls_loglevel = 1 in main.cf for a protocol mix "
+				     "that does not rest on unknowns.",
+				  (unsigned long long)unknown, (unsigned long long)all, 100.0 * report_share(unknown, all));
+}
+
 int report_model_build(ReportModel *m, Peers *p, int64_t now_usec)
 {
 	*m = (ReportModel){ 0 };
@@ -477,6 +496,7 @@ int report_model_build(ReportModel *m, Peers *p, int64_t now_usec)
 	while (m->first_day < m->T.n_days && m->T.day_sessions[m->first_day] == 0)
 		m->first_day++;
 	model_verdicts(m);
+	model_banner(m);
 	report_build_sections(m);
 	return m->err;
 }

@@ -155,6 +155,8 @@ static void sec_protocols(ReportModel *m)
 		return;
 	s->chart = REPORT_CHART_PROTOCOLS;
 	s->empty = "no TLS sessions in the window";
+	if (m->banner)
+		s->intro = report_strdup(m, m->banner);
 	uint64_t ti = 0, to = 0;
 	for (unsigned i = 0; i < PEERS_PROTO_MAX; i++) {
 		ti += T->proto_in[i];

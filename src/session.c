@@ -78,6 +78,8 @@ typedef struct List {
 struct Sessions {
 	Store *store;
 	Peers *peers;
+	SessionsRelayFn internal_relay;
+	void *internal_relay_userdata;
 	size_t max_entries;
 	int64_t max_age_usec;
 	HTable map;             /* Entry *, by key */
@@ -133,6 +135,12 @@ Sessions *sessions_free(Sessions *s)
 void sessions_set_peers(Sessions *s, Peers *peers)
 {
 	s->peers = peers;
+}
+
+void sessions_set_internal_relay(Sessions *s, SessionsRelayFn fn, void *userdata)
+{
+	s->internal_relay = fn;
+	s->internal_relay_userdata = userdata;
 }
 
 uint64_t sessions_tls_without_summary(const Sessions *s)
@@ -285,6 +293,13 @@ static void count_failure(Sessions *s, MetricId m, const ProgInfo *prog, const c
 {
 	Slice l[] = { prog->syslog_name, slice_from(reason) };
 	count(s, m, l);
+}
+
+/* count_internal_hop - an internal hop, in its own family only. */
+static void count_internal_hop(Sessions *s, const ProgInfo *prog, const char *direction)
+{
+	Slice l[] = { prog->syslog_name, slice_from(direction) };
+	count(s, M_INTERNAL_HOPS, l);
 }
 
 /* ---- mappings ------------------------------------------------------------ */
@@ -467,6 +482,7 @@ typedef struct Stats {
 	bool present;            /* 3.0+ "commands=" statistics */
 	uint32_t starttls_ok, starttls_total;
 	uint32_t data_ok, bdat_ok;
+	uint32_t xforward_ok;
 } Stats;
 
 /* parse_stats - " ehlo=2 starttls=1 mail=1 rcpt=0/1 ... commands=5/6" */
@@ -501,6 +517,8 @@ static Stats parse_stats(Slice st)
 			r.data_ok = ok;
 		} else if (slice_eq_str(name, "bdat")) {
 			r.bdat_ok = ok;
+		} else if (slice_eq_str(name, "xforward")) {
+			r.xforward_ok = ok;
 		} else if (slice_eq_str(name, "commands")) {
 			r.present = true;
 		}
@@ -562,10 +580,22 @@ static void count_unlogged_handshake(Sessions *s, Entry *e)
 	set_str(&e->cipher, u);
 }
 
+/* inbound_internal - a session of an internal service, or one whose client
+ * sent XFORWARD: smtpd accepts it only from smtpd_authorized_xforward_hosts
+ * (smtpd.c: xforward_cmd()), and the smtp client sends it only with
+ * smtp_send_xforward_command = yes, i.e. a content filter reinjecting. */
+static bool inbound_internal(const Entry *e, const Stats *st)
+{
+	return e->prog->internal || (st && st->xforward_ok > 0);
+}
+
 /* finish - classify an ended inbound session exactly once, then drop it. */
 static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 {
 	const ProgInfo *prog = e->prog;
+	bool internal = inbound_internal(e, st);
+	if (internal)
+		count_internal_hop(s, prog, "inbound");
 	if (handshake_unlogged(e, st))
 		count_unlogged_handshake(s, e);
 	bool attempted = e->tls_attempted || (st && st->starttls_total > 0);
@@ -587,7 +617,7 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 		Slice c[] = { prog->syslog_name };
 		count(s, M_INBOUND_CONNECTIONS, c);
 	}
-	if (s->peers) {
+	if (s->peers && !internal) {
 		PeerSession ps = {
 			.ts_usec = ts,
 			.syslog_name = prog->syslog_name,
@@ -935,6 +965,20 @@ static void count_policy_failure(Sessions *s, Entry *e, Slice qid, Slice why, in
 	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, reason);
 }
 
+/* relay_internal - a delivery that is an internal hop: LMTP (to the mailbox
+ * server), a unix-socket relay (smtp_connect_unix() logs "host[path]",
+ * e.g. "mail.example.org[private/dovecot-lmtp]"), a relay named by
+ * --postfix.internal-relay, or any delivery of an internal service. */
+static bool relay_internal(const Sessions *s, const ProgInfo *prog, Slice relay)
+{
+	if (prog->internal || slice_eq_str(prog->daemon, "lmtp"))
+		return true;
+	const char *lb = relay.n ? memchr(relay.p, '[', relay.n) : NULL;
+	if (lb && memchr(lb, '/', (size_t)(relay.p + relay.n - lb)))
+		return true;
+	return s->internal_relay && s->internal_relay(s->internal_relay_userdata, relay);
+}
+
 /* on_delivery - one recipient's delivery attempt (log_adhoc()). */
 static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
@@ -948,6 +992,9 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 		ds = DELIVERY_BOUNCED;
 	else
 		return; /* address verification probes: deliverable/undeliverable */
+	bool internal = relay_internal(s, prog, m->g[G_RELAY]);
+	if (internal)
+		count_internal_hop(s, prog, "outbound");
 	Trust tls = TRUST_NONE;
 	Slice qid = m->g[G_QID];
 	if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
@@ -975,7 +1022,7 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 			      slice_from(ps.state) };
 		count(s, M_OUTBOUND_TLS_POLICY, p);
 	}
-	if (s->peers) {
+	if (s->peers && !internal) {
 		PeerDelivery pd = {
 			.ts_usec = ll->ts_usec,
 			.syslog_name = prog->syslog_name,

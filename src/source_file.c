@@ -14,6 +14,8 @@
 
 #include "buf.h"
 #include "log.h"
+#include "logline.h"
+#include "macro.h"
 #include "metrics.h"
 #include "source_file.h"
 #include "statefile.h"
@@ -164,6 +166,21 @@ static int open_path(SourceFile *f, const char *path, bool from_start)
 	return 0;
 }
 
+/* flush_partial - at the end of a whole-file read (--once, report) a last
+ * line without its newline still counts; a follower waits for the newline. */
+static void flush_partial(SourceFile *f)
+{
+	if (f->skipping) {
+		f->skipping = false;
+		ingest_oversized(f->ingest);
+		ingest_line(f->ingest, "", 0);
+	} else if (f->partial.len) {
+		ingest_line(f->ingest, f->partial.data, f->partial.len);
+	}
+	buf_clear(&f->partial);
+	f->line_start = f->offset;
+}
+
 /* read_fd - read to EOF or deadline. Return 1 if the deadline cut it short. */
 static int read_fd(SourceFile *f, int64_t deadline)
 {
@@ -191,6 +208,8 @@ static int read_fd(SourceFile *f, int64_t deadline)
 		if (n == 0) {
 			if (f->gz || f->is_stdin)
 				f->eof = true;
+			if (!f->follow)
+				flush_partial(f);
 			return 0;
 		}
 		feed(f, f->offset, f->chunk, (size_t)n);
@@ -486,20 +505,77 @@ static int source_file_open_path(const SourceEnv *env, const char *path)
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "cannot open '%s'", path);
 	if ((r = env->add(env->userdata, s)) < 0)
-		return log_errno(LOG_LEVEL_ERROR, r, "too many sources");
+		return log_errno(LOG_LEVEL_ERROR, r, "adding source '%s'", path);
 	return 0;
 }
 
-/* --source.file first, then the report subcommand's FILE arguments */
+/* How far into a file first_timestamp() looks for a syslog header. */
+#define FIRST_TS_LINES 64
+
+/* first_timestamp - log time of the first parsable line of a plain or gzip
+ * file (gzread passes plain files through), or INT64_MAX when there is none
+ * (standard input, empty, unreadable). */
+static int64_t first_timestamp(const char *path, size_t max_line)
+{
+	if (!strcmp(path, "-"))
+		return INT64_MAX;
+	int64_t ts = INT64_MAX;
+	LoglineClock *clk = NULL;
+	char *line = malloc(max_line + 2);
+	gzFile gz = gzopen(path, "rb");
+	if (line && gz && logline_clock_new(&clk, now_realtime_usec()) >= 0) {
+		for (int i = 0; i < FIRST_TS_LINES && gzgets(gz, line, (int)max_line + 2); i++) {
+			LogLine ll;
+			size_t len = strcspn(line, "\r\n");
+			if (logline_parse(clk, line, len, &ll) == 0 && ll.ts_usec) {
+				ts = ll.ts_usec;
+				break;
+			}
+		}
+	}
+	logline_clock_free(clk);
+	if (gz)
+		gzclose(gz);
+	free(line);
+	return ts;
+}
+
+typedef struct Input {
+	const char *path;
+	size_t index;      /* command-line order, the tie breaker */
+	int64_t first_ts;
+} Input;
+
+static int input_cmp(const void *a, const void *b)
+{
+	const Input *x = a, *y = b;
+	if (x->first_ts != y->first_ts)
+		return x->first_ts < y->first_ts ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* --source.file first, then the report subcommand's FILE arguments. Whole
+ * files (--once, report) are read one after the other in the order of their
+ * first timestamp: sessions and deliveries that cross a file boundary are
+ * joined only when the older file comes first, and a shell globs mail.log*
+ * newest first (mail.log, mail.log.1, mail.log.2.gz). */
 static int source_file_open_all(const SourceEnv *env)
 {
-	for (size_t i = 0; i < arg_files.n; i++) {
-		int r = source_file_open_path(env, arg_files.v[i]);
-		if (r < 0)
-			return r;
+	size_t n = arg_files.n, n_paths = 0;
+	while (env->paths && env->paths[n_paths])
+		n_paths++;
+	_cleanup_free_ Input *in = calloc(n + n_paths, sizeof(*in));
+	if (!in)
+		return log_errno(LOG_LEVEL_ERROR, -ENOMEM, "opening the log files");
+	for (size_t i = 0; i < n + n_paths; i++) {
+		in[i].path = i < n ? arg_files.v[i] : env->paths[i - n];
+		in[i].index = i;
+		if (!env->follow)
+			in[i].first_ts = first_timestamp(in[i].path, ingest_max_line(env->ingest));
 	}
-	for (char **p = env->paths; p && *p; p++) {
-		int r = source_file_open_path(env, *p);
+	qsort(in, n + n_paths, sizeof(*in), input_cmp);
+	for (size_t i = 0; i < n + n_paths; i++) {
+		int r = source_file_open_path(env, in[i].path);
 		if (r < 0)
 			return r;
 	}
