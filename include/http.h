@@ -27,7 +27,7 @@
 typedef struct Http Http;
 
 typedef struct HttpConfig {
-	char **listen_addresses;   /* NULL-terminated; ":9633", "127.0.0.1:9633", "[::1]:9633" */
+	char **listen_addresses;   /* NULL-terminated; ":10125", "127.0.0.1:10125", "[::1]:10125" */
 	bool systemd_socket;       /* take the listening sockets from sd_listen_fds() */
 	const char *telemetry_path;
 	unsigned max_connections;

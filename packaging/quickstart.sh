@@ -9,7 +9,7 @@ packaging/deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 
-port=${PORT:-9633}
+port=${PORT:-10125}
 args=(--web.listen-address=":$port")
 if [ -n "$(journalctl -q -n 1 SYSLOG_FACILITY=2 2>/dev/null)" ]; then
   args+=(--source.journal --source.start=beginning)

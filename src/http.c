@@ -126,7 +126,7 @@ static int bind_address(const char *addr, int *ret_fd)
 		memmove(host, host + 1, n - 2);
 		host[n - 2] = '\0';
 	}
-	/* ":9633" (all addresses) listens on [::] dual-stack, as Go does. */
+	/* ":10125" (all addresses) listens on [::] dual-stack, as Go does. */
 	bool any = host[0] == '\0';
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };

@@ -91,7 +91,7 @@ static const Flag flags[] = {
 	{ "peers.max", FLAG_U64, &arg.peers_max, "N", "100", "Labelled peer domains per direction; the rest is folded into peer_domain=\"other\" (default {}).", true },
 	{ "peers.track", FLAG_U64, &arg.peers_track, "N", "10000", "Peer domains tracked for the readiness report (default {}).", true },
 	{ "window", FLAG_DURATION, &arg.window, "DURATION", "7d", "Rolling window of the readiness report, in log time (default {}).", true },
-	{ "web.listen-address", FLAG_LIST, &arg.listen, "ADDR", ":9633", "Address to listen on, e.g. :9633, 127.0.0.1:9633, [::1]:9633 (repeatable; default {}).", false },
+	{ "web.listen-address", FLAG_LIST, &arg.listen, "ADDR", ":10125", "Address to listen on, e.g. :10125, 127.0.0.1:10125, [::1]:10125 (repeatable; default {}).", false },
 	{ "web.telemetry-path", FLAG_STRING, &arg.telemetry_path, "PATH", "/metrics", "Path under which metrics are served (default {}).", false },
 	{ "web.config.file", FLAG_STRING, &arg.web_config, "PATH", NULL, "Exporter-toolkit web configuration file (TLS, basic auth, headers); re-read on SIGHUP.", false },
 	{ "web.systemd-socket", FLAG_BOOL, &arg.systemd_socket, NULL, NULL, "Use the listening sockets passed by systemd socket activation instead of --web.listen-address.", false },
