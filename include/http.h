@@ -40,6 +40,13 @@ typedef struct HttpConfig {
 /* Renders /report: fmt is REPORT_HTML or REPORT_JSON. */
 typedef int (*HttpReportFn)(void *userdata, ReportFormat fmt, Buf *out);
 
+/* http_parse_listen_address - split "[HOST]:PORT" (":10125", "127.0.0.1:10125",
+ * "[::1]:10125") into host ("" for all addresses) and port, checking that the
+ * port is a number from 1 to 65535. Return: 0, or -EINVAL with a message
+ * naming --web.listen-address, the value and what is accepted. */
+int http_parse_listen_address(const char *addr, char *host, size_t host_size, char *port, size_t port_size,
+			      char **ret_error);
+
 /* http_new - bind the sockets (or take them from systemd); takes ownership of wc. */
 int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loop *loop);
 Http *http_free(Http *h);

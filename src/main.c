@@ -80,25 +80,25 @@ static struct {
 } arg;
 
 static const Flag flags[] = {
-	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true },
+	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true, .min = 64, .max = 1 << 20 },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
 	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", NULL, "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
-	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false },
-	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true },
+	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false, .min = USEC_PER_SEC },
+	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true, .min = 1 },
 	{ "sessions.max-age", FLAG_DURATION, &arg.sessions_max_age, "DURATION", "1h", "Log time after which a session without disconnect is expired (default {}).", true },
-	{ "store.max-series", FLAG_U64, &arg.store_max_series, "N", "10000", "Series limit over all metric families (default {}).", true },
-	{ "peers.max", FLAG_U64, &arg.peers_max, "N", "100", "Labelled peer domains per direction; the rest is folded into peer_domain=\"other\" (default {}).", true },
-	{ "peers.track", FLAG_U64, &arg.peers_track, "N", "10000", "Peer domains tracked for the readiness report (default {}).", true },
-	{ "window", FLAG_DURATION, &arg.window, "DURATION", "7d", "Rolling window of the readiness report, in log time (default {}).", true },
+	{ "store.max-series", FLAG_U64, &arg.store_max_series, "N", "10000", "Series limit over all metric families (default {}).", true, .min = 64 },
+	{ "peers.max", FLAG_U64, &arg.peers_max, "N", "100", "Labelled peer domains per direction; the rest is folded into peer_domain=\"other\" (default {}).", true, .min = 1, .max = PEERS_MAX_LABELLED_LIMIT },
+	{ "peers.track", FLAG_U64, &arg.peers_track, "N", "10000", "Peer domains tracked for the readiness report (default {}).", true, .min = 1, .max = PEERS_MAX_TRACKED_LIMIT },
+	{ "window", FLAG_DURATION, &arg.window, "DURATION", "7d", "Rolling window of the readiness report, in log time (default {}).", true, .min = 3600 * USEC_PER_SEC, .max = PEERS_WINDOW_MAX_HOURS * 3600 * USEC_PER_SEC },
 	{ "web.listen-address", FLAG_LIST, &arg.listen, "ADDR", ":10125", "Address to listen on, e.g. :10125, 127.0.0.1:10125, [::1]:10125 (repeatable; default {}).", false },
 	{ "web.telemetry-path", FLAG_STRING, &arg.telemetry_path, "PATH", "/metrics", "Path under which metrics are served (default {}).", false },
 	{ "web.config.file", FLAG_STRING, &arg.web_config, "PATH", NULL, "Exporter-toolkit web configuration file (TLS, basic auth, headers); re-read on SIGHUP.", false },
 	{ "web.systemd-socket", FLAG_BOOL, &arg.systemd_socket, NULL, NULL, "Use the listening sockets passed by systemd socket activation instead of --web.listen-address.", false },
-	{ "web.max-connections", FLAG_U64, &arg.max_connections, "N", "64", "Concurrent HTTP connections (default {}).", false },
-	{ "web.max-connections-per-ip", FLAG_U64, &arg.max_connections_per_ip, "N", "8", "Concurrent HTTP connections per client address (default {}).", false },
+	{ "web.max-connections", FLAG_U64, &arg.max_connections, "N", "64", "Concurrent HTTP connections (default {}).", false, .min = 1, .max = 65536 },
+	{ "web.max-connections-per-ip", FLAG_U64, &arg.max_connections_per_ip, "N", "8", "Concurrent HTTP connections per client address (default {}).", false, .min = 1, .max = 65536 },
 	{ "web.connection-timeout", FLAG_DURATION, &arg.connection_timeout, "DURATION", "10s", "Idle HTTP connections are closed after this (default {}).", false },
-	{ "web.max-request-bytes", FLAG_U64, &arg.max_request_bytes, "BYTES", "32768", "Memory for one HTTP request's headers (default {}).", false },
+	{ "web.max-request-bytes", FLAG_U64, &arg.max_request_bytes, "BYTES", "32768", "Memory for one HTTP request's headers (default {}).", false, .min = 1024 },
 	{ "web.openmetrics-created", FLAG_BOOL, &arg.openmetrics_created, NULL, NULL, "Add _created samples to OpenMetrics output.", false },
 	{ "user", FLAG_STRING, &arg.user, "USER", NULL, "Drop to this user after opening sources, sockets and state (required when started as root, except for --once).", false },
 	{ "once", FLAG_BOOL, &arg.once, NULL, NULL, "Read the sources to their current end (from the beginning unless --source.start says otherwise), print the metrics, exit.", false },
@@ -123,7 +123,7 @@ static const Flag backfill_flags[] = {
 	{ "step", FLAG_DURATION, &bf.step, "DURATION", "5m", "Log time between two samples of every series (default {}).", true },
 	{ "label", FLAG_LIST, &bf.labels, "NAME=VALUE", NULL, "Label added to every series, e.g. instance=mx1:10125 and job=postfix_tls so that the history joins the live series (repeatable).", true },
 	{ "output", FLAG_STRING, &bf.output, "PATH", "-", "Where the OpenMetrics text goes ('-': standard output) (default {}).", true },
-	{ "backfill.max-samples", FLAG_U64, &bf.max_samples, "N", "50000000", "Refuse to write more samples than this (series x steps; about 150 bytes each) (default {}).", true },
+	{ "backfill.max-samples", FLAG_U64, &bf.max_samples, "N", "50000000", "Refuse to write more samples than this (series x steps; about 150 bytes each) (default {}).", true, .min = 1 },
 	FLAG_END,
 };
 
@@ -636,6 +636,22 @@ static int run_serve(void)
 	return r < 0 ? 1 : 0;
 }
 
+/* check_listen_addresses - refuse a bad --web.listen-address before any
+ * source or state is touched, with the same message bind would give */
+static int check_listen_addresses(void)
+{
+	for (size_t i = 0; i < arg.listen.n; i++) {
+		char host[256], port[8];
+		_cleanup_free_ char *err = NULL;
+		int r = http_parse_listen_address(arg.listen.v[i], host, sizeof(host), port, sizeof(port), &err);
+		if (r < 0) {
+			fprintf(stderr, "postfix_tls_exporter: %s\n", err ? err : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool backfill = argc > 1 && !strcmp(argv[1], "backfill");
@@ -667,13 +683,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "postfix_tls_exporter: --format must be %s\n", report_format_list());
 		return EXIT_USAGE;
 	}
-	if (arg.max_line < 64 || arg.sessions_max < 1 || arg.store_max_series < 64 || arg.peers_max < 1 ||
-	    arg.max_connections < 1 || arg.max_connections_per_ip < 1) {
-		fprintf(stderr, "postfix_tls_exporter: a limit is too small (--source.max-line-length >= 64, "
-				"--store.max-series >= 64, others >= 1)\n");
-		return EXIT_USAGE;
-	}
 
+	if (!report && !arg.once && !arg.systemd_socket && check_listen_addresses() < 0)
+		return EXIT_USAGE;
 	if (backfill)
 		return run_backfill();
 	if (report)
