@@ -47,6 +47,7 @@ struct Ingest {
 	ProgInfo *last_prog;   /* lines of one program come in runs */
 
 	uint64_t lines_read;
+	uint64_t postfix_lines; /* records of an accepted syslog name and a daemon we parse */
 	uint64_t malformed;
 	uint64_t oversized;
 	uint64_t invalid_utf8;
@@ -168,6 +169,11 @@ uint64_t ingest_lines_read(const Ingest *in)
 	return in->lines_read;
 }
 
+uint64_t ingest_postfix_lines(const Ingest *in)
+{
+	return in->postfix_lines;
+}
+
 size_t ingest_sessions_open(const Ingest *in)
 {
 	return sessions_open(in->sessions);
@@ -279,6 +285,7 @@ static void handle(Ingest *in, const LogLine *raw)
 	ProgInfo *pi = prog_intern(in, ll->prog);
 	if (!pi || !pi->accepted || !pi->daemon_class)
 		return;
+	in->postfix_lines++;
 	if (ll->ts_usec > in->last_event_usec)
 		in->last_event_usec = ll->ts_usec;
 	Match m;

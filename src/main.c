@@ -232,26 +232,47 @@ static void daemon_done(Daemon *d)
 		close(d->sigfd);
 }
 
-/* read_all - drain every source to its current end (--once, report). */
+/* read_source - drain one source to its current end */
+static int read_source(Daemon *d, Source *s, bool progress, int64_t *next_progress)
+{
+	for (;;) {
+		int r = s->ops->process(s, now_monotonic_usec() + 200 * USEC_PER_MSEC);
+		if (r < 0)
+			return log_errno(LOG_LEVEL_ERROR, r, "reading %s", s->name);
+		if (progress && now_monotonic_usec() >= *next_progress) {
+			fprintf(stderr, "\rread %llu lines from %s ", (unsigned long long)ingest_lines_read(d->ingest),
+				s->name);
+			*next_progress = now_monotonic_usec() + 500 * USEC_PER_MSEC;
+		}
+		if (r == 0)
+			return 0;
+	}
+}
+
+/* read_all - drain every source to its current end (--once, report).
+ * Return: 0, -ENODATA when no source held a Postfix line (each is named),
+ * other -errno (logged). */
 static int read_all(Daemon *d, bool progress)
 {
 	int64_t next_progress = now_monotonic_usec() + 500 * USEC_PER_MSEC;
 	for (size_t i = 0; i < d->n_sources; i++) {
-		for (;;) {
-			int r = d->sources[i]->ops->process(d->sources[i], now_monotonic_usec() + 200 * USEC_PER_MSEC);
-			if (r < 0)
-				return log_errno(LOG_LEVEL_ERROR, r, "reading %s", d->sources[i]->name);
-			if (progress && now_monotonic_usec() >= next_progress) {
-				fprintf(stderr, "\rread %llu lines from %s ",
-					(unsigned long long)ingest_lines_read(d->ingest), d->sources[i]->name);
-				next_progress = now_monotonic_usec() + 500 * USEC_PER_MSEC;
-			}
-			if (r == 0)
-				break;
-		}
+		uint64_t lines = ingest_lines_read(d->ingest), pf = ingest_postfix_lines(d->ingest);
+		int r = read_source(d, d->sources[i], progress, &next_progress);
+		if (r < 0)
+			return r;
+		/* /etc/passwd or dpkg.log read "successfully" would otherwise
+		 * give an empty report and exit 0. */
+		if (ingest_postfix_lines(d->ingest) == pf)
+			log_warn("no Postfix lines found in %s (%llu lines read; Postfix lines are those of "
+				 "smtpd, smtp, lmtp, tlsproxy or postscreen under --postfix.syslog-name)",
+				 d->sources[i]->name, (unsigned long long)(ingest_lines_read(d->ingest) - lines));
 	}
 	if (progress)
 		fprintf(stderr, "\rread %llu lines%*s\n", (unsigned long long)ingest_lines_read(d->ingest), 40, "");
+	if (ingest_postfix_lines(d->ingest) == 0) {
+		log_error("nothing usable was read: no Postfix lines in any source");
+		return -ENODATA;
+	}
 	return 0;
 }
 
