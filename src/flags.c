@@ -137,6 +137,9 @@ int flags_parse(const Flag *const *tables, int argc, char **argv, bool report, S
 	flags_defaults(tables, false);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
+		/* "report -h" would otherwise be read as a file named -h */
+		if (!strcmp(a, "-h"))
+			a = "--help";
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
 			if (report || !strcmp(a, "-")) {
 				if (strlist_add(positional, a) < 0)
@@ -200,7 +203,7 @@ void flags_usage(const Flag *const *tables, FILE *f, bool report)
 		char range[80], def[128];
 		bool ranged = flag_range(fl, range, sizeof(range));
 		if (mark && ranged)
-			snprintf(def, sizeof(def), "%s; accepted %s", fl->def, range);
+			snprintf(def, sizeof(def), "%s; %s", fl->def, range);
 		else if (mark)
 			snprintf(def, sizeof(def), "%s", fl->def);
 		if (mark)

@@ -418,11 +418,20 @@ static int serve_start(Daemon *d)
 	}
 	if ((r = http_start(d->http)) < 0)
 		return r;
+	char window[24];
+	format_duration(arg.window, window, sizeof(window));
 	http_set_ready(d->http, true);
 	if (!ingest_jit(d->ingest))
 		log_info("PCRE2 JIT unavailable (no executable memory, e.g. MemoryDenyWriteExecute=yes): "
 			 "using the interpreter; counts are the same, ingest is slower");
-	log_info("postfix_tls_exporter %s listening, reading %zu source(s)", PTE_VERSION, d->n_sources);
+	log_info("postfix_tls_exporter %s ready, reading %zu source(s); state directory: %s", PTE_VERSION,
+		 d->n_sources, d->state_dir ? d->state_dir : "none (positions and the peer table are not saved)");
+	log_info("limits: --source.max-line-length=%llu --sessions.max=%llu --store.max-series=%llu --peers.max=%llu "
+		 "--peers.track=%llu --window=%s --web.max-connections=%llu --web.max-connections-per-ip=%llu",
+		 (unsigned long long)arg.max_line, (unsigned long long)arg.sessions_max,
+		 (unsigned long long)arg.store_max_series, (unsigned long long)arg.peers_max,
+		 (unsigned long long)arg.peers_track, window, (unsigned long long)arg.max_connections,
+		 (unsigned long long)arg.max_connections_per_ip);
 	sd_notify(0, "READY=1\nSTATUS=Following the Postfix log");
 	return 0;
 }

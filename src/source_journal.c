@@ -79,6 +79,7 @@ typedef struct SourceJournal {
 	char **matches;
 	char *state_dir;
 	int64_t max_resume_age_usec;
+	bool follow;
 	size_t max_line;
 
 	sd_journal *j;        /* NULL while the journal is down */
@@ -444,6 +445,11 @@ static int sj_position_initial(SourceJournal *sj)
 			return 0;
 		}
 	}
+	if (sj->follow)
+		log_info("source_journal: no saved cursor%s, reading from the %s",
+			 sj->state_dir ? "" : " (no --state.directory)",
+			 sj->start == SOURCE_START_BEGINNING ? "beginning (--source.start=beginning)"
+							     : "end (only new entries; --source.start=end)");
 	if (sj->start == SOURCE_START_BEGINNING)
 		return sd_journal_seek_head(sj->j);
 	return sj_seek_end(sj);
@@ -775,6 +781,7 @@ int source_journal_new(Source **ret, Ingest *ingest, Store *store, const SourceJ
 	sj->scratch = BUF_NULL;
 	sj->start = cfg->start;
 	sj->max_resume_age_usec = cfg->max_resume_age_usec;
+	sj->follow = cfg->follow;
 	sj->max_line = ingest_max_line(ingest);
 	sj->save_due_usec = now_monotonic_usec() + SOURCE_JOURNAL_SAVE_INTERVAL_USEC;
 
@@ -876,6 +883,7 @@ static int source_journal_open(const SourceEnv *env)
 		.matches = arg_matches.v,
 		.state_dir = env->state_dir,
 		.max_resume_age_usec = arg_max_resume_age,
+		.follow = env->follow,
 	};
 	int r = source_journal_new(&s, env->ingest, env->store, &c);
 	if (r < 0)
