@@ -217,6 +217,11 @@ static ProgInfo *prog_new(Ingest *in, Slice prog)
 		pi->daemon_class = daemon_class_of(daemon);
 		int rc = pcre2_match(in->name_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
 		pi->accepted = rc >= 0;
+		/* the failure reasons of a new instance start at 0 */
+		if (pi->accepted && pi->daemon_class & (DAEMON_SMTPD | DAEMON_POSTSCREEN | DAEMON_TLSPROXY))
+			metrics_init_instance(in->store, name, true);
+		else if (pi->accepted && pi->daemon_class & DAEMON_SMTP)
+			metrics_init_instance(in->store, name, false);
 		/* name_md was created from name_re; a larger wrapper pattern only
 		 * means fewer captures kept, and only match or no match is used. */
 		rc = pcre2_match(in->wrapper_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);

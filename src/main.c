@@ -196,6 +196,7 @@ static int setup_core(Daemon *d, bool with_peers)
 		return r;
 	Slice v[] = { SLICE_LIT(PTE_VERSION) };
 	store_set(d->store, M_BUILD_INFO, v, 1);
+	metrics_init_zero(d->store);
 	procstat_register(d->store);
 	IngestConfig ic = INGEST_CONFIG_DEFAULT;
 	ic.syslog_name_regex = arg.syslog_name;
