@@ -251,11 +251,13 @@ static int read_source(Daemon *d, Source *s, bool progress, int64_t *next_progre
 }
 
 /* read_all - drain every source to its current end (--once, report).
- * Return: 0, -ENODATA when no source held a Postfix line (each is named),
- * other -errno (logged). */
+ * Return: 0, -ENODATA when there was input (lines, or a damaged file) but
+ * no Postfix line in it (each source is named), other -errno (logged). An
+ * empty input (an empty file, a journal match that selects nothing) is 0. */
 static int read_all(Daemon *d, bool progress)
 {
 	int64_t next_progress = now_monotonic_usec() + 500 * USEC_PER_MSEC;
+	bool damaged = false;
 	for (size_t i = 0; i < d->n_sources; i++) {
 		uint64_t lines = ingest_lines_read(d->ingest), pf = ingest_postfix_lines(d->ingest);
 		int r = read_source(d, d->sources[i], progress, &next_progress);
@@ -267,10 +269,11 @@ static int read_all(Daemon *d, bool progress)
 			log_warn("no Postfix lines found in %s (%llu lines read; Postfix lines are those of "
 				 "smtpd, smtp, lmtp, tlsproxy or postscreen under --postfix.syslog-name)",
 				 d->sources[i]->name, (unsigned long long)(ingest_lines_read(d->ingest) - lines));
+		damaged |= d->sources[i]->damaged;
 	}
 	if (progress)
 		fprintf(stderr, "\rread %llu lines%*s\n", (unsigned long long)ingest_lines_read(d->ingest), 40, "");
-	if (ingest_postfix_lines(d->ingest) == 0) {
+	if (ingest_postfix_lines(d->ingest) == 0 && (ingest_lines_read(d->ingest) > 0 || damaged)) {
 		log_error("nothing usable was read: no Postfix lines in any source");
 		return -ENODATA;
 	}

@@ -222,6 +222,7 @@ static void gz_end(SourceFile *f)
 	int e = Z_OK;
 	const char *msg = gzerror(f->gz, &e);
 	if (e != Z_OK) {
+		f->base.damaged = true;
 		/* zlib names a gzdopen()ed file "<fd:N>: "; we have its name */
 		const char *colon = !strncmp(msg, "<fd:", 4) ? strstr(msg, ": ") : NULL;
 		log_warn("%s is %s (gzip: %s); only the lines before the damage were read", f->path,
