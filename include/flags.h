@@ -10,13 +10,18 @@
  *	"{}" (so "(default {})" in the table reads "(default 6h)" in --help).
  *	A repeatable (FLAG_LIST) flag's default applies only when the flag is
  *	not given at all.
+ *	Numbers and durations may carry a range (.min, .max): a value outside
+ *	it is a usage error naming the flag, the value and the range, and
+ *	--help shows the range next to the default.
  * DIAGNOSTICS
- *	flags_parse() prints the usage error to stderr and returns -EINVAL.
+ *	flags_parse() prints the usage error, one line, to stderr and returns
+ *	-EINVAL.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum FlagType {
@@ -42,9 +47,12 @@ typedef struct Flag {
 	const char *help;        /* "{}" is replaced by .def */
 	bool report;             /* also accepted by the report subcommand */
 	bool *given;             /* set when the flag is on the command line (may be NULL) */
+	/* accepted range of FLAG_U64 (the number) and FLAG_DURATION (µs) values;
+	 * max 0: no upper bound. Checked for given values and shown in --help. */
+	uint64_t min, max;
 } Flag;
 
-#define FLAG_END { NULL, 0, NULL, NULL, NULL, NULL, false, NULL }
+#define FLAG_END { NULL, 0, NULL, NULL, NULL, NULL, false, NULL, 0, 0 }
 
 /* flags_parse - apply the defaults of every flag in the NULL-terminated list
  * of tables, then parse argv (without the program name). Arguments that are

@@ -27,7 +27,7 @@
 typedef struct Http Http;
 
 typedef struct HttpConfig {
-	char **listen_addresses;   /* NULL-terminated; ":9633", "127.0.0.1:9633", "[::1]:9633" */
+	char **listen_addresses;   /* NULL-terminated; ":10125", "127.0.0.1:10125", "[::1]:10125" */
 	bool systemd_socket;       /* take the listening sockets from sd_listen_fds() */
 	const char *telemetry_path;
 	unsigned max_connections;
@@ -39,6 +39,13 @@ typedef struct HttpConfig {
 
 /* Renders /report: fmt is REPORT_HTML or REPORT_JSON. */
 typedef int (*HttpReportFn)(void *userdata, ReportFormat fmt, Buf *out);
+
+/* http_parse_listen_address - split "[HOST]:PORT" (":10125", "127.0.0.1:10125",
+ * "[::1]:10125") into host ("" for all addresses) and port, checking that the
+ * port is a number from 1 to 65535. Return: 0, or -EINVAL with a message
+ * naming --web.listen-address, the value and what is accepted. */
+int http_parse_listen_address(const char *addr, char *host, size_t host_size, char *port, size_t port_size,
+			      char **ret_error);
 
 /* http_new - bind the sockets (or take them from systemd); takes ownership of wc. */
 int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loop *loop);

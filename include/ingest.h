@@ -65,6 +65,9 @@ void ingest_oversized(Ingest *in);
 
 size_t ingest_max_line(const Ingest *in);
 uint64_t ingest_lines_read(const Ingest *in);
+/* ingest_postfix_lines - records of Postfix's smtpd, smtp, lmtp, tlsproxy or
+ * postscreen (by --postfix.syslog-name), the ones the parser looks at */
+uint64_t ingest_postfix_lines(const Ingest *in);
 /* ingest_jit - whether PCRE2 runs JIT-compiled (no under MemoryDenyWriteExecute=yes). */
 bool ingest_jit(const Ingest *in);
 size_t ingest_sessions_open(const Ingest *in);

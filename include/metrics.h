@@ -6,6 +6,9 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
+#include "slice.h"
 #include "store.h"
 
 typedef enum MetricId {
@@ -45,3 +48,11 @@ typedef enum MetricId {
 } MetricId;
 
 extern const FamilyDesc metrics_families[_M_MAX];
+
+/* metrics_init_zero - expose the label values known at start at 0 (the
+ * daemons of unrecognized_lines_total), so that a dashboard shows 0 rather
+ * than "No data" and increase() sees the first increment. */
+void metrics_init_zero(Store *s);
+/* metrics_init_instance - the failure reasons of a Postfix instance
+ * (syslog_name) at 0, when its first inbound or outbound line is seen. */
+void metrics_init_instance(Store *s, Slice syslog_name, bool inbound);

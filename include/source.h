@@ -42,6 +42,7 @@ struct Source {
 	const SourceOps *ops;
 	char *name;   /* label value for postfix_tls_exporter_source_up */
 	bool up;
+	bool damaged; /* the input ended early (a truncated .gz): what was read is all there is */
 };
 
 typedef enum SourceStart {

@@ -47,6 +47,7 @@ typedef struct SourceJournalConfig {
 	                                 * "FIELD=VALUE" terms, or "+" for a disjunction */
 	const char *state_dir;          /* NULL: no cursor persistence */
 	int64_t max_resume_age_usec;    /* --source.journal.max-resume-age; <= 0: no limit */
+	bool follow;                    /* the daemon: log where reading starts */
 } SourceJournalConfig;
 
 /* source_journal_new - open and position the journal; the config is copied.

@@ -16,5 +16,7 @@ const char *statefile_dir_default(void);
 
 int statefile_write(const char *dir, const char *name, const void *data, size_t len);
 /* statefile_read - read at most max_len bytes into *out (cleared first).
- * Return: 0, -ENOENT if absent, -EFBIG if larger than max_len, other -errno. */
+ * Never blocks in open() (a FIFO in its place is refused).
+ * Return: 0, -ENOENT if absent, -EFBIG if larger than max_len, -EISDIR for a
+ * directory, -EINVAL for another file that is not a regular file, other -errno. */
 int statefile_read(const char *dir, const char *name, size_t max_len, Buf *out);

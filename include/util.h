@@ -13,6 +13,11 @@
 int parse_u64(const char *s, uint64_t *ret);
 /* parse_duration - "500ms", "30s", "5m", "6h", "7d", "1w", or a sum "1h30m". */
 int parse_duration_usec(const char *s, int64_t *ret);
+/* DURATION_EXAMPLES - what a usage error shows for a value that is not a duration */
+#define DURATION_EXAMPLES "e.g. 500ms, 30s, 5m, 6h, 7d, 1w, 1h30m"
+/* format_duration - usec in the largest unit that divides it ("366d", "90s"),
+ * as parse_duration_usec() reads it; ret needs 24 bytes. */
+void format_duration(int64_t usec, char *ret, size_t n);
 /* slice_to_u32 - digits only, at most 10, no overflow. */
 bool slice_to_u32(Slice s, uint32_t *ret);
 

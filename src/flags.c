@@ -7,6 +7,7 @@
  *	a default that does not parse is a bug in a table (abort()).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +29,33 @@ int strlist_add(StrList *l, const char *v)
 	return 0;
 }
 
-/* flag_set - store val into the flag's variable; -EINVAL if it does not parse */
+/* flag_range - "1 to 10000", "1h to 366d", "at least 64" into b; false when the flag has none */
+static bool flag_range(const Flag *fl, char *b, size_t n)
+{
+	if (!fl->min && !fl->max)
+		return false;
+	char lo[32], hi[32];
+	if (fl->type == FLAG_DURATION) {
+		format_duration((int64_t)fl->min, lo, sizeof(lo));
+		format_duration((int64_t)fl->max, hi, sizeof(hi));
+	} else {
+		snprintf(lo, sizeof(lo), "%llu", (unsigned long long)fl->min);
+		snprintf(hi, sizeof(hi), "%llu", (unsigned long long)fl->max);
+	}
+	if (fl->max)
+		snprintf(b, n, "%s to %s", lo, hi);
+	else
+		snprintf(b, n, "at least %s", lo);
+	return true;
+}
+
+/* flag_set - store val into the flag's variable; -EINVAL if it does not
+ * parse, -ERANGE if it is outside the flag's range */
 static int flag_set(const Flag *fl, const char *val)
 {
+	uint64_t u;
+	int64_t d;
+	int r;
 	switch (fl->type) {
 	case FLAG_STRING:
 		*(const char **)fl->ptr = val;
@@ -43,11 +68,36 @@ static int flag_set(const Flag *fl, const char *val)
 		*(bool *)fl->ptr = !strcmp(val, "true");
 		return 0;
 	case FLAG_U64:
-		return parse_u64(val, fl->ptr);
+		if ((r = parse_u64(val, &u)) < 0)
+			return r;
+		if (u < fl->min || (fl->max && u > fl->max))
+			return -ERANGE;
+		*(uint64_t *)fl->ptr = u;
+		return 0;
 	case FLAG_DURATION:
-		return parse_duration_usec(val, fl->ptr);
+		if ((r = parse_duration_usec(val, &d)) < 0)
+			return r;
+		if ((uint64_t)d < fl->min || (fl->max && (uint64_t)d > fl->max))
+			return -ERANGE;
+		*(int64_t *)fl->ptr = d;
+		return 0;
 	}
 	return -EINVAL;
+}
+
+/* flag_value_error - the one-line usage error for a value flag_set() refused */
+static void flag_value_error(const Flag *fl, const char *val, int r)
+{
+	char range[80];
+	bool ranged = flag_range(fl, range, sizeof(range));
+	const char *what = r == -ERANGE && !ranged ? "too large"
+		: r == -ERANGE			  ? "out of range"
+		: fl->type == FLAG_U64		  ? "not a whole number"
+		: fl->type == FLAG_DURATION	  ? "not a duration"
+						  : "invalid value";
+	fprintf(stderr, "postfix_tls_exporter: --%s=%s: %s (accepted: %s%s%s%s)\n", fl->name, val, what,
+		fl->placeholder ? fl->placeholder : "a value", ranged ? " from " : "", ranged ? range : "",
+		fl->type == FLAG_DURATION ? ", " DURATION_EXAMPLES : "");
 }
 
 static void flags_defaults(const Flag *const *tables, bool lists)
@@ -87,6 +137,9 @@ int flags_parse(const Flag *const *tables, int argc, char **argv, bool report, S
 	flags_defaults(tables, false);
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
+		/* "report -h" would otherwise be read as a file named -h */
+		if (!strcmp(a, "-h"))
+			a = "--help";
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
 			if (report || !strcmp(a, "-")) {
 				if (strlist_add(positional, a) < 0)
@@ -125,8 +178,7 @@ int flags_parse(const Flag *const *tables, int argc, char **argv, bool report, S
 			if (r == -ENOMEM)
 				return r;
 			if (r < 0) {
-				fprintf(stderr, "postfix_tls_exporter: --%s: invalid value '%s' (expected %s)\n", fl->name,
-					val, fl->placeholder);
+				flag_value_error(fl, val, r);
 				return -EINVAL;
 			}
 		}
@@ -148,8 +200,16 @@ void flags_usage(const Flag *const *tables, FILE *f, bool report)
 		else
 			snprintf(left, sizeof(left), "--%s", fl->name);
 		const char *mark = fl->def ? strstr(fl->help, "{}") : NULL;
+		char range[80], def[128];
+		bool ranged = flag_range(fl, range, sizeof(range));
+		if (mark && ranged)
+			snprintf(def, sizeof(def), "%s; %s", fl->def, range);
+		else if (mark)
+			snprintf(def, sizeof(def), "%s", fl->def);
 		if (mark)
-			fprintf(f, "  %-44s %.*s%s%s\n", left, (int)(mark - fl->help), fl->help, fl->def, mark + 2);
+			fprintf(f, "  %-44s %.*s%s%s\n", left, (int)(mark - fl->help), fl->help, def, mark + 2);
+		else if (ranged)
+			fprintf(f, "  %-44s %s (accepted %s)\n", left, fl->help, range);
 		else
 			fprintf(f, "  %-44s %s\n", left, fl->help);
 	}

@@ -31,6 +31,7 @@
 #include <zlib.h>
 
 #include "config.h"
+#include "error.h"
 #include "expo.h"
 #include "http.h"
 #include "log.h"
@@ -107,26 +108,45 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 
 /* ---- sockets -------------------------------------------------------------- */
 
-static int bind_address(const char *addr, int *ret_fd)
+#define LISTEN_ACCEPTED "[HOST]:PORT with PORT 1 to 65535, e.g. :10125, 127.0.0.1:10125, [::1]:10125"
+
+int http_parse_listen_address(const char *addr, char *host, size_t host_size, char *port, size_t port_size,
+			      char **ret_error)
 {
-	char host[256], port[16];
 	const char *colon = strrchr(addr, ':');
-	if (!colon || !colon[1] || strlen(colon + 1) >= sizeof(port))
-		return -EINVAL;
+	/* "::1" alone: the last colon belongs to an IPv6 address without brackets */
+	if (!colon || (strchr(addr, ':') != colon && addr[0] != '['))
+		return error_set(ret_error, -EINVAL, "--web.listen-address=%s: no port (accepted: %s)", addr,
+				 LISTEN_ACCEPTED);
+	uint64_t pn;
+	int r = parse_u64(colon + 1, &pn);
+	if (r < 0 || pn < 1 || pn > 65535)
+		return error_set(ret_error, -EINVAL, "--web.listen-address=%s: port '%s' is %s (accepted: %s)", addr,
+				 colon + 1, r < 0 ? "not a number" : "out of range", LISTEN_ACCEPTED);
+	const char *h = addr;
 	size_t hl = (size_t)(colon - addr);
-	if (hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, addr, hl);
-	host[hl] = '\0';
-	snprintf(port, sizeof(port), "%s", colon + 1);
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-		if (n < 2 || host[n - 1] != ']')
-			return -EINVAL;
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
+	if (hl && h[0] == '[') {
+		if (hl < 2 || h[hl - 1] != ']')
+			return error_set(ret_error, -EINVAL, "--web.listen-address=%s: unbalanced '[' (accepted: %s)",
+					 addr, LISTEN_ACCEPTED);
+		h++;
+		hl -= 2;
 	}
-	/* ":9633" (all addresses) listens on [::] dual-stack, as Go does. */
+	if (hl >= host_size)
+		return error_set(ret_error, -EINVAL, "--web.listen-address=%s: host name too long", addr);
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(port, port_size, "%llu", (unsigned long long)pn);
+	return 0;
+}
+
+static int bind_address(const char *addr, int *ret_fd, char **ret_error)
+{
+	char host[256], port[8];
+	int r = http_parse_listen_address(addr, host, sizeof(host), port, sizeof(port), ret_error);
+	if (r < 0)
+		return r;
+	/* ":10125" (all addresses) listens on [::] dual-stack, as Go does. */
 	bool any = host[0] == '\0';
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
@@ -135,8 +155,9 @@ static int bind_address(const char *addr, int *ret_fd)
 	if (gr != 0 && any)
 		gr = getaddrinfo("0.0.0.0", port, &hints, &res);
 	if (gr != 0)
-		return -EADDRNOTAVAIL;
-	int r = -EADDRNOTAVAIL;
+		return error_set(ret_error, -EADDRNOTAVAIL, "--web.listen-address=%s: '%s' is not an address of this host (%s)",
+				 addr, host, gai_strerror(gr));
+	r = -EADDRNOTAVAIL;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0) {
@@ -157,6 +178,13 @@ static int bind_address(const char *addr, int *ret_fd)
 		break;
 	}
 	freeaddrinfo(res);
+	if (r == -EADDRNOTAVAIL)
+		return error_set(ret_error, r, "--web.listen-address=%s: no interface of this host has the address '%s'",
+				 addr, host);
+	if (r < 0)
+		return error_set(ret_error, r, "--web.listen-address=%s: cannot listen: %s%s", addr, strerror(-r),
+				 r == -EADDRINUSE ? " (another program has the port; choose another with "
+						    "--web.listen-address)" : "");
 	return r;
 }
 
@@ -611,9 +639,10 @@ int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loo
 				return -E2BIG;
 			}
 			int fd;
-			int r = bind_address(*a, &fd);
+			_cleanup_free_ char *err = NULL;
+			int r = bind_address(*a, &fd, &err);
 			if (r < 0) {
-				log_errno(LOG_LEVEL_ERROR, r, "http: listen on '%s'", *a);
+				log_error("%s", err ? err : strerror(-r));
 				http_free(h);
 				return r;
 			}
@@ -624,12 +653,38 @@ int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loo
 	return 0;
 }
 
+/* log_listener - where a socket listens, as bound (a port of 0 or a name
+ * would otherwise hide it), and whether TLS and basic auth protect it */
+static void log_listener(Http *h, const Listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		} else if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		}
+	}
+	bool v6 = ss.ss_family == AF_INET6;
+	log_info("listening on %s%s%s:%u%s (TLS %s, basic auth %s)", v6 ? "[" : "", host, v6 ? "]" : "", port,
+		 h->cfg.systemd_socket ? " (from systemd)" : "", webconfig_tls_enabled(h->wc) ? "on" : "off",
+		 webconfig_auth_enabled(h->wc) ? "on" : "off");
+}
+
 int http_start(Http *h)
 {
 	for (size_t i = 0; i < h->n; i++) {
 		int r = start_daemon(h, &h->l[i]);
 		if (r < 0)
 			return log_errno(LOG_LEVEL_ERROR, r, "http: starting libmicrohttpd");
+		log_listener(h, &h->l[i]);
 	}
 	return 0;
 }

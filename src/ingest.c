@@ -50,6 +50,7 @@ struct Ingest {
 	ProgInfo *last_prog;   /* lines of one program come in runs */
 
 	uint64_t lines_read;
+	uint64_t postfix_lines; /* records of an accepted syslog name and a daemon we parse */
 	uint64_t malformed;
 	uint64_t oversized;
 	uint64_t invalid_utf8;
@@ -191,6 +192,11 @@ uint64_t ingest_lines_read(const Ingest *in)
 	return in->lines_read;
 }
 
+uint64_t ingest_postfix_lines(const Ingest *in)
+{
+	return in->postfix_lines;
+}
+
 size_t ingest_sessions_open(const Ingest *in)
 {
 	return sessions_open(in->sessions);
@@ -234,6 +240,11 @@ static ProgInfo *prog_new(Ingest *in, Slice prog)
 		pi->daemon_class = daemon_class_of(daemon);
 		int rc = pcre2_match(in->name_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
 		pi->accepted = rc >= 0;
+		/* the failure reasons of a new instance start at 0 */
+		if (pi->accepted && pi->daemon_class & (DAEMON_SMTPD | DAEMON_POSTSCREEN | DAEMON_TLSPROXY))
+			metrics_init_instance(in->store, name, true);
+		else if (pi->accepted && pi->daemon_class & DAEMON_SMTP)
+			metrics_init_instance(in->store, name, false);
 		/* name_md was created from name_re; a larger wrapper pattern only
 		 * means fewer captures kept, and only match or no match is used. */
 		rc = pcre2_match(in->wrapper_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
@@ -304,6 +315,7 @@ static void handle(Ingest *in, const LogLine *raw)
 	ProgInfo *pi = prog_intern(in, ll->prog);
 	if (!pi || !pi->accepted || !pi->daemon_class)
 		return;
+	in->postfix_lines++;
 	if (ll->ts_usec > in->last_event_usec)
 		in->last_event_usec = ll->ts_usec;
 	Match m;

@@ -81,27 +81,27 @@ static struct {
 } arg;
 
 static const Flag flags[] = {
-	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true },
+	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true, .min = 64, .max = 1 << 20 },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
 	{ "postfix.internal-relay", FLAG_STRING, &arg.internal_relay, "REGEX", INGEST_INTERNAL_RELAY_DEFAULT, "smtp relay= values that are internal hops, kept out of the peer tables and the report (default {}: content filters on loopback; LMTP and unix-socket relays are always internal; empty: none).", true },
 	{ "postfix.internal-service", FLAG_STRING, &arg.internal_service, "REGEX", NULL, "Syslog names whose smtpd sessions and smtp deliveries are all internal hops (kept out of the peer tables and the report), e.g. a reinjection listener's -o syslog_name=postfix/reinject (default none; sessions that used XFORWARD are always internal).", true },
 	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", NULL, "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
-	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false },
-	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true },
+	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false, .min = USEC_PER_SEC },
+	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true, .min = 1 },
 	{ "sessions.max-age", FLAG_DURATION, &arg.sessions_max_age, "DURATION", "1h", "Log time after which a session without disconnect is expired (default {}).", true },
-	{ "store.max-series", FLAG_U64, &arg.store_max_series, "N", "10000", "Series limit over all metric families (default {}).", true },
-	{ "peers.max", FLAG_U64, &arg.peers_max, "N", "100", "Labelled peer domains per direction; the rest is folded into peer_domain=\"other\" (default {}).", true },
-	{ "peers.track", FLAG_U64, &arg.peers_track, "N", "10000", "Peer domains tracked for the readiness report (default {}).", true },
-	{ "window", FLAG_DURATION, &arg.window, "DURATION", "7d", "Rolling window of the readiness report, in log time (default {}).", true },
-	{ "web.listen-address", FLAG_LIST, &arg.listen, "ADDR", ":9633", "Address to listen on, e.g. :9633, 127.0.0.1:9633, [::1]:9633 (repeatable; default {}).", false },
+	{ "store.max-series", FLAG_U64, &arg.store_max_series, "N", "10000", "Series limit over all metric families (default {}).", true, .min = 64 },
+	{ "peers.max", FLAG_U64, &arg.peers_max, "N", "100", "Labelled peer domains per direction; the rest is folded into peer_domain=\"other\" (default {}).", true, .min = 1, .max = PEERS_MAX_LABELLED_LIMIT },
+	{ "peers.track", FLAG_U64, &arg.peers_track, "N", "10000", "Peer domains tracked for the readiness report (default {}).", true, .min = 1, .max = PEERS_MAX_TRACKED_LIMIT },
+	{ "window", FLAG_DURATION, &arg.window, "DURATION", "7d", "Rolling window of the readiness report, in log time (default {}).", true, .min = 3600 * USEC_PER_SEC, .max = PEERS_WINDOW_MAX_HOURS * 3600 * USEC_PER_SEC },
+	{ "web.listen-address", FLAG_LIST, &arg.listen, "ADDR", ":10125", "Address to listen on, e.g. :10125, 127.0.0.1:10125, [::1]:10125 (repeatable; default {}).", false },
 	{ "web.telemetry-path", FLAG_STRING, &arg.telemetry_path, "PATH", "/metrics", "Path under which metrics are served (default {}).", false },
 	{ "web.config.file", FLAG_STRING, &arg.web_config, "PATH", NULL, "Exporter-toolkit web configuration file (TLS, basic auth, headers); re-read on SIGHUP.", false },
 	{ "web.systemd-socket", FLAG_BOOL, &arg.systemd_socket, NULL, NULL, "Use the listening sockets passed by systemd socket activation instead of --web.listen-address.", false },
-	{ "web.max-connections", FLAG_U64, &arg.max_connections, "N", "64", "Concurrent HTTP connections (default {}).", false },
-	{ "web.max-connections-per-ip", FLAG_U64, &arg.max_connections_per_ip, "N", "8", "Concurrent HTTP connections per client address (default {}).", false },
+	{ "web.max-connections", FLAG_U64, &arg.max_connections, "N", "64", "Concurrent HTTP connections (default {}).", false, .min = 1, .max = 65536 },
+	{ "web.max-connections-per-ip", FLAG_U64, &arg.max_connections_per_ip, "N", "8", "Concurrent HTTP connections per client address (default {}).", false, .min = 1, .max = 65536 },
 	{ "web.connection-timeout", FLAG_DURATION, &arg.connection_timeout, "DURATION", "10s", "Idle HTTP connections are closed after this (default {}).", false },
-	{ "web.max-request-bytes", FLAG_U64, &arg.max_request_bytes, "BYTES", "32768", "Memory for one HTTP request's headers (default {}).", false },
+	{ "web.max-request-bytes", FLAG_U64, &arg.max_request_bytes, "BYTES", "32768", "Memory for one HTTP request's headers (default {}).", false, .min = 1024 },
 	{ "web.openmetrics-created", FLAG_BOOL, &arg.openmetrics_created, NULL, NULL, "Add _created samples to OpenMetrics output.", false },
 	{ "user", FLAG_STRING, &arg.user, "USER", NULL, "Drop to this user after opening sources, sockets and state (required when started as root, except for --once).", false },
 	{ "once", FLAG_BOOL, &arg.once, NULL, NULL, "Read the sources to their current end (from the beginning unless --source.start says otherwise), print the metrics, exit.", false },
@@ -126,7 +126,7 @@ static const Flag backfill_flags[] = {
 	{ "step", FLAG_DURATION, &bf.step, "DURATION", "5m", "Log time between two samples of every series (default {}).", true },
 	{ "label", FLAG_LIST, &bf.labels, "NAME=VALUE", NULL, "Label added to every series, e.g. instance=mx1:10125 and job=postfix_tls so that the history joins the live series (repeatable).", true },
 	{ "output", FLAG_STRING, &bf.output, "PATH", "-", "Where the OpenMetrics text goes ('-': standard output) (default {}).", true },
-	{ "backfill.max-samples", FLAG_U64, &bf.max_samples, "N", "50000000", "Refuse to write more samples than this (series x steps; about 150 bytes each) (default {}).", true },
+	{ "backfill.max-samples", FLAG_U64, &bf.max_samples, "N", "50000000", "Refuse to write more samples than this (series x steps; about 150 bytes each) (default {}).", true, .min = 1 },
 	FLAG_END,
 };
 
@@ -209,6 +209,7 @@ static int setup_core(Daemon *d, bool with_peers)
 		return r;
 	Slice v[] = { SLICE_LIT(PTE_VERSION) };
 	store_set(d->store, M_BUILD_INFO, v, 1);
+	metrics_init_zero(d->store);
 	procstat_register(d->store);
 	IngestConfig ic = INGEST_CONFIG_DEFAULT;
 	ic.syslog_name_regex = arg.syslog_name;
@@ -250,26 +251,50 @@ static void daemon_done(Daemon *d)
 		close(d->sigfd);
 }
 
-/* read_all - drain every source to its current end (--once, report). */
+/* read_source - drain one source to its current end */
+static int read_source(Daemon *d, Source *s, bool progress, int64_t *next_progress)
+{
+	for (;;) {
+		int r = s->ops->process(s, now_monotonic_usec() + 200 * USEC_PER_MSEC);
+		if (r < 0)
+			return log_errno(LOG_LEVEL_ERROR, r, "reading %s", s->name);
+		if (progress && now_monotonic_usec() >= *next_progress) {
+			fprintf(stderr, "\rread %llu lines from %s ", (unsigned long long)ingest_lines_read(d->ingest),
+				s->name);
+			*next_progress = now_monotonic_usec() + 500 * USEC_PER_MSEC;
+		}
+		if (r == 0)
+			return 0;
+	}
+}
+
+/* read_all - drain every source to its current end (--once, report).
+ * Return: 0, -ENODATA when there was input (lines, or a damaged file) but
+ * no Postfix line in it (each source is named), other -errno (logged). An
+ * empty input (an empty file, a journal match that selects nothing) is 0. */
 static int read_all(Daemon *d, bool progress)
 {
 	int64_t next_progress = now_monotonic_usec() + 500 * USEC_PER_MSEC;
+	bool damaged = false;
 	for (size_t i = 0; i < d->n_sources; i++) {
-		for (;;) {
-			int r = d->sources[i]->ops->process(d->sources[i], now_monotonic_usec() + 200 * USEC_PER_MSEC);
-			if (r < 0)
-				return log_errno(LOG_LEVEL_ERROR, r, "reading %s", d->sources[i]->name);
-			if (progress && now_monotonic_usec() >= next_progress) {
-				fprintf(stderr, "\rread %llu lines from %s ",
-					(unsigned long long)ingest_lines_read(d->ingest), d->sources[i]->name);
-				next_progress = now_monotonic_usec() + 500 * USEC_PER_MSEC;
-			}
-			if (r == 0)
-				break;
-		}
+		uint64_t lines = ingest_lines_read(d->ingest), pf = ingest_postfix_lines(d->ingest);
+		int r = read_source(d, d->sources[i], progress, &next_progress);
+		if (r < 0)
+			return r;
+		/* /etc/passwd or dpkg.log read "successfully" would otherwise
+		 * give an empty report and exit 0. */
+		if (ingest_postfix_lines(d->ingest) == pf)
+			log_warn("no Postfix lines found in %s (%llu lines read; Postfix lines are those of "
+				 "smtpd, smtp, lmtp, tlsproxy or postscreen under --postfix.syslog-name)",
+				 d->sources[i]->name, (unsigned long long)(ingest_lines_read(d->ingest) - lines));
+		damaged |= d->sources[i]->damaged;
 	}
 	if (progress)
 		fprintf(stderr, "\rread %llu lines%*s\n", (unsigned long long)ingest_lines_read(d->ingest), 40, "");
+	if (ingest_postfix_lines(d->ingest) == 0 && (ingest_lines_read(d->ingest) > 0 || damaged)) {
+		log_error("nothing usable was read: no Postfix lines in any source");
+		return -ENODATA;
+	}
 	return 0;
 }
 
@@ -415,11 +440,20 @@ static int serve_start(Daemon *d)
 	}
 	if ((r = http_start(d->http)) < 0)
 		return r;
+	char window[24];
+	format_duration(arg.window, window, sizeof(window));
 	http_set_ready(d->http, true);
 	if (!ingest_jit(d->ingest))
 		log_info("PCRE2 JIT unavailable (no executable memory, e.g. MemoryDenyWriteExecute=yes): "
 			 "using the interpreter; counts are the same, ingest is slower");
-	log_info("postfix_tls_exporter %s listening, reading %zu source(s)", PTE_VERSION, d->n_sources);
+	log_info("postfix_tls_exporter %s ready, reading %zu source(s); state directory: %s", PTE_VERSION,
+		 d->n_sources, d->state_dir ? d->state_dir : "none (positions and the peer table are not saved)");
+	log_info("limits: --source.max-line-length=%llu --sessions.max=%llu --store.max-series=%llu --peers.max=%llu "
+		 "--peers.track=%llu --window=%s --web.max-connections=%llu --web.max-connections-per-ip=%llu",
+		 (unsigned long long)arg.max_line, (unsigned long long)arg.sessions_max,
+		 (unsigned long long)arg.store_max_series, (unsigned long long)arg.peers_max,
+		 (unsigned long long)arg.peers_track, window, (unsigned long long)arg.max_connections,
+		 (unsigned long long)arg.max_connections_per_ip);
 	sd_notify(0, "READY=1\nSTATUS=Following the Postfix log");
 	return 0;
 }
@@ -654,6 +688,22 @@ static int run_serve(void)
 	return r < 0 ? 1 : 0;
 }
 
+/* check_listen_addresses - refuse a bad --web.listen-address before any
+ * source or state is touched, with the same message bind would give */
+static int check_listen_addresses(void)
+{
+	for (size_t i = 0; i < arg.listen.n; i++) {
+		char host[256], port[8];
+		_cleanup_free_ char *err = NULL;
+		int r = http_parse_listen_address(arg.listen.v[i], host, sizeof(host), port, sizeof(port), &err);
+		if (r < 0) {
+			fprintf(stderr, "postfix_tls_exporter: %s\n", err ? err : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool backfill = argc > 1 && !strcmp(argv[1], "backfill");
@@ -685,13 +735,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "postfix_tls_exporter: --format must be %s\n", report_format_list());
 		return EXIT_USAGE;
 	}
-	if (arg.max_line < 64 || arg.sessions_max < 1 || arg.store_max_series < 64 || arg.peers_max < 1 ||
-	    arg.max_connections < 1 || arg.max_connections_per_ip < 1) {
-		fprintf(stderr, "postfix_tls_exporter: a limit is too small (--source.max-line-length >= 64, "
-				"--store.max-series >= 64, others >= 1)\n");
-		return EXIT_USAGE;
-	}
 
+	if (!report && !arg.once && !arg.systemd_socket && check_listen_addresses() < 0)
+		return EXIT_USAGE;
 	if (backfill)
 		return run_backfill();
 	if (report)

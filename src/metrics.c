@@ -2,6 +2,7 @@
  * metrics.c - the metric contract, as data. Names follow the Prometheus
  * naming rules (base units, _total on counters); label values are lower case.
  */
+#include "macro.h"
 #include "metrics.h"
 
 const FamilyDesc metrics_families[_M_MAX] = {
@@ -97,3 +98,33 @@ const FamilyDesc metrics_families[_M_MAX] = {
 	[M_PROCESS_START_TIME] = { "process_start_time_seconds",
 		"Start time of the process since unix epoch in seconds.", METRIC_GAUGE, 0, { 0 } },
 };
+
+/* The label values the parsers produce, from the README's metric table;
+ * anything else ("other") is in these lists too. */
+static const char *const unrecognized_daemons[] = { "smtpd", "smtp", "lmtp", "tlsproxy", "postscreen" };
+static const char *const inbound_reasons[] = {
+	"no_shared_cipher", "unsupported_protocol", "wrong_version_number", "http_request", "unknown_ca",
+	"bad_certificate", "internal_error", "handshake_failure", "decode_error", "lost_connection",
+	"connection_reset", "timeout", "starttls_rejected", "other",
+};
+static const char *const outbound_reasons[] = {
+	"not_offered", "handshake_failed", "cert_untrusted", "cert_expired", "hostname_mismatch", "other",
+};
+
+void metrics_init_zero(Store *s)
+{
+	for (size_t i = 0; i < ELEMENTSOF(unrecognized_daemons); i++) {
+		Slice l[] = { slice_from(unrecognized_daemons[i]) };
+		store_add(s, M_UNRECOGNIZED_LINES, l, 0);
+	}
+}
+
+void metrics_init_instance(Store *s, Slice syslog_name, bool inbound)
+{
+	const char *const *r = inbound ? inbound_reasons : outbound_reasons;
+	size_t n = inbound ? ELEMENTSOF(inbound_reasons) : ELEMENTSOF(outbound_reasons);
+	for (size_t i = 0; i < n; i++) {
+		Slice l[] = { syslog_name, slice_from(r[i]) };
+		store_add(s, inbound ? M_INBOUND_TLS_FAILURES : M_OUTBOUND_TLS_FAILURES, l, 0);
+	}
+}

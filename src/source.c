@@ -74,12 +74,16 @@ int source_open_all(const SourceEnv *env)
 		if (!(*t)->wanted(&e))
 			continue;
 		wanted = true;
+		if (e.follow)
+			log_info("source type %s: chosen by its flags", (*t)->name);
 		int r = (*t)->open(&e);
 		if (r < 0)
 			return r;
 	}
 	for (t = source_types; !wanted && e.follow && *t; t++)
 		if ((*t)->available && (*t)->available()) {
+			log_info("source type %s: chosen by default (no --source.* flag names an input, and it is readable)",
+				 (*t)->name);
 			int r = (*t)->open(&e);
 			if (r < 0)
 				return r;

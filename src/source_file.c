@@ -25,6 +25,7 @@
 #define HEAD_HASH_BYTES 256          /* identity of a file: hash of its first bytes */
 #define STATE_MAX 4096
 #define RECHECK_USEC (1 * USEC_PER_SEC) /* path check when inotify is silent (NFS) */
+#define RETRY_MAX_USEC (60 * USEC_PER_SEC) /* longest wait between opens of a file we may not read */
 
 typedef struct SourceFile {
 	Source base;
@@ -49,7 +50,29 @@ typedef struct SourceFile {
 	bool skipping;     /* inside an oversized line: drop until newline */
 	char *chunk;
 	bool warned_missing;
+	int open_error;        /* last refused open (-EACCES, -EISDIR, ...), logged once */
+	int64_t retry_usec;    /* CLOCK_MONOTONIC µs before which no open is tried again */
+	int64_t backoff_usec;  /* doubles after each refused open, up to RETRY_MAX_USEC */
 } SourceFile;
+
+/* open_hint - what to do about an open() error on a log file */
+static const char *open_hint(int r)
+{
+	switch (-r) {
+	case ENOENT:
+		return " (is Postfix logging to the journal? then use --source.journal; to its own file? "
+		       "see postconf -h maillog_file)";
+	case EACCES:
+		return geteuid() == 0 ? ""
+				      : " (this user may not read it: add it to the group that owns the log, "
+					"usually adm: usermod -aG adm USER)";
+	case EISDIR:
+		return " (a directory: name the log file in it, e.g. DIR/mail.log)";
+	case EINVAL:
+		return " (not a regular file, FIFO or standard input)";
+	}
+	return "";
+}
 
 static void set_up(SourceFile *f, bool up)
 {
@@ -134,9 +157,14 @@ static int open_path(SourceFile *f, const char *path, bool from_start)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
+	/* A directory opens fine and then fails every read: refuse it here,
+	 * once, instead of spinning on EISDIR. */
 	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
+	int r = fstat(fd, &st) < 0				     ? -errno
+		: S_ISDIR(st.st_mode)				     ? -EISDIR
+		: S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ? 0
+									     : -EINVAL;
+	if (r < 0) {
 		close(fd);
 		return r;
 	}
@@ -181,6 +209,45 @@ static void flush_partial(SourceFile *f)
 	f->line_start = f->offset;
 }
 
+/* note_open_error - a path that exists but may not be opened: say so once
+ * per distinct error and retry with back-off, not every second */
+static void note_open_error(SourceFile *f, int r)
+{
+	if (r != f->open_error)
+		log_warn("source %s: cannot open '%s': %s%s; retrying with back-off (up to every %llds), "
+			 "source_up is 0",
+			 f->path, f->path, strerror(-r), open_hint(r), (long long)(RETRY_MAX_USEC / USEC_PER_SEC));
+	f->open_error = r;
+	f->backoff_usec = f->backoff_usec ? f->backoff_usec * 2 : RECHECK_USEC;
+	if (f->backoff_usec > RETRY_MAX_USEC)
+		f->backoff_usec = RETRY_MAX_USEC;
+	f->retry_usec = now_monotonic_usec() + f->backoff_usec;
+}
+
+static void note_opened(SourceFile *f)
+{
+	if (f->open_error)
+		log_info("source %s: opened after %s", f->path, strerror(-f->open_error));
+	f->open_error = 0;
+	f->backoff_usec = 0;
+	f->retry_usec = 0;
+}
+
+/* gz_end - at the end of a compressed file: was it whole? */
+static void gz_end(SourceFile *f)
+{
+	int e = Z_OK;
+	const char *msg = gzerror(f->gz, &e);
+	if (e != Z_OK) {
+		f->base.damaged = true;
+		/* zlib names a gzdopen()ed file "<fd:N>: "; we have its name */
+		const char *colon = !strncmp(msg, "<fd:", 4) ? strstr(msg, ": ") : NULL;
+		log_warn("%s is %s (gzip: %s); only the lines before the damage were read", f->path,
+			 e == Z_BUF_ERROR ? "truncated" : "damaged", colon ? colon + 2 : msg);
+	}
+	f->eof = true;
+}
+
 /* read_fd - read to EOF or deadline. Return 1 if the deadline cut it short. */
 static int read_fd(SourceFile *f, int64_t deadline)
 {
@@ -189,9 +256,7 @@ static int read_fd(SourceFile *f, int64_t deadline)
 		if (f->gz) {
 			int k = gzread(f->gz, f->chunk, READ_CHUNK);
 			if (k < 0) {
-				int e;
-				log_error("source %s: gzip: %s", f->path, gzerror(f->gz, &e));
-				f->eof = true;
+				gz_end(f);
 				return 0;
 			}
 			n = k;
@@ -206,7 +271,9 @@ static int read_fd(SourceFile *f, int64_t deadline)
 			return -errno;
 		}
 		if (n == 0) {
-			if (f->gz || f->is_stdin)
+			if (f->gz)
+				gz_end(f);
+			if (f->is_stdin)
 				f->eof = true;
 			if (!f->follow)
 				flush_partial(f);
@@ -234,6 +301,8 @@ static void check_path(SourceFile *f)
 	}
 	f->warned_missing = false;
 	if (f->fd < 0 || st.st_ino != f->ino || st.st_dev != f->dev) {
+		if (f->open_error && now_monotonic_usec() < f->retry_usec)
+			return;
 		if (f->fd >= 0) {
 			/* The writer may have appended to the old file between our last
 			 * read and its reopen (rsyslog after logrotate's mv): drain it. */
@@ -244,7 +313,9 @@ static void check_path(SourceFile *f)
 		/* A file that appears after start-up holds only new lines. */
 		int r = open_path(f, f->path, true);
 		if (r < 0)
-			log_errno(LOG_LEVEL_WARN, r, "source %s: open", f->path);
+			note_open_error(f, r);
+		else
+			note_opened(f);
 		set_up(f, r >= 0);
 		return;
 	}
@@ -467,15 +538,22 @@ int source_file_new(Source **ret, Ingest *ingest, Store *store, const SourceFile
 		}
 	}
 	if (!(f->state_name && resume(f))) {
-		int r = open_path(f, f->path, f->start == SOURCE_START_BEGINNING || !f->follow);
-		if (r < 0) {
-			if (!f->follow) {
-				log_errno(LOG_LEVEL_ERROR, r, "source %s: open", f->path);
-				sf_free(&f->base);
-				return r;
-			}
-			log_info("source %s: does not exist yet, waiting for it", f->path);
+		bool from_start = f->start == SOURCE_START_BEGINNING || !f->follow;
+		int r = open_path(f, f->path, from_start);
+		if (r < 0 && !f->follow) {
+			log_error("cannot open '%s': %s%s", f->path, strerror(-r), open_hint(r));
+			sf_free(&f->base);
+			return r;
+		}
+		if (r == -ENOENT) {
+			log_info("source %s: does not exist yet, waiting for it%s", f->path, open_hint(r));
 			f->warned_missing = true;
+		} else if (r < 0) {
+			note_open_error(f, r);
+		} else if (f->follow) {
+			log_info("source %s: reading from the %s%s", f->path,
+				 from_start ? "beginning (--source.start=beginning)" : "end (only new lines; --source.start=end)",
+				 f->state_name ? "" : "; no --state.directory, so the position is not saved");
 		}
 	}
 	set_up(f, f->fd >= 0);
@@ -502,8 +580,10 @@ static int source_file_open_path(const SourceEnv *env, const char *path)
 	Source *s;
 	SourceFileConfig c = { .path = path, .start = env->start, .follow = env->follow, .state_dir = env->state_dir };
 	int r = source_file_new(&s, env->ingest, env->store, &c);
-	if (r < 0)
+	if (r == -ENOMEM)
 		return log_errno(LOG_LEVEL_ERROR, r, "cannot open '%s'", path);
+	if (r < 0)
+		return r; /* logged, with a hint */
 	if ((r = env->add(env->userdata, s)) < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "adding source '%s'", path);
 	return 0;

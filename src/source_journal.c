@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -78,6 +79,7 @@ typedef struct SourceJournal {
 	char **matches;
 	char *state_dir;
 	int64_t max_resume_age_usec;
+	bool follow;
 	size_t max_line;
 
 	sd_journal *j;        /* NULL while the journal is down */
@@ -443,9 +445,21 @@ static int sj_position_initial(SourceJournal *sj)
 			return 0;
 		}
 	}
+	if (sj->follow)
+		log_info("source_journal: no saved cursor%s, reading from the %s",
+			 sj->state_dir ? "" : " (no --state.directory)",
+			 sj->start == SOURCE_START_BEGINNING ? "beginning (--source.start=beginning)"
+							     : "end (only new entries; --source.start=end)");
 	if (sj->start == SOURCE_START_BEGINNING)
 		return sd_journal_seek_head(sj->j);
 	return sj_seek_end(sj);
+}
+
+/* sj_has_files - whether the open journal has any file to read */
+static bool sj_has_files(SourceJournal *sj)
+{
+	return sj->files || sj->directory || sd_journal_has_persistent_files(sj->j) > 0 ||
+	       sd_journal_has_runtime_files(sj->j) > 0;
 }
 
 /* sj_reopen - after a fault or read error: back to the last handled entry. */
@@ -479,7 +493,7 @@ static int sj_reopen(SourceJournal *sj, int why)
 		return r;
 	}
 	sj->since_cursor = skip;
-	sj_set_up(sj, true);
+	sj_set_up(sj, sj_has_files(sj));
 	log_info("source_journal: journal reopened at the last handled entry");
 	return 0;
 }
@@ -682,6 +696,10 @@ static int source_journal_process(Source *s, int64_t deadline_usec)
 	} else {
 		more = r;
 		r = 0;
+		if (!sj->base.up && sj_has_files(sj)) {
+			log_info("source_journal: journal files are readable now");
+			sj_set_up(sj, true);
+		}
 	}
 out:
 	sigbus_disarm();
@@ -763,6 +781,7 @@ int source_journal_new(Source **ret, Ingest *ingest, Store *store, const SourceJ
 	sj->scratch = BUF_NULL;
 	sj->start = cfg->start;
 	sj->max_resume_age_usec = cfg->max_resume_age_usec;
+	sj->follow = cfg->follow;
 	sj->max_line = ingest_max_line(ingest);
 	sj->save_due_usec = now_monotonic_usec() + SOURCE_JOURNAL_SAVE_INTERVAL_USEC;
 
@@ -805,11 +824,13 @@ int source_journal_new(Source **ret, Ingest *ingest, Store *store, const SourceJ
 	if (r < 0)
 		goto fail;
 
-	/* sd-journal skips files it may not read without a word. */
-	if (!sj->files && !sj->directory && sd_journal_has_persistent_files(sj->j) <= 0 &&
-	    sd_journal_has_runtime_files(sj->j) <= 0)
-		log_warn("source_journal: no readable journal files; is the user in group systemd-journal or adm?");
-	sj_set_up(sj, true);
+	/* sd-journal skips files it may not read without a word: up only
+	 * when there is something to read (process() looks again). */
+	if (!sj_has_files(sj))
+		log_warn("source_journal: no journal files readable%s; source_up is 0 until some appear",
+			 geteuid() == 0 ? " (is journald storing any? Storage=none or volatile with an empty /run/log/journal?)"
+					: " by this user (add it to group systemd-journal or adm: usermod -aG systemd-journal USER)");
+	sj_set_up(sj, sj_has_files(sj));
 	*ret = &sj->base;
 	return 0;
 fail:
@@ -862,6 +883,7 @@ static int source_journal_open(const SourceEnv *env)
 		.matches = arg_matches.v,
 		.state_dir = env->state_dir,
 		.max_resume_age_usec = arg_max_resume_age,
+		.follow = env->follow,
 	};
 	int r = source_journal_new(&s, env->ingest, env->store, &c);
 	if (r < 0)

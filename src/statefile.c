@@ -1,5 +1,10 @@
 /*
  * statefile.c - atomic replace of small state files (cursor, peer windows).
+ *
+ * DIAGNOSTICS
+ *	statefile_read() returns -EISDIR for a directory and -EINVAL for any
+ *	other file that is not a regular file (a FIFO, a device); it never
+ *	blocks in open().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +52,9 @@ int statefile_write(const char *dir, const char *name, const void *data, size_t 
 	    snprintf(dst, sizeof(dst), "%s/%s", dir, name) >= (int)sizeof(dst))
 		return -ENAMETOOLONG;
 
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: a FIFO planted at the temporary name fails (ENXIO)
+	 * instead of blocking start-up until someone reads it. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return -errno;
 	int r = write_all(fd, data, len);
@@ -76,13 +83,14 @@ int statefile_read(const char *dir, const char *name, size_t max_len, Buf *out)
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
 	buf_clear(out);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return -EINVAL;
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	if ((size_t)st.st_size > max_len) {
 		close(fd);

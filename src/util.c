@@ -2,6 +2,7 @@
  * util.c - checked parsing, clocks, calendar arithmetic, hashing.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -25,15 +26,34 @@ int parse_u64(const char *s, uint64_t *ret)
 	return 0;
 }
 
+static const struct {
+	const char *suffix;
+	int64_t usec;
+} units[] = {
+	{ "ms", 1000LL }, { "s", 1000000LL }, { "m", 60000000LL }, { "h", 3600000000LL },
+	{ "d", 86400000000LL }, { "w", 604800000000LL }, { "y", 31536000000000LL },
+};
+
+void format_duration(int64_t usec, char *ret, size_t n)
+{
+	/* Weeks and years are skipped: "366d" reads better than "52w2d". */
+	static const size_t order[] = { 4, 3, 2, 1, 0 };
+	if (usec == 0) {
+		snprintf(ret, n, "0s");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int64_t u = units[order[i]].usec;
+		if (usec % u == 0) {
+			snprintf(ret, n, "%lld%s", (long long)(usec / u), units[order[i]].suffix);
+			return;
+		}
+	}
+	snprintf(ret, n, "%lldus", (long long)usec);
+}
+
 int parse_duration_usec(const char *s, int64_t *ret)
 {
-	static const struct {
-		const char *suffix;
-		int64_t usec;
-	} units[] = {
-		{ "ms", 1000LL }, { "s", 1000000LL }, { "m", 60000000LL }, { "h", 3600000000LL },
-		{ "d", 86400000000LL }, { "w", 604800000000LL }, { "y", 31536000000000LL },
-	};
 	if (!s || !*s)
 		return -EINVAL;
 	int64_t total = 0;

@@ -3,7 +3,7 @@
 real Prometheus holding a timeline produced by the real daemon.
 
 Timeline (13 snapshots, one minute apart, for two exporter instances of job
-"postfix_tls": mx1.example.test:9633 and mx2.example.test:9633):
+"postfix_tls": mx1.example.test:10125 and mx2.example.test:10125):
 
   t0            the daemon on an empty log file
   t1 .. t6      pass 1: the corpus fed in 6 chunks (cumulative prefixes)
@@ -74,7 +74,7 @@ GROUND_TRUTH = os.path.join(ROOT, "tests", "data", "ground-truth-counts.json")
 STEP = 60
 CHUNKS = 6
 JOB = "postfix_tls"
-MX1, MX2 = "mx1.example.test:9633", "mx2.example.test:9633"
+MX1, MX2 = "mx1.example.test:10125", "mx2.example.test:10125"
 NEW_FORMAT_LINES = (
     "Nov 28 15:50:58 mx1 postfix/smtpd[99999]: TLS connection established from "
     "foo.example[192.0.2.1] using QUIC\n"
@@ -344,7 +344,7 @@ def main():
                   "$syslog_name": ".+"}
         modes = {
             "fleet": dict(common, **{"$instance": ".+"}),
-            "mx1": dict(common, **{"$instance": "mx1\\\\.example\\\\.test:9633"}),
+            "mx1": dict(common, **{"$instance": "mx1\\\\.example\\\\.test:10125"}),
         }
         mult = {"fleet": 2, "mx1": 1}
 

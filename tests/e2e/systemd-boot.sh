@@ -108,7 +108,7 @@ for _ in $(seq 150); do
 done
 ok "container booted (systemd $(ct systemctl --version | head -1 | awk '{print $2}'), state $state"
 
-# Listen on test ports, not :9633, before the package starts the service.
+# Listen on test ports, not :10125, before the package starts the service.
 ct mkdir -p /etc/systemd/system/postfix_tls_exporter.service.d /etc/systemd/system/postfix_tls_exporter.socket.d
 ct sh -c "printf '[Service]\nEnvironment=TEST_LISTEN=--web.listen-address=127.0.0.1:$port\nExecStart=\nExecStart=/usr/bin/postfix_tls_exporter \$TEST_LISTEN \$ARGS\n' > /etc/systemd/system/postfix_tls_exporter.service.d/test.conf"
 ct sh -c "printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:$sport\n' > /etc/systemd/system/postfix_tls_exporter.socket.d/test.conf"
