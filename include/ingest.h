@@ -25,6 +25,7 @@ typedef struct IngestConfig {
 	int64_t session_max_age_usec;  /* log-time age after which an open session expires */
 	size_t max_line;               /* longer lines are cut and counted as oversized */
 	const char *wrapper_service_regex; /* NULL: INGEST_WRAPPER_SERVICE_DEFAULT */
+	size_t max_hosts;              /* 0: no host label; else --postfix.hosts-max (store: metrics_fleet_families()) */
 } IngestConfig;
 
 /* Syslog names of wrapper-mode (implicit TLS) smtpd services: Debian's
@@ -41,6 +42,9 @@ Ingest *ingest_free(Ingest *in);
 
 /* ingest_set_peers - optional per-peer accounting (may be NULL). */
 void ingest_set_peers(Ingest *in, Peers *peers);
+/* ingest_hosts - the host label table, NULL without --postfix.host-label. */
+typedef struct Hosts Hosts;
+Hosts *ingest_hosts(const Ingest *in);
 
 /* ingest_set_clock_hook - fn(userdata, ts) runs before each record stamped
  * ts is applied (backfill snapshots the counters at step boundaries). */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hosts.h"
 #include "htable.h"
 #include "ingest.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct Ingest {
 	IngestConfig cfg;
 	Parser *parser;
 	Sessions *sessions;
+	Hosts *hosts;          /* NULL: no host label */
 	LoglineClock *clock;
 	pcre2_code *name_re;
 	pcre2_match_data *name_md;
@@ -101,6 +103,12 @@ int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_e
 	r = sessions_new(&in->sessions, store, cfg->max_sessions, cfg->session_max_age_usec);
 	if (r < 0)
 		goto fail;
+	if (cfg->max_hosts) {
+		r = hosts_new(&in->hosts, store, cfg->max_hosts);
+		if (r < 0)
+			goto fail;
+		sessions_set_hosts(in->sessions, in->hosts);
+	}
 	r = logline_clock_new(&in->clock, now_realtime_usec());
 	if (r < 0)
 		goto fail;
@@ -138,6 +146,7 @@ Ingest *ingest_free(Ingest *in)
 		return NULL;
 	parser_free(in->parser);
 	sessions_free(in->sessions);
+	hosts_free(in->hosts);
 	logline_clock_free(in->clock);
 	pcre2_code_free(in->name_re);
 	pcre2_code_free(in->wrapper_re);
@@ -151,6 +160,11 @@ Ingest *ingest_free(Ingest *in)
 void ingest_set_peers(Ingest *in, Peers *peers)
 {
 	sessions_set_peers(in->sessions, peers);
+}
+
+Hosts *ingest_hosts(const Ingest *in)
+{
+	return in->hosts;
 }
 
 size_t ingest_max_line(const Ingest *in)

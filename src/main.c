@@ -29,6 +29,7 @@
 #include "config.h"
 #include "expo.h"
 #include "flags.h"
+#include "hosts.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
@@ -53,6 +54,8 @@ static struct {
 	uint64_t max_line;
 	const char *syslog_name;
 	const char *wrapper_service;
+	bool host_label;
+	uint64_t hosts_max;
 	const char *state_directory;
 	int64_t state_save_interval;
 	uint64_t sessions_max;
@@ -83,6 +86,8 @@ static const Flag flags[] = {
 	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
+	{ "postfix.host-label", FLAG_BOOL, &arg.host_label, NULL, NULL, "Add a host label (the MTA's syslog HOSTNAME or journal _HOSTNAME) to every Postfix family, for a central log host or journal-remote.", true },
+	{ "postfix.hosts-max", FLAG_U64, &arg.hosts_max, "N", "256", "Hosts labelled with --postfix.host-label; the rest is folded into host=\"other\" (default {}).", true },
 	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", NULL, "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
 	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false },
 	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true },
@@ -191,7 +196,8 @@ static int open_sources(Daemon *d, char **paths, bool follow)
 
 static int setup_core(Daemon *d, bool with_peers)
 {
-	int r = store_new(&d->store, metrics_families, _M_MAX, arg.store_max_series);
+	int r = arg.host_label ? store_new(&d->store, metrics_fleet_families(), _M_MAX_FLEET, arg.store_max_series)
+			       : store_new(&d->store, metrics_families, _M_MAX, arg.store_max_series);
 	if (r < 0)
 		return r;
 	Slice v[] = { SLICE_LIT(PTE_VERSION) };
@@ -203,6 +209,7 @@ static int setup_core(Daemon *d, bool with_peers)
 	ic.max_sessions = arg.sessions_max;
 	ic.session_max_age_usec = arg.sessions_max_age;
 	ic.max_line = arg.max_line;
+	ic.max_hosts = arg.host_label ? arg.hosts_max : 0;
 	_cleanup_free_ char *err = NULL;
 	r = ingest_new(&d->ingest, d->store, &ic, &err);
 	if (r < 0) {
@@ -668,9 +675,10 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (arg.max_line < 64 || arg.sessions_max < 1 || arg.store_max_series < 64 || arg.peers_max < 1 ||
+	    arg.hosts_max < 1 || arg.hosts_max > HOSTS_MAX_LABELLED_LIMIT ||
 	    arg.max_connections < 1 || arg.max_connections_per_ip < 1) {
 		fprintf(stderr, "postfix_tls_exporter: a limit is too small (--source.max-line-length >= 64, "
-				"--store.max-series >= 64, others >= 1)\n");
+				"--store.max-series >= 64, --postfix.hosts-max <= 100000, others >= 1)\n");
 		return EXIT_USAGE;
 	}
 
