@@ -307,6 +307,12 @@ static void set_str(char **dst, Slice v)
 
 /* ---- metrics helpers ---------------------------------------------------- */
 
+/* host_label - the current host's label value, empty without the host label. */
+static Slice host_label(Sessions *s)
+{
+	return s->hosts ? hosts_label(s->hosts, s->host) : SLICE_NULL;
+}
+
 /* count - one increment; with the host label, the current host comes first. */
 static void count(Sessions *s, MetricId m, const Slice *labels)
 {
@@ -316,7 +322,7 @@ static void count(Sessions *s, MetricId m, const Slice *labels)
 	}
 	Slice l[STORE_LABELS_MAX];
 	unsigned n = store_family(s->store, m)->n_labels;
-	l[0] = hosts_label(s->hosts, s->host);
+	l[0] = host_label(s);
 	memcpy(l + 1, labels, (n - 1) * sizeof(*l));
 	store_add(s->store, m, l, 1);
 }
@@ -633,6 +639,7 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 	if (s->peers) {
 		PeerSession ps = {
 			.ts_usec = ts,
+			.host = host_label(s),
 			.syslog_name = prog->syslog_name,
 			.encryption = enc,
 			.mail = mail,
@@ -1022,6 +1029,7 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 	if (s->peers) {
 		PeerDelivery pd = {
 			.ts_usec = ll->ts_usec,
+			.host = host_label(s),
 			.syslog_name = prog->syslog_name,
 			.recipient = m->g[G_TO],
 			.relay = m->g[G_RELAY],
