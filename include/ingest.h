@@ -27,6 +27,7 @@ typedef struct IngestConfig {
 	const char *wrapper_service_regex; /* NULL: INGEST_WRAPPER_SERVICE_DEFAULT */
 	const char *internal_relay_regex;   /* NULL: INGEST_INTERNAL_RELAY_DEFAULT */
 	const char *internal_service_regex; /* NULL or "": no internal service */
+	size_t max_hosts;              /* 0: no host label; else --postfix.hosts-max (store: metrics_fleet_families()) */
 } IngestConfig;
 
 /* Syslog names of wrapper-mode (implicit TLS) smtpd services: Debian's
@@ -50,6 +51,9 @@ Ingest *ingest_free(Ingest *in);
 
 /* ingest_set_peers - optional per-peer accounting (may be NULL). */
 void ingest_set_peers(Ingest *in, Peers *peers);
+/* ingest_hosts - the host label table, NULL without --postfix.host-label. */
+typedef struct Hosts Hosts;
+Hosts *ingest_hosts(const Ingest *in);
 
 /* ingest_set_clock_hook - fn(userdata, ts) runs before each record stamped
  * ts is applied (backfill snapshots the counters at step boundaries). */

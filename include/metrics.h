@@ -45,6 +45,10 @@ typedef enum MetricId {
 	M_PROCESS_MAX_FDS,
 	M_PROCESS_START_TIME,
 	_M_MAX,
+	/* Exposed only with --postfix.host-label (see metrics_fleet_families()). */
+	M_HOSTS_LABELLED = _M_MAX,
+	M_HOSTS_FOLDED,
+	_M_MAX_FLEET,
 } MetricId;
 
 extern const FamilyDesc metrics_families[_M_MAX];
@@ -56,3 +60,12 @@ void metrics_init_zero(Store *s);
 /* metrics_init_instance - the failure reasons of a Postfix instance
  * (syslog_name) at 0, when its first inbound or outbound line is seen. */
 void metrics_init_instance(Store *s, Slice syslog_name, bool inbound);
+/* metrics_fleet_families - the families with --postfix.host-label: every
+ * Postfix family (inbound, outbound, peer) has "host" as its first label,
+ * and the hosts_* families follow the others. _M_MAX_FLEET entries. */
+const FamilyDesc *metrics_fleet_families(void);
+/* metrics_has_host - whether family m carries the host label in the fleet table. */
+static inline bool metrics_has_host(unsigned m)
+{
+	return m <= M_OUTBOUND_PEER_DELIVERIES;
+}

@@ -74,6 +74,7 @@ typedef struct PeerSession {
 	Slice protocol;        /* "TLSv1.2"; empty when no TLS */
 	Slice cipher;
 	const char *failure;   /* inbound TLS failure reason, or NULL */
+	Slice host;            /* host label value; empty: peers are not tracked per host */
 } PeerSession;
 
 typedef struct PeerDelivery {
@@ -84,6 +85,7 @@ typedef struct PeerDelivery {
 	Trust tls;             /* TRUST_NONE when no TLS */
 	Slice protocol;
 	DeliveryStatus status;
+	Slice host;            /* as in PeerSession */
 } PeerDelivery;
 
 typedef enum PeerDirection {

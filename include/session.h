@@ -2,6 +2,8 @@
  * session.h - correlation of Postfix lines into sessions and deliveries.
  *
  * DESCRIPTION
+ *	Every key includes the record's host (LogLine.host), so that the MTAs of
+ *	a fleet logging to one file or journal never share a session.
  *	Inbound: smtpd sessions are keyed by (program, pid) from "connect from"
  *	to "disconnect from" (one smtpd process serves one client at a time);
  *	postscreen connections by their [addr]:port, joined with tlsproxy's
@@ -37,6 +39,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hosts.h"
 #include "logline.h"
 #include "parse.h"
 #include "peers.h"
@@ -62,6 +65,9 @@ void sessions_set_peers(Sessions *s, Peers *peers);
  * "127.0.0.1[127.0.0.1]:10024") is an internal hop. */
 typedef bool (*SessionsRelayFn)(void *userdata, Slice relay);
 void sessions_set_internal_relay(Sessions *s, SessionsRelayFn fn, void *userdata);
+/* sessions_set_hosts - label every Postfix family with the record's host
+ * (--postfix.host-label; the store must use metrics_fleet_families()). */
+void sessions_set_hosts(Sessions *s, Hosts *hosts);
 
 /* sessions_handle - apply one matched line. */
 void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m);

@@ -26,7 +26,7 @@
 
 #include "slice.h"
 
-#define STORE_LABELS_MAX 5
+#define STORE_LABELS_MAX 6 /* 5 of a Postfix family, and host */
 #define STORE_LABEL_MAX 128
 
 typedef enum MetricType {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hosts.h"
 #include "htable.h"
 #include "ingest.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct Ingest {
 	IngestConfig cfg;
 	Parser *parser;
 	Sessions *sessions;
+	Hosts *hosts;          /* NULL: no host label */
 	LoglineClock *clock;
 	pcre2_code *name_re;
 	pcre2_match_data *name_md;
@@ -113,6 +115,12 @@ int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_e
 	r = sessions_new(&in->sessions, store, cfg->max_sessions, cfg->session_max_age_usec);
 	if (r < 0)
 		goto fail;
+	if (cfg->max_hosts) {
+		r = hosts_new(&in->hosts, store, cfg->max_hosts);
+		if (r < 0)
+			goto fail;
+		sessions_set_hosts(in->sessions, in->hosts);
+	}
 	r = logline_clock_new(&in->clock, now_realtime_usec());
 	if (r < 0)
 		goto fail;
@@ -159,6 +167,7 @@ Ingest *ingest_free(Ingest *in)
 		return NULL;
 	parser_free(in->parser);
 	sessions_free(in->sessions);
+	hosts_free(in->hosts);
 	logline_clock_free(in->clock);
 	pcre2_code_free(in->name_re);
 	pcre2_code_free(in->wrapper_re);
@@ -175,6 +184,11 @@ Ingest *ingest_free(Ingest *in)
 void ingest_set_peers(Ingest *in, Peers *peers)
 {
 	sessions_set_peers(in->sessions, peers);
+}
+
+Hosts *ingest_hosts(const Ingest *in)
+{
+	return in->hosts;
 }
 
 size_t ingest_max_line(const Ingest *in)
@@ -240,8 +254,12 @@ static ProgInfo *prog_new(Ingest *in, Slice prog)
 		pi->daemon_class = daemon_class_of(daemon);
 		int rc = pcre2_match(in->name_re, (PCRE2_SPTR)name.p, name.n, 0, 0, in->name_md, NULL);
 		pi->accepted = rc >= 0;
-		/* the failure reasons of a new instance start at 0 */
-		if (pi->accepted && pi->daemon_class & (DAEMON_SMTPD | DAEMON_POSTSCREEN | DAEMON_TLSPROXY))
+		/* the failure reasons of a new instance start at 0 (with the host
+		 * label they wait for their host's first increment: the host of a
+		 * series is not known when its program is first seen) */
+		if (in->hosts)
+			;
+		else if (pi->accepted && pi->daemon_class & (DAEMON_SMTPD | DAEMON_POSTSCREEN | DAEMON_TLSPROXY))
 			metrics_init_instance(in->store, name, true);
 		else if (pi->accepted && pi->daemon_class & DAEMON_SMTP)
 			metrics_init_instance(in->store, name, false);

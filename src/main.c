@@ -29,6 +29,7 @@
 #include "config.h"
 #include "expo.h"
 #include "flags.h"
+#include "hosts.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
@@ -54,6 +55,8 @@ static struct {
 	const char *wrapper_service;
 	const char *internal_relay;
 	const char *internal_service;
+	bool host_label;
+	uint64_t hosts_max;
 	const char *state_directory;
 	int64_t state_save_interval;
 	uint64_t sessions_max;
@@ -86,6 +89,8 @@ static const Flag flags[] = {
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
 	{ "postfix.internal-relay", FLAG_STRING, &arg.internal_relay, "REGEX", INGEST_INTERNAL_RELAY_DEFAULT, "smtp relay= values that are internal hops, kept out of the peer tables and the report (default {}: content filters on loopback; LMTP and unix-socket relays are always internal; empty: none).", true },
 	{ "postfix.internal-service", FLAG_STRING, &arg.internal_service, "REGEX", NULL, "Syslog names whose smtpd sessions and smtp deliveries are all internal hops (kept out of the peer tables and the report), e.g. a reinjection listener's -o syslog_name=postfix/reinject (default none; sessions that used XFORWARD are always internal).", true },
+	{ "postfix.host-label", FLAG_BOOL, &arg.host_label, NULL, NULL, "Add a host label (the MTA's syslog HOSTNAME or journal _HOSTNAME) to every Postfix family, for a central log host or journal-remote.", true },
+	{ "postfix.hosts-max", FLAG_U64, &arg.hosts_max, "N", "256", "Hosts labelled with --postfix.host-label; the rest is folded into host=\"other\" (default {}).", true, .min = 1, .max = HOSTS_MAX_LABELLED_LIMIT },
 	{ "state.directory", FLAG_STRING, &arg.state_directory, "DIR", NULL, "Where positions and peer windows are saved (default $STATE_DIRECTORY; none if unset).", false },
 	{ "state.save-interval", FLAG_DURATION, &arg.state_save_interval, "DURATION", "30s", "How often state is saved (default {}; also on SIGTERM).", false, .min = USEC_PER_SEC },
 	{ "sessions.max", FLAG_U64, &arg.sessions_max, "N", "10000", "Inbound sessions (and smtp processes) tracked at once; the oldest is expired beyond it (default {}).", true, .min = 1 },
@@ -204,7 +209,8 @@ static int open_sources(Daemon *d, char **paths, bool follow)
 
 static int setup_core(Daemon *d, bool with_peers)
 {
-	int r = store_new(&d->store, metrics_families, _M_MAX, arg.store_max_series);
+	int r = arg.host_label ? store_new(&d->store, metrics_fleet_families(), _M_MAX_FLEET, arg.store_max_series)
+			       : store_new(&d->store, metrics_families, _M_MAX, arg.store_max_series);
 	if (r < 0)
 		return r;
 	Slice v[] = { SLICE_LIT(PTE_VERSION) };
@@ -219,6 +225,7 @@ static int setup_core(Daemon *d, bool with_peers)
 	ic.max_sessions = arg.sessions_max;
 	ic.session_max_age_usec = arg.sessions_max_age;
 	ic.max_line = arg.max_line;
+	ic.max_hosts = arg.host_label ? arg.hosts_max : 0;
 	_cleanup_free_ char *err = NULL;
 	r = ingest_new(&d->ingest, d->store, &ic, &err);
 	if (r < 0) {

@@ -2,6 +2,8 @@
  * metrics.c - the metric contract, as data. Names follow the Prometheus
  * naming rules (base units, _total on counters); label values are lower case.
  */
+#include <string.h>
+
 #include "macro.h"
 #include "metrics.h"
 
@@ -127,4 +129,31 @@ void metrics_init_instance(Store *s, Slice syslog_name, bool inbound)
 		Slice l[] = { syslog_name, slice_from(r[i]) };
 		store_add(s, inbound ? M_INBOUND_TLS_FAILURES : M_OUTBOUND_TLS_FAILURES, l, 0);
 	}
+}
+
+static const FamilyDesc hosts_families[] = {
+	[M_HOSTS_LABELLED - _M_MAX] = { "postfix_tls_exporter_hosts_labelled",
+		"Distinct MTA hosts with a host label of their own (at most --postfix.hosts-max).",
+		METRIC_GAUGE, 0, { 0 } },
+	[M_HOSTS_FOLDED - _M_MAX] = { "postfix_tls_exporter_hosts_folded_total",
+		"Increments of Postfix families counted under host=\"other\" because --postfix.hosts-max hosts were already labelled.",
+		METRIC_COUNTER, 0, { 0 } },
+};
+
+const FamilyDesc *metrics_fleet_families(void)
+{
+	/* Built once from the single-host table, so that the two cannot drift. */
+	static FamilyDesc t[_M_MAX_FLEET];
+	if (t[0].name)
+		return t;
+	for (unsigned m = 0; m < _M_MAX; m++) {
+		t[m] = metrics_families[m];
+		if (!metrics_has_host(m))
+			continue;
+		t[m].labels[0] = "host";
+		memcpy(t[m].labels + 1, metrics_families[m].labels, metrics_families[m].n_labels * sizeof(char *));
+		t[m].n_labels++;
+	}
+	memcpy(t + _M_MAX, hosts_families, sizeof(hosts_families));
+	return t;
 }

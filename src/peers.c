@@ -511,10 +511,22 @@ typedef struct Event {
 	PeerComboKind kinds[4];
 	unsigned n_combos;
 	Slice example;
+	Slice host;            /* host label value, empty without --postfix.host-label */
 } Event;
 
 static void account(Peers *p, Table *t, const char *key, size_t len, const Event *ev)
 {
+	/* With the host label a peer is tracked per MTA as "host/domain" ('/'
+	 * is in no host or domain name); a host too long for the key is "other". */
+	char hk[PEERS_DOMAIN_MAX];
+	if (ev->host.n) {
+		Slice h = ev->host.n + 1 + len < sizeof(hk) ? ev->host : SLICE_LIT("other");
+		int n = snprintf(hk, sizeof(hk), "%.*s/%.*s", (int)h.n, h.p, (int)len, key);
+		if (n < 0 || (size_t)n >= sizeof(hk))
+			return;
+		key = hk;
+		len = (size_t)n;
+	}
 	Entry *e = peers_entry_lookup(t, p, key, len);
 	if (!e)
 		e = peers_entry_insert(p, t, key, len);
@@ -591,7 +603,7 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 		return;
 	Event ev = { .ts = s->ts_usec, .cell = peers_in_cell(s->encryption, s->mail),
 		     .plain = s->encryption == ENC_PLAINTEXT,
-		     .proto = s->encryption == ENC_TLS ? (int)peers_proto_index(s->protocol) : -1 };
+		     .proto = s->encryption == ENC_TLS ? (int)peers_proto_index(s->protocol) : -1, .host = s->host };
 	ev.in_window = advance(p, s->ts_usec);
 	if (!ev.in_window)
 		p->late_events++;
@@ -637,7 +649,7 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	bool noconn = slice_eq_str(d->relay, "none");
 	Event ev = { .ts = d->ts_usec, .cell = peers_out_cell(d->tls, d->status),
 		     .plain = d->tls == TRUST_NONE && !noconn,
-		     .proto = d->tls != TRUST_NONE ? (int)peers_proto_index(d->protocol) : -1 };
+		     .proto = d->tls != TRUST_NONE ? (int)peers_proto_index(d->protocol) : -1, .host = d->host };
 	ev.in_window = advance(p, d->ts_usec);
 	if (!ev.in_window)
 		p->late_events++;
@@ -676,15 +688,23 @@ static void collect_table(Peers *p, Store *s, PeerDirection d, unsigned family)
 		store_reset_family(s, family);
 		t->series_stale = false;
 	}
-	Slice v[3];
+	/* With the host label the family's labels are host, peer_domain, ...:
+	 * a "host/domain" key fills both; the folded rest is host="other". */
+	bool by_host = store_family(s, family)->n_labels == 4;
+	Slice all[4], *v = all + by_host;
 	for (size_t pass = 0; pass <= t->nl; pass++) {
 		const uint64_t *cum;
 		if (pass < t->nl) {
 			Entry *e = &t->e[t->lheap[pass]];
 			v[0] = (Slice){ e->key, e->key_len };
+			const char *sl = by_host ? memchr(e->key, '/', e->key_len) : NULL;
+			if (sl) {
+				all[0] = (Slice){ e->key, (size_t)(sl - e->key) };
+				v[0] = (Slice){ sl + 1, (size_t)(e->key + e->key_len - sl - 1) };
+			}
 			cum = t->labels[e->label].cum;
 		} else {
-			v[0] = SLICE_LIT("other");
+			all[0] = v[0] = SLICE_LIT("other");
 			cum = t->other;
 		}
 		for (unsigned c = 0; c < PEERS_CELLS; c++) {
@@ -701,7 +721,7 @@ static void collect_table(Peers *p, Store *s, PeerDirection d, unsigned family)
 				v[1] = slice_from(trust_name((Trust)(c / 3)));
 				v[2] = slice_from(delivery_status_name((DeliveryStatus)(c % 3)));
 			}
-			(void)store_set(s, family, v, (double)cum[c]);
+			(void)store_set(s, family, all, (double)cum[c]);
 		}
 	}
 }

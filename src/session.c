@@ -4,7 +4,7 @@
  * DESCRIPTION
  *	Entries (inbound sessions, postscreen connections, smtp client
  *	processes, tlsproxy processes) live in one hash map keyed by
- *	(kind, program id, pid or endpoint), and on one LRU list per kind so
+ *	(kind, program id, host, pid or endpoint), and on one LRU list per kind so
  *	that the oldest entry is found in O(1) for expiry and eviction.
  *	See session.h for the correlation rules; the Postfix behaviour they
  *	rely on is cited where it is used.
@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "event.h"
+#include "hosts.h"
 #include "htable.h"
 #include "metrics.h"
 #include "polstat.h"
@@ -38,7 +40,7 @@ struct Entry {
 	Entry *prev, *next; /* LRU list of its kind, most recent first */
 	EntryKind kind;
 	uint64_t hash;          /* of key, in Sessions.map */
-	char *key;
+	char *key;              /* see make_key() */
 	size_t keylen;
 	const ProgInfo *prog;
 	int64_t last_ts;
@@ -80,6 +82,8 @@ struct Sessions {
 	Peers *peers;
 	SessionsRelayFn internal_relay;
 	void *internal_relay_userdata;
+	Hosts *hosts;           /* NULL: no host label */
+	Slice host;             /* of the record being handled, or of the entry finish() ends */
 	size_t max_entries;
 	int64_t max_age_usec;
 	HTable map;             /* Entry *, by key */
@@ -87,7 +91,7 @@ struct Sessions {
 	size_t n_passed;        /* postscreen entries with passed set */
 	uint64_t n_tls_without_summary;
 	size_t n_lingering;     /* postscreen entries with lingering set */
-	char keybuf[512];
+	Buf keybuf;
 };
 
 int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_age_usec)
@@ -128,6 +132,7 @@ Sessions *sessions_free(Sessions *s)
 	if (!s)
 		return NULL;
 	htable_deinit(&s->map, entry_free);
+	buf_deinit(&s->keybuf);
 	free(s);
 	return NULL;
 }
@@ -141,6 +146,11 @@ void sessions_set_internal_relay(Sessions *s, SessionsRelayFn fn, void *userdata
 {
 	s->internal_relay = fn;
 	s->internal_relay_userdata = userdata;
+}
+
+void sessions_set_hosts(Sessions *s, Hosts *hosts)
+{
+	s->hosts = hosts;
 }
 
 uint64_t sessions_tls_without_summary(const Sessions *s)
@@ -194,21 +204,38 @@ static void touch(Sessions *s, Entry *e, int64_t ts)
 	}
 }
 
-static size_t make_key(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
+/*
+ * make_key - (kind, program id, host, pid or endpoint) of the current
+ * record, in s->keybuf. The host keeps the MTAs of a fleet apart: identical
+ * MTAs log the same PIDs, endpoints behind NAT and queue IDs. Its length
+ * comes first so that no host/endpoint split is ambiguous.
+ * Return: the key, or SLICE_NULL when out of memory.
+ */
+static Slice make_key(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
 {
-	size_t n = 0;
-	s->keybuf[n++] = (char)kind;
-	memcpy(s->keybuf + n, &prog->id, sizeof(prog->id));
-	n += sizeof(prog->id);
-	if (ep.p) {
-		size_t m = MIN(ep.n, sizeof(s->keybuf) - n);
-		memcpy(s->keybuf + n, ep.p, m);
-		n += m;
-	} else {
-		memcpy(s->keybuf + n, &pid, sizeof(pid));
-		n += sizeof(pid);
-	}
-	return n;
+	Buf *b = &s->keybuf;
+	buf_clear(b);
+	char k = (char)kind;
+	uint32_t hn = (uint32_t)s->host.n;
+	buf_append(b, &k, 1);
+	buf_append(b, &prog->id, sizeof(prog->id));
+	buf_append(b, &hn, sizeof(hn));
+	buf_append(b, s->host.p, s->host.n);
+	if (ep.p)
+		buf_append(b, ep.p, ep.n);
+	else
+		buf_append(b, &pid, sizeof(pid));
+	return buf_error(b) ? SLICE_NULL : (Slice){ b->data, b->len };
+}
+
+#define KEY_HOST_OFF (1 + sizeof(uint32_t) + sizeof(uint32_t))
+
+/* entry_host - the host part of an entry's key. */
+static Slice entry_host(const Entry *e)
+{
+	uint32_t hn;
+	memcpy(&hn, e->key + 1 + sizeof(uint32_t), sizeof(hn));
+	return (Slice){ e->key + KEY_HOST_OFF, hn };
 }
 
 static bool entry_key_eq(const void *item, const void *key)
@@ -220,9 +247,11 @@ static bool entry_key_eq(const void *item, const void *key)
 
 static Entry *lookup(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
 {
-	size_t n = make_key(s, kind, prog, pid, ep);
-	uint64_t h = htable_hash(&s->map, s->keybuf, n);
-	return htable_find(&s->map, h, entry_key_eq, &(Slice){ s->keybuf, n });
+	Slice k = make_key(s, kind, prog, pid, ep);
+	if (!k.p)
+		return NULL;
+	uint64_t h = htable_hash(&s->map, k.p, k.n);
+	return htable_find(&s->map, h, entry_key_eq, &k);
 }
 
 static void destroy(Sessions *s, Entry *e)
@@ -242,18 +271,20 @@ static Entry *create(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t
 	List *l = &s->lists[kind];
 	if (l->n >= s->max_entries && l->tail)
 		expire(s, l->tail);
-	size_t n = make_key(s, kind, prog, pid, ep);
+	Slice k = make_key(s, kind, prog, pid, ep);
+	if (!k.p)
+		return NULL;
 	Entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	e->key = malloc(n);
+	e->key = malloc(k.n);
 	if (!e->key) {
 		free(e);
 		return NULL;
 	}
-	memcpy(e->key, s->keybuf, n);
-	e->keylen = n;
-	e->hash = htable_hash(&s->map, e->key, n);
+	memcpy(e->key, k.p, k.n);
+	e->keylen = k.n;
+	e->hash = htable_hash(&s->map, e->key, k.n);
 	e->kind = kind;
 	e->prog = prog;
 	e->last_ts = ts;
@@ -284,9 +315,24 @@ static void set_str(char **dst, Slice v)
 
 /* ---- metrics helpers ---------------------------------------------------- */
 
+/* host_label - the current host's label value, empty without the host label. */
+static Slice host_label(Sessions *s)
+{
+	return s->hosts ? hosts_label(s->hosts, s->host) : SLICE_NULL;
+}
+
+/* count - one increment; with the host label, the current host comes first. */
 static void count(Sessions *s, MetricId m, const Slice *labels)
 {
-	store_add(s->store, m, labels, 1);
+	if (!s->hosts || !metrics_has_host(m)) {
+		store_add(s->store, m, labels, 1);
+		return;
+	}
+	Slice l[STORE_LABELS_MAX];
+	unsigned n = store_family(s->store, m)->n_labels;
+	l[0] = host_label(s);
+	memcpy(l + 1, labels, (n - 1) * sizeof(*l));
+	store_add(s->store, m, l, 1);
 }
 
 static void count_failure(Sessions *s, MetricId m, const ProgInfo *prog, const char *reason)
@@ -593,6 +639,9 @@ static bool inbound_internal(const Entry *e, const Stats *st)
 static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 {
 	const ProgInfo *prog = e->prog;
+	/* The sweep ends entries of any host; the key dies with the entry. */
+	Slice current = s->host;
+	s->host = entry_host(e);
 	bool internal = inbound_internal(e, st);
 	if (internal)
 		count_internal_hop(s, prog, "inbound");
@@ -620,6 +669,7 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 	if (s->peers && !internal) {
 		PeerSession ps = {
 			.ts_usec = ts,
+			.host = host_label(s),
 			.syslog_name = prog->syslog_name,
 			.encryption = enc,
 			.mail = mail,
@@ -640,6 +690,7 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 	if (e->lingering)
 		s->n_lingering--;
 	destroy(s, e);
+	s->host = current;
 }
 
 /* expire - an entry dropped without its end line. */
@@ -1025,6 +1076,7 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 	if (s->peers && !internal) {
 		PeerDelivery pd = {
 			.ts_usec = ll->ts_usec,
+			.host = host_label(s),
 			.syslog_name = prog->syslog_name,
 			.recipient = m->g[G_TO],
 			.relay = m->g[G_RELAY],
@@ -1098,6 +1150,7 @@ static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, cons
 
 void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
+	s->host = ll->host;
 	switch (prog->daemon_class) {
 	case DAEMON_SMTPD:
 		on_smtpd(s, prog, ll, m);
@@ -1113,5 +1166,6 @@ void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		break;
 	default:
 		break;
-	}
+	}	/* The record's bytes are the caller's. */
+	s->host = SLICE_NULL;
 }

@@ -125,7 +125,7 @@ def main():
 
         # ---- every time series panel target over the live window
         subst = {"$__rate_interval": "5s", "$__interval": "1s", "$__range": "%ds" % int(t_end - t_start + 1),
-                 "$job": JOB, "$instance": ".+", "$syslog_name": ".+"}
+                 "$job": JOB, "$instance": ".+", "$host": ".*", "$syslog_name": ".+"}
         n = 0
         for fname in sorted(os.listdir(os.path.join(e2e.DASH, "grafana"))):
             with open(os.path.join(e2e.DASH, "grafana", fname), encoding="utf-8") as f:

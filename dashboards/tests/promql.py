@@ -11,7 +11,7 @@ KEYWORDS = {
 # Grafana's built-in and our dashboard variables, substituted before an
 # expression goes to Prometheus.
 GRAFANA_VARS = ("$__rate_interval", "$__range", "$__interval", "$datasource",
-                "$job", "$instance", "$syslog_name")
+                "$job", "$instance", "$host", "$syslog_name")
 
 
 def _strip_strings(expr):

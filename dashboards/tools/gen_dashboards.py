@@ -16,7 +16,10 @@ Conventions (checked by the lint script):
     [$__rate_interval] in time series panels and [$__range] in instant
     (stat/table) panels, which answer "how many in the selected period";
   * every query filters job=~"$job",instance=~"$instance" and, for the
-    log-derived families, syslog_name=~"$syslog_name";
+    log-derived families, host=~"$host" and syslog_name=~"$syslog_name"
+    (the peer families: host only). `host` is the MTA of a central exporter
+    (--postfix.host-label); its "All" value is ".*", which also matches the
+    series of exporters that do not set it, so the variable works either way;
   * stat panels reduce to one value over all selected instances (sum), time
     series either sum over the fleet or split `by (instance)`.
 """
@@ -29,7 +32,8 @@ OUT = os.path.join(os.path.dirname(HERE), "grafana")
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 TSEL = 'job=~"$job",instance=~"$instance"'
-SEL = TSEL + ',syslog_name=~"$syslog_name"'
+HSEL = TSEL + ',host=~"$host"'  # the peer families
+SEL = HSEL + ',syslog_name=~"$syslog_name"'
 LEGACY = 'protocol=~"SSLv2|SSLv3|TLSv1|TLSv1\\\\.1"'
 
 SESS = "postfix_tls_inbound_sessions_total"
@@ -252,8 +256,13 @@ VARIABLES = [
     variable_query("job", "job", "label_values(postfix_tls_exporter_build_info, job)"),
     variable_query("instance", "instance",
                    'label_values(postfix_tls_exporter_build_info{job=~"$job"}, instance)'),
+    # Empty for exporters without --postfix.host-label: "All" (.*) then
+    # matches their series, which have no host label.
+    variable_query("host", "host",
+                   'label_values({__name__=~"postfix_tls_(inbound_connections|inbound_sessions|outbound_deliveries)_total",job=~"$job",instance=~"$instance"}, host)',
+                   all_value=".*"),
     variable_query("syslog_name", "syslog_name",
-                   'label_values({__name__=~"postfix_tls_(inbound_connections|inbound_sessions|inbound_handshakes|outbound_handshakes|outbound_deliveries)_total",job=~"$job",instance=~"$instance"}, syslog_name)'),
+                   'label_values({__name__=~"postfix_tls_(inbound_connections|inbound_sessions|inbound_handshakes|outbound_handshakes|outbound_deliveries)_total",job=~"$job",instance=~"$instance",host=~"$host"}, syslog_name)'),
 ]
 
 
@@ -555,9 +564,9 @@ def overview():
 
 def peers():
     p = []
-    pin_plain = inc_range(PEER_IN, 'encryption="plaintext",mail="true"', TSEL)
-    pin_mail = inc_range(PEER_IN, 'mail="true"', TSEL)
-    pin_tls = inc_range(PEER_IN, 'encryption="tls",mail="true"', TSEL)
+    pin_plain = inc_range(PEER_IN, 'encryption="plaintext",mail="true"', HSEL)
+    pin_mail = inc_range(PEER_IN, 'mail="true"', HSEL)
+    pin_tls = inc_range(PEER_IN, 'encryption="tls",mail="true"', HSEL)
     plain_by = "sum by (peer_domain) (%s)" % pin_plain
     mail_by = "sum by (peer_domain) (%s)" % pin_mail
     top = "topk(20, %s)" % plain_by
@@ -624,7 +633,7 @@ def peers():
         "Inbound sessions per second that delivered mail without TLS, for the 10 client domains with the "
         "most such sessions over the whole selected period (the set does not change along the graph).",
         [target("sum by (peer_domain) (%s) and on (peer_domain) topk(10, %s)"
-                % (rate(PEER_IN, 'encryption="plaintext",mail="true"', TSEL),
+                % (rate(PEER_IN, 'encryption="plaintext",mail="true"', HSEL),
                    plain_by.replace("[$__range])", "[$__range] @ end())")), "{{peer_domain}}", "A")],
         "cps", w=10, h=9))
 
@@ -668,7 +677,7 @@ def peers():
         [target(sum_rate(HS_IN, by="syslog_name, protocol"), "{{syslog_name}} {{protocol}}", "A")],
         "cps", w=12, h=8, stack="normal"))
 
-    pout = inc_range(PEER_OUT, "", TSEL)
+    pout = inc_range(PEER_OUT, "", HSEL)
     pout_by = "sum by (peer_domain) (%s)" % pout
     p.append(row("Outbound destinations"))
     p.append(table(
@@ -689,13 +698,13 @@ def peers():
         "and share deferred. Domains with a high plaintext share cannot be given an \"encrypt\" policy yet.",
         [target(top_out, ref="A", instant=True),
          target("%s and on (peer_domain) %s" % (share_on(
-             "sum by (peer_domain) (%s)" % inc_range(PEER_OUT, 'tls="none"', TSEL), pout_by, "peer_domain"),
+             "sum by (peer_domain) (%s)" % inc_range(PEER_OUT, 'tls="none"', HSEL), pout_by, "peer_domain"),
              top_out), ref="B", instant=True),
          target("%s and on (peer_domain) %s" % (share_on(
-             "sum by (peer_domain) (%s)" % inc_range(PEER_OUT, 'tls=~"trusted|verified"', TSEL), pout_by,
+             "sum by (peer_domain) (%s)" % inc_range(PEER_OUT, 'tls=~"trusted|verified"', HSEL), pout_by,
              "peer_domain"), top_out), ref="C", instant=True),
          target("%s and on (peer_domain) %s" % (share_on(
-             "sum by (peer_domain) (%s)" % inc_range(PEER_OUT, 'status="deferred"', TSEL), pout_by,
+             "sum by (peer_domain) (%s)" % inc_range(PEER_OUT, 'status="deferred"', HSEL), pout_by,
              "peer_domain"), top_out), ref="D", instant=True)],
         w=12, h=8, sort="attempts",
         transformations=merge_organize({"Value #A": "attempts", "Value #B": "without TLS",
@@ -710,15 +719,15 @@ def peers():
         "Outbound delivery attempts per second without TLS, for the 10 recipient domains with the most "
         "such attempts over the selected period.",
         [target("sum by (peer_domain) (%s) and on (peer_domain) topk(10, sum by (peer_domain) (%s))"
-                % (rate(PEER_OUT, 'tls="none"', TSEL),
-                   inc_range(PEER_OUT, 'tls="none"', TSEL).replace("[$__range])", "[$__range] @ end())")),
+                % (rate(PEER_OUT, 'tls="none"', HSEL),
+                   inc_range(PEER_OUT, 'tls="none"', HSEL).replace("[$__range])", "[$__range] @ end())")),
                 "{{peer_domain}}", "A")], "cps", w=12, h=8))
     p.append(timeseries(
         "Outbound deliveries by destination and status (top 10 of the period)",
         "Outbound delivery attempts per second by recipient domain and status, for the 10 domains with the "
         "most attempts over the selected period.",
         [target("sum by (peer_domain, status) (%s) and on (peer_domain) topk(10, %s)"
-                % (rate(PEER_OUT, "", TSEL), pout_by.replace("[$__range])", "[$__range] @ end())")),
+                % (rate(PEER_OUT, "", HSEL), pout_by.replace("[$__range])", "[$__range] @ end())")),
                 "{{peer_domain}} {{status}}", "A")], "cps", w=12, h=8, stack="normal"))
     return dashboard("postfix-tls-peers", "Postfix TLS / Peers and enforcement readiness",
                      "Which peers still send or receive mail without TLS or on old protocols: the dashboard "
