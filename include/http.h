@@ -37,8 +37,10 @@ typedef struct HttpConfig {
 	bool openmetrics_created;
 } HttpConfig;
 
-/* Renders /report: fmt is REPORT_HTML or REPORT_JSON. */
-typedef int (*HttpReportFn)(void *userdata, ReportFormat fmt, Buf *out);
+/* Renders /report in fmt over window_usec (0: the configured window).
+ * Return -ERANGE for a window the exporter cannot cover, with the reason
+ * in out (answered with 400). */
+typedef int (*HttpReportFn)(void *userdata, ReportFormat fmt, int64_t window_usec, Buf *out);
 
 /* http_new - bind the sockets (or take them from systemd); takes ownership of wc. */
 int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loop *loop);

@@ -143,7 +143,10 @@ int peers_load_buffer(Peers *p, const void *data, size_t len, char **ret_error);
 /*
  * Read access for the report and for tests. Times are µs since the epoch
  * in log time; a window is the hours (end_hour - window_hours, end_hour]
- * where end_hour is the hour of now_usec (0: the newest event seen).
+ * where end_hour is the hour of now_usec (0: the newest event seen) and
+ * window_hours is window_usec rounded up to whole hours (0: the configured
+ * --window). A window longer than the configured one returns -ERANGE: the
+ * table keeps no older hours.
  */
 #define PEERS_CELLS 16               /* inbound: ENC*2+mail; outbound: TRUST*3+status */
 #define PEERS_EXAMPLES 3
@@ -189,10 +192,11 @@ typedef struct PeerStats {
 
 /* peers_get_window - window counts of one tracked peer.
  * Return: 0, or -ENOENT when the peer is not tracked. */
-int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, PeerStats *ret);
+int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, int64_t window_usec,
+		     PeerStats *ret);
 /* peers_list - every tracked peer with an event in the window, sorted by
  * key. *ret is malloc'ed; the caller frees it. */
-int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, size_t *ret_n);
+int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_usec, PeerStats **ret, size_t *ret_n);
 
 typedef struct PeersSyslogTotals {
 	char name[PEERS_DOMAIN_MAX];
@@ -226,7 +230,9 @@ typedef struct PeersTotals {
 	uint64_t late_events;                /* events older than the window when they arrived */
 } PeersTotals;
 
-int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret);
+int peers_get_totals(Peers *p, int64_t now_usec, int64_t window_usec, PeersTotals *ret);
+/* peers_window_usec - the configured --window: the longest window a read can cover. */
+int64_t peers_window_usec(const Peers *p);
 /* peers_newest_usec - newest log time seen, also across a restart (0: none). */
 int64_t peers_newest_usec(const Peers *p);
 

@@ -93,5 +93,7 @@ int report_format_from_string(const char *s, ReportFormat *ret);
  * error messages; a static string. */
 const char *report_format_list(void);
 /* report_render - append the report to out. now_usec is the end of the
- * window (0: the newest event seen). Return: 0, -ENOMEM, -EINVAL. */
-int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, Buf *out);
+ * window (0: the newest event seen), window_usec its length (0: the
+ * configured --window). Return: 0, -ENOMEM, -EINVAL, or -ERANGE for a
+ * window longer than the configured one. */
+int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, int64_t window_usec, Buf *out);

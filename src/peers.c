@@ -905,6 +905,23 @@ static int32_t end_hour(const Peers *p, int64_t now_usec)
 }
 /* (end_hour is at most the hour of PEERS_USEC_MAX: loops over it terminate) */
 
+/* window_hours - the hours a read covers: window_usec rounded up to whole
+ * hours, as peers_new() does; 0 for the configured window, -1 when it is
+ * more than the hours the table keeps. */
+static int32_t window_hours(const Peers *p, int64_t window_usec)
+{
+	if (window_usec == 0)
+		return p->window_hours;
+	if (window_usec < 0 || window_usec > (int64_t)p->window_hours * USEC_PER_HOUR)
+		return -1;
+	return (int32_t)((window_usec + USEC_PER_HOUR - 1) / USEC_PER_HOUR);
+}
+
+int64_t peers_window_usec(const Peers *p)
+{
+	return p->cfg.window_usec;
+}
+
 static int combo_cmp(const void *a, const void *b)
 {
 	const PeerComboCount *x = a, *y = b;
@@ -979,7 +996,7 @@ static void entry_combos(const Peers *p, const Table *t, const Entry *e, int32_t
 			st->combos[st->n_combos++] = top[k][i];
 }
 
-static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t end, PeerStats *st)
+static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t end, int32_t w, PeerStats *st)
 {
 	memset(st, 0, sizeof(*st));
 	memcpy(st->key, e->key, e->key_len);
@@ -996,7 +1013,7 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 		for (unsigned i = 0; i < e->n_examples && i < PEERS_EXAMPLES; i++)
 			memcpy(st->examples[i], t->ex[idx][i], PEERS_EXAMPLE_MAX);
 	}
-	int32_t start = end - p->window_hours;
+	int32_t start = end - w;
 	for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
 		const Slot *sl = &t->slots[s];
 		if (sl->hour > end)
@@ -1013,15 +1030,19 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 	entry_combos(p, t, e, start, end, st);
 }
 
-int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, PeerStats *ret)
+int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, int64_t window_usec,
+		     PeerStats *ret)
 {
+	int32_t w = window_hours(p, window_usec);
 	if ((unsigned)dir >= _PEER_DIR_MAX || !key)
 		return -EINVAL;
+	if (w < 0)
+		return -ERANGE;
 	Table *t = &p->t[dir];
 	Entry *e = peers_entry_lookup(t, p, key, strlen(key));
 	if (!e)
 		return -ENOENT;
-	entry_stats(p, t, e, end_hour(p, now_usec), ret);
+	entry_stats(p, t, e, end_hour(p, now_usec), w, ret);
 	return 0;
 }
 
@@ -1030,10 +1051,13 @@ static int stats_cmp(const void *a, const void *b)
 	return strcmp(((const PeerStats *)a)->key, ((const PeerStats *)b)->key);
 }
 
-int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, size_t *ret_n)
+int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_usec, PeerStats **ret, size_t *ret_n)
 {
+	int32_t w = window_hours(p, window_usec);
 	if ((unsigned)dir >= _PEER_DIR_MAX)
 		return -EINVAL;
+	if (w < 0)
+		return -ERANGE;
 	Table *t = &p->t[dir];
 	PeerStats *v = malloc((t->n ? t->n : 1) * sizeof(*v));
 	if (!v)
@@ -1043,7 +1067,7 @@ int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, s
 	for (size_t i = 0; i < t->cap && n < t->n; i++) {
 		if (!t->e[i].used)
 			continue;
-		entry_stats(p, t, &t->e[i], end, &v[n]);
+		entry_stats(p, t, &t->e[i], end, w, &v[n]);
 		if (v[n].total > 0)
 			n++;
 	}
@@ -1053,13 +1077,16 @@ int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, s
 	return 0;
 }
 
-int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret)
+int peers_get_totals(Peers *p, int64_t now_usec, int64_t window_usec, PeersTotals *ret)
 {
 	PeersTotals *T = ret;
 	memset(T, 0, sizeof(*T));
+	int32_t w = window_hours(p, window_usec);
+	if (w < 0)
+		return -ERANGE;
 	int32_t end = end_hour(p, now_usec);
-	int32_t start = end - p->window_hours + 1;  /* first hour in the window */
-	T->window_usec = p->cfg.window_usec;
+	int32_t start = end - w + 1;  /* first hour in the window */
+	T->window_usec = window_usec ? (int64_t)w * USEC_PER_HOUR : p->cfg.window_usec;
 	T->from_usec = (int64_t)start * USEC_PER_HOUR;
 	T->to_usec = now_usec > 0 ? now_usec : p->newest_usec;
 	if (T->to_usec < T->from_usec)
@@ -1092,8 +1119,8 @@ int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret)
 	uint64_t slog[PEERS_SYSLOG_MAX + 1][6];
 	memset(slog, 0, sizeof(slog));
 	for (int32_t h = start; h <= end; h++) {
-		int32_t w = p->window_hours;
-		const Hour *hr = &p->hours[((h % w) + w) % w];
+		int32_t ring = p->window_hours;
+		const Hour *hr = &p->hours[((h % ring) + ring) % ring];
 		if (hr->hour != h)
 			continue;
 		bool any = false;

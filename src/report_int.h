@@ -129,7 +129,7 @@ struct ReportModel {
 };
 
 /* report_model.c */
-int report_model_build(ReportModel *m, Peers *p, int64_t now_usec);
+int report_model_build(ReportModel *m, Peers *p, int64_t now_usec, int64_t window_usec);
 void report_model_free(ReportModel *m);
 /* report_section_new - append a section; NULL (and m->err) on ENOMEM, or
  * -EINVAL for more than REPORT_COLS_MAX columns. */

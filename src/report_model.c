@@ -459,16 +459,16 @@ static void model_window(ReportModel *m)
 				  window);
 }
 
-int report_model_build(ReportModel *m, Peers *p, int64_t now_usec)
+int report_model_build(ReportModel *m, Peers *p, int64_t now_usec, int64_t window_usec)
 {
 	*m = (ReportModel){ 0 };
-	int r = peers_get_totals(p, now_usec, &m->T);
+	int r = peers_get_totals(p, now_usec, window_usec, &m->T);
 	if (r >= 0)
-		r = peers_list(p, PEER_INBOUND, now_usec, &m->in, &m->n_in);
+		r = peers_list(p, PEER_INBOUND, now_usec, window_usec, &m->in, &m->n_in);
 	if (r >= 0)
-		r = peers_list(p, PEER_OUTBOUND, now_usec, &m->out, &m->n_out);
+		r = peers_list(p, PEER_OUTBOUND, now_usec, window_usec, &m->out, &m->n_out);
 	if (r >= 0)
-		r = peers_list(p, PEER_UNKNOWN_ADDR, now_usec, &m->unk, &m->n_unk);
+		r = peers_list(p, PEER_UNKNOWN_ADDR, now_usec, window_usec, &m->unk, &m->n_unk);
 	if (r >= 0)
 		r = model_rank_all(m);
 	if (r < 0)
