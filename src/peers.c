@@ -46,7 +46,7 @@ const char *const peers_proto_names[PEERS_PROTO_MAX] = {
 
 const char *peer_direction_name(PeerDirection d)
 {
-	static const char *const n[] = { "inbound", "outbound", "unknown_address" };
+	static const char *const n[] = { "inbound", "outbound", "unknown_address", "destination" };
 	return (unsigned)d < _PEER_DIR_MAX ? n[d] : "invalid";
 }
 
@@ -507,6 +507,7 @@ typedef struct Event {
 	unsigned cell;
 	bool plain;
 	int proto;               /* peers_proto_index() of a TLS event, or -1 */
+	bool legacy_mail;        /* inbound mail session below TLS 1.2 */
 	int combos[4];
 	PeerComboKind kinds[4];
 	unsigned n_combos;
@@ -567,6 +568,7 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 	sl->cell[ev->cell]++;
 	if (ev->proto >= 0)
 		sl->proto[ev->proto]++;
+	sl->legacy_mail += ev->legacy_mail;
 	for (unsigned i = 0; i < ev->n_combos; i++)
 		peers_slot_combo_add(t, sl, ev->kinds[i], ev->combos[i], 1);
 }
@@ -592,6 +594,7 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 	Event ev = { .ts = s->ts_usec, .cell = peers_in_cell(s->encryption, s->mail),
 		     .plain = s->encryption == ENC_PLAINTEXT,
 		     .proto = s->encryption == ENC_TLS ? (int)peers_proto_index(s->protocol) : -1 };
+	ev.legacy_mail = s->mail && ev.proto >= 0 && ev.proto < PEERS_PROTO_TLS12;
 	ev.in_window = advance(p, s->ts_usec);
 	if (!ev.in_window)
 		p->late_events++;
@@ -610,6 +613,7 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 		h->in[si][ev.cell]++;
 		if (s->encryption == ENC_TLS)
 			h->proto_in[peers_proto_index(s->protocol)]++;
+		h->legacy_mail_in += ev.legacy_mail;
 	}
 
 	const char *norm, *reg;
@@ -642,7 +646,7 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	if (!ev.in_window)
 		p->late_events++;
 	if (d->tls != TRUST_NONE)
-		event_combo(p, &ev, COMBO_TLS, d->protocol, SLICE_LIT(""));
+		event_combo(p, &ev, COMBO_TLS, d->protocol, d->dane ? SLICE_LIT("dane") : SLICE_LIT(""));
 	if (noconn)
 		event_combo(p, &ev, COMBO_NOCONN, slice_from(delivery_status_name(d->status)), SLICE_LIT(""));
 	if (ev.in_window) {
@@ -656,12 +660,21 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	const char *norm, *reg;
 	size_t nl, rl;
 	peers_normalize_host(p, peers_recipient_domain(d->recipient), &norm, &nl, &reg, &rl);
+	/* the policy-map key is the whole domain; norm is only valid until
+	 * the next lookup, so it is copied first */
+	char dest[PEERS_DOMAIN_MAX];
+	size_t dl = reg && nl < sizeof(dest) ? nl : 0;
+	memcpy(dest, norm ? norm : "", dl);
 	if (!reg) {
 		account(p, &p->t[PEER_OUTBOUND], "unknown", 7, &ev);
-		return;
+	} else {
+		ev.example = (Slice){ norm, nl };
+		account(p, &p->t[PEER_OUTBOUND], reg, rl, &ev);
 	}
-	ev.example = (Slice){ norm, nl };
-	account(p, &p->t[PEER_OUTBOUND], reg, rl, &ev);
+	/* for the destination, the examples are the relay (MX) host names */
+	const char *bracket = noconn || d->relay.n == 0 ? NULL : memchr(d->relay.p, '[', d->relay.n);
+	ev.example = bracket ? (Slice){ d->relay.p, (size_t)(bracket - d->relay.p) } : SLICE_NULL;
+	account(p, &p->t[PEER_DESTINATION], dl ? dest : "unknown", dl ? dl : 7, &ev);
 }
 
 /*
@@ -858,6 +871,8 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 		r = table_init(&p->t[PEER_OUTBOUND], PEER_OUTBOUND, c.max_tracked, c.max_labelled, p->window_hours);
 	if (r == 0)
 		r = table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours);
+	if (r == 0)
+		r = table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours);
 	p->combos = alloc_touched(COMBO_MAX, sizeof(*p->combos));
 	p->hours = alloc_touched((size_t)p->window_hours, sizeof(*p->hours));
 	p->dom = alloc_touched(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
@@ -1026,8 +1041,16 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 		}
 		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 			st->proto[i] += sl->proto[i];
+		st->legacy_mail += sl->legacy_mail;
 	}
 	entry_combos(p, t, e, start, end, st);
+}
+
+/* stats_group - a destination's registrable domain, the report's grouping level */
+static void stats_group(Peers *p, PeerDirection dir, PeerStats *st)
+{
+	if (dir == PEER_DESTINATION)
+		snprintf(st->group, sizeof(st->group), "%s", peers_domain_of_host(p, slice_from(st->key)));
 }
 
 int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, int64_t window_usec,
@@ -1043,6 +1066,7 @@ int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_u
 	if (!e)
 		return -ENOENT;
 	entry_stats(p, t, e, end_hour(p, now_usec), w, ret);
+	stats_group(p, dir, ret);
 	return 0;
 }
 
@@ -1068,6 +1092,7 @@ int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_use
 		if (!t->e[i].used)
 			continue;
 		entry_stats(p, t, &t->e[i], end, w, &v[n]);
+		stats_group(p, dir, &v[n]);
 		if (v[n].total > 0)
 			n++;
 	}
@@ -1155,6 +1180,7 @@ int peers_get_totals(Peers *p, int64_t now_usec, int64_t window_usec, PeersTotal
 			T->proto_in[i] += hr->proto_in[i];
 			T->proto_out[i] += hr->proto_out[i];
 		}
+		T->legacy_mail_in += hr->legacy_mail_in;
 		if (any && T->data_from_usec == 0)
 			T->data_from_usec = (int64_t)h * USEC_PER_HOUR;
 	}
