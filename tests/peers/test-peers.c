@@ -384,6 +384,67 @@ static void test_unknown_and_outbound(void)
 	peers_free(p);
 }
 
+/* Destinations (the policy-map keys), legacy mail sessions per peer and a
+ * shorter window than the configured one; every figure exact, also after a
+ * save and load. */
+static void test_destinations_and_window(void)
+{
+	Peers *p = new_peers(NULL, 10, 100, 48LL * 3600 * 1000000);
+	int64_t t0 = ts(2026, 11, 27, 9, 0, 0), t1 = ts(2026, 11, 28, 9, 0, 0);
+	in_session(p, t0, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, true, "TLSv1", "A", NULL);
+	in_session(p, t1, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, false, "TLSv1.1", "B", NULL);
+	in_session(p, t1, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, true, "TLSv1.1", "B", NULL);
+	in_session(p, t1, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "C", NULL);
+	out_delivery(p, t0, "a@Mail.Example.ORG", "mx1.example.org[192.0.2.7]:25", TRUST_VERIFIED, "TLSv1.3", DELIVERY_SENT);
+	out_delivery(p, t1, "b@mail.example.org", "mx2.example.org[192.0.2.8]:25", TRUST_UNTRUSTED, "TLSv1.3", DELIVERY_DEFERRED);
+	out_delivery(p, t1, "c@example.org", "none", TRUST_NONE, "", DELIVERY_DEFERRED);
+
+	Buf b = BUF_NULL;
+	require(peers_save_buffer(p, &b) == 0);
+	Peers *q = new_peers(NULL, 10, 100, 48LL * 3600 * 1000000);
+	require(peers_load_buffer(q, b.data, b.len, NULL) == 0);
+	buf_deinit(&b);
+	Peers *both[] = { p, q };
+	for (unsigned k = 0; k < 2; k++) {
+		PeerStats st;
+		PeersTotals T;
+		require(peers_get_window(both[k], PEER_DESTINATION, "mail.example.org", 0, 0, &st) == 0);
+		check_u64(st.total, 2);
+		check_str(st.group, "example.org");
+		check_u64(st.n[peers_out_cell(TRUST_VERIFIED, DELIVERY_SENT)], 1);
+		check_u64(st.n[peers_out_cell(TRUST_UNTRUSTED, DELIVERY_DEFERRED)], 1);
+		check_u64(st.n_examples, 2);
+		check_str(st.examples[0], "mx1.example.org");
+		check_str(st.examples[1], "mx2.example.org");
+		require(peers_get_window(both[k], PEER_DESTINATION, "example.org", 0, 0, &st) == 0);
+		check_u64(st.total, 1);
+		check_u64(st.n_examples, 0);
+		require(peers_get_window(both[k], PEER_OUTBOUND, "example.org", 0, 0, &st) == 0);
+		check_u64(st.total, 3);
+
+		require(peers_get_window(both[k], PEER_INBOUND, "old.example", 0, 0, &st) == 0);
+		check_u64(st.legacy_mail, 2);
+		check_u64(st.proto[2] + st.proto[3], 3);
+		require(peers_get_totals(both[k], 0, 0, &T) == 0);
+		check_u64(T.legacy_mail_in, 2);
+		/* one hour: only t1's events */
+		require(peers_get_window(both[k], PEER_INBOUND, "old.example", 0, 3600LL * 1000000, &st) == 0);
+		check_u64(st.legacy_mail, 1);
+		check_u64(st.total, 3);
+		require(peers_get_totals(both[k], 0, 90LL * 60 * 1000000, &T) == 0);
+		check(T.window_usec == 2LL * 3600 * 1000000);
+		check_u64(T.legacy_mail_in, 1);
+		check(peers_get_totals(both[k], 0, 49LL * 3600 * 1000000, &T) == -ERANGE);
+		check(peers_get_window(both[k], PEER_INBOUND, "old.example", 0, -1, &st) == -ERANGE);
+		Buf r = BUF_NULL;
+		check(report_render(both[k], REPORT_TEXT, 0, 3LL * 86400 * 1000000, &r) == -ERANGE);
+		check(report_render(both[k], REPORT_TEXT, 0, 3600LL * 1000000, &r) == 0);
+		buf_deinit(&r);
+	}
+	peers_free(q);
+	peers_free(p);
+}
+
 /* One peer, one hour: 40 cipher suites (10 of them on TLSv1) and 10
  * failure reasons. Every count is exact: per protocol, per kind (listed
  * plus "other"), after a save and load, and in the report. */
@@ -468,6 +529,7 @@ int main(void)
 	test_run(test_windows);
 	test_run(test_unknown_and_outbound);
 	test_run(test_exact_combos);
+	test_run(test_destinations_and_window);
 	test_run(test_config);
 	return test_exit();
 }
