@@ -37,8 +37,10 @@ typedef struct HttpConfig {
 	bool openmetrics_created;
 } HttpConfig;
 
-/* Renders /report: fmt is REPORT_HTML or REPORT_JSON. */
-typedef int (*HttpReportFn)(void *userdata, ReportFormat fmt, Buf *out);
+/* Renders /report in fmt over window_usec (0: the configured window).
+ * Return -ERANGE for a window the exporter cannot cover, with the reason
+ * in out (answered with 400). */
+typedef int (*HttpReportFn)(void *userdata, ReportFormat fmt, int64_t window_usec, Buf *out);
 
 /* http_parse_listen_address - split "[HOST]:PORT" (":10125", "127.0.0.1:10125",
  * "[::1]:10125") into host ("" for all addresses) and port, checking that the

@@ -13,6 +13,9 @@
  *	(IDN labels are converted to punycode), without a trailing dot. Clients
  *	logged as "unknown", IP literals, empty or invalid names map to the peer
  *	"unknown"; their addresses are tracked separately for the report.
+ *	Outbound deliveries are also tracked by destination, the whole
+ *	recipient domain: the key smtp_tls_policy_maps looks up (without a
+ *	label in /metrics; the examples are the relay hosts, i.e. MX names).
  *
  *	Labelled series: at most max_labelled peers per direction carry their
  *	own peer_domain label; every other event is counted under
@@ -86,12 +89,14 @@ typedef struct PeerDelivery {
 	Slice protocol;
 	DeliveryStatus status;
 	Slice host;            /* as in PeerSession */
+	bool dane;             /* Postfix logged the delivery as DANE-verified ("tls=dane", 3.11+) */
 } PeerDelivery;
 
 typedef enum PeerDirection {
 	PEER_INBOUND,
 	PEER_OUTBOUND,
 	PEER_UNKNOWN_ADDR,     /* inbound clients without a usable name, by address */
+	PEER_DESTINATION,      /* outbound, by next-hop domain (the smtp_tls_policy_maps key) */
 	_PEER_DIR_MAX,
 } PeerDirection;
 
@@ -129,7 +134,7 @@ const char *peers_domain_of_recipient(Peers *p, Slice recipient);
  * the caller frees.
  */
 #define PEERS_STATE_FILE "peers.state"
-#define PEERS_STATE_VERSION 2
+#define PEERS_STATE_VERSION 3
 #define PEERS_STATE_MAX_BYTES (512u * 1024 * 1024)
 
 /* Return: 0, or negative errno from the write. */
@@ -145,7 +150,10 @@ int peers_load_buffer(Peers *p, const void *data, size_t len, char **ret_error);
 /*
  * Read access for the report and for tests. Times are µs since the epoch
  * in log time; a window is the hours (end_hour - window_hours, end_hour]
- * where end_hour is the hour of now_usec (0: the newest event seen).
+ * where end_hour is the hour of now_usec (0: the newest event seen) and
+ * window_hours is window_usec rounded up to whole hours (0: the configured
+ * --window). A window longer than the configured one returns -ERANGE: the
+ * table keeps no older hours.
  */
 #define PEERS_CELLS 16               /* inbound: ENC*2+mail; outbound: TRUST*3+status */
 #define PEERS_EXAMPLES 3
@@ -159,7 +167,7 @@ static inline unsigned peers_in_cell(Encryption e, bool mail) { return (unsigned
 static inline unsigned peers_out_cell(Trust t, DeliveryStatus s) { return (unsigned)t * 3 + (unsigned)s; }
 
 typedef enum PeerComboKind {
-	COMBO_TLS,        /* a = protocol, b = cipher (outbound: b is "") */
+	COMBO_TLS,        /* a = protocol, b = cipher (outbound: b is "dane" for a DANE-verified delivery, else "") */
 	COMBO_FAILURE,    /* a = reason */
 	COMBO_PLAINMAIL,  /* a = syslog_name: plaintext sessions with mail */
 	COMBO_NOCONN,     /* a = delivery status: outbound without a connection (relay=none) */
@@ -174,6 +182,7 @@ typedef struct PeerComboCount {
 
 typedef struct PeerStats {
 	char key[PEERS_DOMAIN_MAX];   /* domain, or address for PEER_UNKNOWN_ADDR */
+	char group[PEERS_DOMAIN_MAX]; /* PEER_DESTINATION: the key's registrable domain; else "" */
 	uint64_t n[PEERS_CELLS];      /* window counts by cell */
 	uint64_t total;               /* sum of n */
 	int64_t first_seen_usec, last_seen_usec, last_plaintext_usec; /* 0: never */
@@ -183,6 +192,7 @@ typedef struct PeerStats {
 	bool more_examples;           /* more distinct hosts were seen than kept */
 	char examples[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX];
 	uint64_t proto[PEERS_PROTO_MAX];  /* TLS sessions (deliveries) by protocol, exact */
+	uint64_t legacy_mail;         /* inbound mail sessions below TLS 1.2 (state files before version 3: 0) */
 	unsigned n_combos;
 	PeerComboCount combos[PEERS_STAT_COMBOS]; /* sorted by kind, n desc, a, b; the busiest of each kind */
 	uint64_t combos_other[_COMBO_KIND_MAX];   /* per kind: counts not listed ("+N other"); the
@@ -191,10 +201,11 @@ typedef struct PeerStats {
 
 /* peers_get_window - window counts of one tracked peer.
  * Return: 0, or -ENOENT when the peer is not tracked. */
-int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, PeerStats *ret);
+int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, int64_t window_usec,
+		     PeerStats *ret);
 /* peers_list - every tracked peer with an event in the window, sorted by
  * key. *ret is malloc'ed; the caller frees it. */
-int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, size_t *ret_n);
+int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_usec, PeerStats **ret, size_t *ret_n);
 
 typedef struct PeersSyslogTotals {
 	char name[PEERS_DOMAIN_MAX];
@@ -214,6 +225,7 @@ typedef struct PeersTotals {
 	const char *proto_names[PEERS_PROTO_MAX];
 	uint64_t proto_in[PEERS_PROTO_MAX];  /* inbound TLS sessions by protocol */
 	uint64_t proto_out[PEERS_PROTO_MAX]; /* outbound TLS deliveries by protocol */
+	uint64_t legacy_mail_in;             /* inbound mail sessions below TLS 1.2 */
 	/* per day (UTC, oldest first) of the window: sessions, plaintext, mail, plaintext mail */
 	unsigned n_days;
 	int64_t day_start_usec[PEERS_WINDOW_MAX_HOURS / 24 + 2];
@@ -228,7 +240,9 @@ typedef struct PeersTotals {
 	uint64_t late_events;                /* events older than the window when they arrived */
 } PeersTotals;
 
-int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret);
+int peers_get_totals(Peers *p, int64_t now_usec, int64_t window_usec, PeersTotals *ret);
+/* peers_window_usec - the configured --window: the longest window a read can cover. */
+int64_t peers_window_usec(const Peers *p);
 /* peers_newest_usec - newest log time seen, also across a restart (0: none). */
 int64_t peers_newest_usec(const Peers *p);
 

@@ -17,10 +17,11 @@
  *	SSL/TLS 1.0/1.1; peers that sent mail over plaintext (count, share of
  *	their mail and of their sessions, last plaintext, example hosts); peers
  *	with STARTTLS failures and the reasons; clients without a name by
- *	address and by /24 or /48; outbound destinations that always, never or
- *	sometimes negotiated TLS, with a ready-to-paste smtp_tls_policy_maps
- *	snippet ("encrypt", or "verify" where every delivery was Verified);
- *	tracking limits. Tables are sorted by count, then name; text, Markdown
+ *	address and by /24 or /48; outbound destinations by next-hop domain
+ *	(the smtp_tls_policy_maps key, grouped by registrable domain) that
+ *	always, never or sometimes negotiated TLS; policy candidates with the
+ *	level their deliveries support (report_policy()) and the complete
+ *	snippet; tracking limits. Tables are sorted by count, then name; text, Markdown
  *	and HTML show 50 rows per table, JSON everything.
  *
  * JSON (schema "postfix_tls_exporter.report/1"; the full JSON Schema is
@@ -41,8 +42,10 @@
  *	plaintext_mail_by_syslog_name[{syslog_name,count}], labelled}; a
  *	destination is {destination, deliveries, tls, plaintext,
  *	without_connection, sent, deferred, bounced, by_trust{}, weakest_trust,
- *	class (always_tls|never_tls|mixed|no_connection), policy, protocols[],
- *	recipient_domains[], first_seen, last_seen, last_plaintext}.
+ *	class (always_tls|never_tls|mixed|no_connection), policy and evidence
+ *	(candidates only), registrable_domain, protocols[], recipient_domains[]
+ *	(the destination itself), mx_hosts[], first_seen, last_seen,
+ *	last_plaintext}.
  * SECURITY
  *	Every string that came from the log is escaped for the format; the HTML
  *	page has inline CSS and SVG only: no script, no external resource.
@@ -93,5 +96,7 @@ int report_format_from_string(const char *s, ReportFormat *ret);
  * error messages; a static string. */
 const char *report_format_list(void);
 /* report_render - append the report to out. now_usec is the end of the
- * window (0: the newest event seen). Return: 0, -ENOMEM, -EINVAL. */
-int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, Buf *out);
+ * window (0: the newest event seen), window_usec its length (0: the
+ * configured --window). Return: 0, -ENOMEM, -EINVAL, or -ERANGE for a
+ * window longer than the configured one. */
+int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, int64_t window_usec, Buf *out);

@@ -377,10 +377,17 @@ static enum MHD_Result serve_report(Http *h, struct MHD_Connection *c)
 		snprintf(msg, sizeof(msg), "format must be %s\n", report_format_list());
 		return respond_text(h, c, MHD_HTTP_BAD_REQUEST, msg);
 	}
+	/* ?window= is parsed like --window; the callback bounds it */
+	const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "window");
+	int64_t window = 0;
+	if (w && (parse_duration_usec(w, &window) < 0 || window <= 0))
+		return respond_text(h, c, MHD_HTTP_BAD_REQUEST, "window must be a duration such as 90m, 6h or 2d\n");
 	if (!h->report_fn)
 		return respond_text(h, c, MHD_HTTP_NOT_FOUND, "no report\n");
 	buf_clear(&h->body);
-	int r = h->report_fn(h->report_ud, fmt->id, &h->body);
+	int r = h->report_fn(h->report_ud, fmt->id, window, &h->body);
+	if (r == -ERANGE)
+		return respond(h, c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", h->body.data, h->body.len, NULL);
 	if (r < 0) {
 		log_once(h, "rendering the report failed: %s", strerror(-r));
 		return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "report error\n");

@@ -340,13 +340,21 @@ static void on_signal(void *userdata, uint32_t events)
 	}
 }
 
-static int report_cb(void *userdata, ReportFormat fmt, Buf *out)
+static int report_cb(void *userdata, ReportFormat fmt, int64_t window_usec, Buf *out)
 {
 	Daemon *d = userdata;
 	/* The window ends at the newest log event, as the report subcommand's
 	 * does: a replayed or idle log keeps its numbers instead of sliding out
 	 * of a window that ends at the wall clock. */
-	return report_render(d->peers, fmt, peers_newest_usec(d->peers) ? 0 : now_realtime_usec(), out);
+	int r = report_render(d->peers, fmt, peers_newest_usec(d->peers) ? 0 : now_realtime_usec(), window_usec, out);
+	if (r == -ERANGE) {
+		long long sec = (long long)(peers_window_usec(d->peers) / 1000000);
+		buf_clear(out);
+		buf_printf(out, "window must be at most the configured --window=%lld%s: older hours are not kept\n",
+			   sec % 86400 == 0 ? sec / 86400 : sec % 3600 == 0 ? sec / 3600 : sec,
+			   sec % 86400 == 0 ? "d" : sec % 3600 == 0 ? "h" : "s");
+	}
+	return r;
 }
 
 static int drop_privileges(const char *user)
@@ -579,7 +587,7 @@ static int run_report(ReportFormat rfmt)
 	Buf out = BUF_NULL;
 	int r = read_to_end(&d, positional.v, isatty(STDERR_FILENO));
 	if (r == 0 && report_render(d.peers, rfmt, ingest_last_event_usec(d.ingest) ? ingest_last_event_usec(d.ingest)
-										  : now_realtime_usec(), &out) < 0)
+										  : now_realtime_usec(), 0, &out) < 0)
 		r = 1;
 	if (r == 0)
 		fwrite(out.data, 1, out.len, stdout);

@@ -46,7 +46,7 @@ const char *const peers_proto_names[PEERS_PROTO_MAX] = {
 
 const char *peer_direction_name(PeerDirection d)
 {
-	static const char *const n[] = { "inbound", "outbound", "unknown_address" };
+	static const char *const n[] = { "inbound", "outbound", "unknown_address", "destination" };
 	return (unsigned)d < _PEER_DIR_MAX ? n[d] : "invalid";
 }
 
@@ -507,6 +507,7 @@ typedef struct Event {
 	unsigned cell;
 	bool plain;
 	int proto;               /* peers_proto_index() of a TLS event, or -1 */
+	bool legacy_mail;        /* inbound mail session below TLS 1.2 */
 	int combos[4];
 	PeerComboKind kinds[4];
 	unsigned n_combos;
@@ -579,6 +580,7 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 	sl->cell[ev->cell]++;
 	if (ev->proto >= 0)
 		sl->proto[ev->proto]++;
+	sl->legacy_mail += ev->legacy_mail;
 	for (unsigned i = 0; i < ev->n_combos; i++)
 		peers_slot_combo_add(t, sl, ev->kinds[i], ev->combos[i], 1);
 }
@@ -604,6 +606,7 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 	Event ev = { .ts = s->ts_usec, .cell = peers_in_cell(s->encryption, s->mail),
 		     .plain = s->encryption == ENC_PLAINTEXT,
 		     .proto = s->encryption == ENC_TLS ? (int)peers_proto_index(s->protocol) : -1, .host = s->host };
+	ev.legacy_mail = s->mail && ev.proto >= 0 && ev.proto < PEERS_PROTO_TLS12;
 	ev.in_window = advance(p, s->ts_usec);
 	if (!ev.in_window)
 		p->late_events++;
@@ -622,6 +625,7 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 		h->in[si][ev.cell]++;
 		if (s->encryption == ENC_TLS)
 			h->proto_in[peers_proto_index(s->protocol)]++;
+		h->legacy_mail_in += ev.legacy_mail;
 	}
 
 	const char *norm, *reg;
@@ -654,7 +658,7 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	if (!ev.in_window)
 		p->late_events++;
 	if (d->tls != TRUST_NONE)
-		event_combo(p, &ev, COMBO_TLS, d->protocol, SLICE_LIT(""));
+		event_combo(p, &ev, COMBO_TLS, d->protocol, d->dane ? SLICE_LIT("dane") : SLICE_LIT(""));
 	if (noconn)
 		event_combo(p, &ev, COMBO_NOCONN, slice_from(delivery_status_name(d->status)), SLICE_LIT(""));
 	if (ev.in_window) {
@@ -668,12 +672,21 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	const char *norm, *reg;
 	size_t nl, rl;
 	peers_normalize_host(p, peers_recipient_domain(d->recipient), &norm, &nl, &reg, &rl);
+	/* the policy-map key is the whole domain; norm is only valid until
+	 * the next lookup, so it is copied first */
+	char dest[PEERS_DOMAIN_MAX];
+	size_t dl = reg && nl < sizeof(dest) ? nl : 0;
+	memcpy(dest, norm ? norm : "", dl);
 	if (!reg) {
 		account(p, &p->t[PEER_OUTBOUND], "unknown", 7, &ev);
-		return;
+	} else {
+		ev.example = (Slice){ norm, nl };
+		account(p, &p->t[PEER_OUTBOUND], reg, rl, &ev);
 	}
-	ev.example = (Slice){ norm, nl };
-	account(p, &p->t[PEER_OUTBOUND], reg, rl, &ev);
+	/* for the destination, the examples are the relay (MX) host names */
+	const char *bracket = noconn || d->relay.n == 0 ? NULL : memchr(d->relay.p, '[', d->relay.n);
+	ev.example = bracket ? (Slice){ d->relay.p, (size_t)(bracket - d->relay.p) } : SLICE_NULL;
+	account(p, &p->t[PEER_DESTINATION], dl ? dest : "unknown", dl ? dl : 7, &ev);
 }
 
 /*
@@ -878,6 +891,8 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 		r = table_init(&p->t[PEER_OUTBOUND], PEER_OUTBOUND, c.max_tracked, c.max_labelled, p->window_hours);
 	if (r == 0)
 		r = table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours);
+	if (r == 0)
+		r = table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours);
 	p->combos = alloc_touched(COMBO_MAX, sizeof(*p->combos));
 	p->hours = alloc_touched((size_t)p->window_hours, sizeof(*p->hours));
 	p->dom = alloc_touched(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
@@ -924,6 +939,23 @@ static int32_t end_hour(const Peers *p, int64_t now_usec)
 	return now_usec > 0 ? hour_of(now_usec) : p->now_hour;
 }
 /* (end_hour is at most the hour of PEERS_USEC_MAX: loops over it terminate) */
+
+/* window_hours - the hours a read covers: window_usec rounded up to whole
+ * hours, as peers_new() does; 0 for the configured window, -1 when it is
+ * more than the hours the table keeps. */
+static int32_t window_hours(const Peers *p, int64_t window_usec)
+{
+	if (window_usec == 0)
+		return p->window_hours;
+	if (window_usec < 0 || window_usec > (int64_t)p->window_hours * USEC_PER_HOUR)
+		return -1;
+	return (int32_t)((window_usec + USEC_PER_HOUR - 1) / USEC_PER_HOUR);
+}
+
+int64_t peers_window_usec(const Peers *p)
+{
+	return p->cfg.window_usec;
+}
 
 static int combo_cmp(const void *a, const void *b)
 {
@@ -999,7 +1031,7 @@ static void entry_combos(const Peers *p, const Table *t, const Entry *e, int32_t
 			st->combos[st->n_combos++] = top[k][i];
 }
 
-static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t end, PeerStats *st)
+static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t end, int32_t w, PeerStats *st)
 {
 	memset(st, 0, sizeof(*st));
 	memcpy(st->key, e->key, e->key_len);
@@ -1016,7 +1048,7 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 		for (unsigned i = 0; i < e->n_examples && i < PEERS_EXAMPLES; i++)
 			memcpy(st->examples[i], t->ex[idx][i], PEERS_EXAMPLE_MAX);
 	}
-	int32_t start = end - p->window_hours;
+	int32_t start = end - w;
 	for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
 		const Slot *sl = &t->slots[s];
 		if (sl->hour > end)
@@ -1029,19 +1061,32 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 		}
 		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 			st->proto[i] += sl->proto[i];
+		st->legacy_mail += sl->legacy_mail;
 	}
 	entry_combos(p, t, e, start, end, st);
 }
 
-int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, PeerStats *ret)
+/* stats_group - a destination's registrable domain, the report's grouping level */
+static void stats_group(Peers *p, PeerDirection dir, PeerStats *st)
 {
+	if (dir == PEER_DESTINATION)
+		snprintf(st->group, sizeof(st->group), "%s", peers_domain_of_host(p, slice_from(st->key)));
+}
+
+int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, int64_t window_usec,
+		     PeerStats *ret)
+{
+	int32_t w = window_hours(p, window_usec);
 	if ((unsigned)dir >= _PEER_DIR_MAX || !key)
 		return -EINVAL;
+	if (w < 0)
+		return -ERANGE;
 	Table *t = &p->t[dir];
 	Entry *e = peers_entry_lookup(t, p, key, strlen(key));
 	if (!e)
 		return -ENOENT;
-	entry_stats(p, t, e, end_hour(p, now_usec), ret);
+	entry_stats(p, t, e, end_hour(p, now_usec), w, ret);
+	stats_group(p, dir, ret);
 	return 0;
 }
 
@@ -1050,10 +1095,13 @@ static int stats_cmp(const void *a, const void *b)
 	return strcmp(((const PeerStats *)a)->key, ((const PeerStats *)b)->key);
 }
 
-int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, size_t *ret_n)
+int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_usec, PeerStats **ret, size_t *ret_n)
 {
+	int32_t w = window_hours(p, window_usec);
 	if ((unsigned)dir >= _PEER_DIR_MAX)
 		return -EINVAL;
+	if (w < 0)
+		return -ERANGE;
 	Table *t = &p->t[dir];
 	PeerStats *v = malloc((t->n ? t->n : 1) * sizeof(*v));
 	if (!v)
@@ -1063,7 +1111,8 @@ int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, s
 	for (size_t i = 0; i < t->cap && n < t->n; i++) {
 		if (!t->e[i].used)
 			continue;
-		entry_stats(p, t, &t->e[i], end, &v[n]);
+		entry_stats(p, t, &t->e[i], end, w, &v[n]);
+		stats_group(p, dir, &v[n]);
 		if (v[n].total > 0)
 			n++;
 	}
@@ -1073,13 +1122,16 @@ int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, PeerStats **ret, s
 	return 0;
 }
 
-int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret)
+int peers_get_totals(Peers *p, int64_t now_usec, int64_t window_usec, PeersTotals *ret)
 {
 	PeersTotals *T = ret;
 	memset(T, 0, sizeof(*T));
+	int32_t w = window_hours(p, window_usec);
+	if (w < 0)
+		return -ERANGE;
 	int32_t end = end_hour(p, now_usec);
-	int32_t start = end - p->window_hours + 1;  /* first hour in the window */
-	T->window_usec = p->cfg.window_usec;
+	int32_t start = end - w + 1;  /* first hour in the window */
+	T->window_usec = window_usec ? (int64_t)w * USEC_PER_HOUR : p->cfg.window_usec;
 	T->from_usec = (int64_t)start * USEC_PER_HOUR;
 	T->to_usec = now_usec > 0 ? now_usec : p->newest_usec;
 	if (T->to_usec < T->from_usec)
@@ -1112,8 +1164,8 @@ int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret)
 	uint64_t slog[PEERS_SYSLOG_MAX + 1][6];
 	memset(slog, 0, sizeof(slog));
 	for (int32_t h = start; h <= end; h++) {
-		int32_t w = p->window_hours;
-		const Hour *hr = &p->hours[((h % w) + w) % w];
+		int32_t ring = p->window_hours;
+		const Hour *hr = &p->hours[((h % ring) + ring) % ring];
 		if (hr->hour != h)
 			continue;
 		bool any = false;
@@ -1148,6 +1200,7 @@ int peers_get_totals(Peers *p, int64_t now_usec, PeersTotals *ret)
 			T->proto_in[i] += hr->proto_in[i];
 			T->proto_out[i] += hr->proto_out[i];
 		}
+		T->legacy_mail_in += hr->legacy_mail_in;
 		if (any && T->data_from_usec == 0)
 			T->data_from_usec = (int64_t)h * USEC_PER_HOUR;
 	}

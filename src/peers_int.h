@@ -31,6 +31,7 @@ typedef struct Slot {
 	uint32_t next;                 /* older slot of the same peer */
 	uint32_t cell[PEERS_CELLS];
 	uint32_t proto[PEERS_PROTO_MAX];          /* TLS sessions (deliveries) by protocol */
+	uint32_t legacy_mail;                     /* inbound mail sessions below TLS 1.2 */
 	uint32_t combos;                          /* first ComboCell, or PEERS_NIL */
 	uint32_t combo_other[_COMBO_KIND_MAX];    /* counts that found no cell */
 } Slot;
@@ -97,6 +98,7 @@ typedef struct Hour {
 	int32_t hour;
 	uint32_t in[PEERS_SYSLOG_MAX + 1][6];
 	uint32_t proto_in[PEERS_PROTO_MAX];
+	uint32_t legacy_mail_in;
 	uint32_t out[PEERS_CELLS];
 	uint32_t out_noconn;
 	uint32_t proto_out[PEERS_PROTO_MAX];

@@ -1,7 +1,7 @@
 /*
  * peers_state.c - save and load the peer tables and windows.
  *
- * FORMAT (version 2, all integers little-endian)
+ * FORMAT (version 3, all integers little-endian)
  *	"PTEPEERS" u32 version, u32 cells, u32 syslog_slots, u32 protos,
  *	u32 combo_kinds, u64 body_len, body, u32 CRC-32 (zlib) of all that
  *	precedes it. The body:
@@ -9,14 +9,18 @@
  *	    u32 n; n x (u8 len, name)                        syslog names
  *	    u32 n; n x (u8 kind, u8 len, a, u8 len, b)       combos
  *	    u32 n; n x (i32 hour, u32 in[slots*6], u32 proto_in[protos],
- *	                u32 out[cells], u32 out_noconn, u32 proto_out[protos])
- *	    3 x (u32 n; n x entry)        inbound, outbound, unknown addresses
+ *	                u32 legacy_mail_in, u32 out[cells], u32 out_noconn,
+ *	                u32 proto_out[protos])
+ *	    4 x (u32 n; n x entry)        inbound, outbound, unknown addresses,
+ *	                                  destinations
  *	an entry: u8 len, key, u64 count, u64 err, i64 first, i64 last,
  *	i64 last_plain, u8 more, u8 n; n x (u8 len, example), u32 n_slots;
- *	n_slots x (i32 hour, u32 cell[cells], u32 proto[protos], u16 n;
+ *	n_slots x (i32 hour, u32 cell[cells], u32 proto[protos], u32 legacy_mail, u16 n;
  *	n x (u16 combo, u32 count), u32 combo_other[combo_kinds]), newest hour
  *	first.
  *
+ *	Version 2 had no legacy_mail counts and no destination table; it
+ *	loads with those empty (the next deliveries fill the destinations).
  *	Version 1 (SLOT_COMBOS_V1 = 6 in the header's fourth dimension) had
  *	no proto[], at most 6 combos per slot (u8 n) and one u32 combo_other.
  *	It is still loaded: a slot's protocol counts are rebuilt from its TLS
@@ -116,6 +120,7 @@ static int save_table(Table *t, Buf *b)
 				put_u32(b, sl->cell[c]);
 			for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 				put_u32(b, sl->proto[i]);
+			put_u32(b, sl->legacy_mail);
 			unsigned nc = 0;
 			for (uint32_t c = sl->combos; c != PEERS_NIL; c = t->cc[c].next)
 				nc++;
@@ -173,6 +178,7 @@ int peers_save_buffer(Peers *p, Buf *b)
 				put_u32(b, hr->in[s][c]);
 		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 			put_u32(b, hr->proto_in[i]);
+		put_u32(b, hr->legacy_mail_in);
 		for (unsigned c = 0; c < PEERS_CELLS; c++)
 			put_u32(b, hr->out[c]);
 		put_u32(b, hr->out_noconn);
@@ -299,6 +305,7 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 		cell[c] = get_u32(r, "cell");
 	for (unsigned i = 0; version >= 2 && i < PEERS_PROTO_MAX; i++)
 		proto[i] = get_u32(r, "protocol count");
+	uint32_t legacy_mail = version >= 3 ? get_u32(r, "legacy mail count") : 0;
 	unsigned nc = version == 1 ? get_u8(r, "slot combos") : get_u16(r, "slot combos");
 	if (r->bad)
 		return;
@@ -315,6 +322,7 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 			sl->cell[c] += cell[c];
 		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 			sl->proto[i] += proto[i];
+		sl->legacy_mail += legacy_mail;
 	}
 	for (unsigned i = 0; i < nc && !r->bad; i++) {
 		uint16_t id = get_u16(r, "combo id");
@@ -380,7 +388,8 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 		if (e)
 			e->more_examples |= more;
 		size_t slot_min = version == 1 ? 4 + 4 * PEERS_CELLS + 1 + 4
-					       : 4 + 4 * (PEERS_CELLS + PEERS_PROTO_MAX) + 2 + 4 * _COMBO_KIND_MAX;
+					       : 4 + 4 * (PEERS_CELLS + PEERS_PROTO_MAX + (version >= 3)) + 2 +
+						 4 * _COMBO_KIND_MAX;
 		uint32_t ns = get_count(r, slot_min, PEERS_WINDOW_MAX_HOURS, "slots");
 		int32_t prev = INT32_MAX;
 		for (uint32_t s = 0; s < ns && !r->bad; s++)
@@ -457,7 +466,7 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 		combo_map[i] = apply && !r->bad ? peers_combo_id(p, (PeerComboKind)kind, a, al, b, bl) : -1;
 	}
 
-	size_t hour_size = 4 + 4 * ((PEERS_SYSLOG_MAX + 1) * 6 + 2 * PEERS_PROTO_MAX + PEERS_CELLS + 1);
+	size_t hour_size = 4 + 4 * ((PEERS_SYSLOG_MAX + 1) * 6 + 2 * PEERS_PROTO_MAX + PEERS_CELLS + 1 + (version >= 3));
 	uint32_t nh = get_count(r, hour_size, PEERS_WINDOW_MAX_HOURS, "hours");
 	int32_t prev = INT32_MAX;
 	for (uint32_t i = 0; i < nh && !r->bad; i++) {
@@ -468,6 +477,7 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 				h.in[s][c] = get_u32(r, "hour");
 		for (unsigned k = 0; k < PEERS_PROTO_MAX; k++)
 			h.proto_in[k] = get_u32(r, "hour");
+		h.legacy_mail_in = version >= 3 ? get_u32(r, "hour") : 0;
 		for (unsigned c = 0; c < PEERS_CELLS; c++)
 			h.out[c] = get_u32(r, "hour");
 		h.out_noconn = get_u32(r, "hour");
@@ -484,7 +494,8 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 			*peers_hour_get(p, h.hour) = h;
 	}
 
-	for (unsigned d = 0; d < _PEER_DIR_MAX && !r->bad; d++)
+	unsigned n_tables = version >= 3 ? _PEER_DIR_MAX : PEER_DESTINATION;
+	for (unsigned d = 0; d < n_tables && !r->bad; d++)
 		parse_table(r, p, &p->t[d], apply, combo_map, nc, now_hour, version);
 	free(combo_map);
 

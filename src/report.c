@@ -79,14 +79,14 @@ const char *report_format_list(void)
 	return list;
 }
 
-int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, Buf *out)
+int report_render(Peers *p, ReportFormat fmt, int64_t now_usec, int64_t window_usec, Buf *out)
 {
 	if (!p || (unsigned)fmt >= _REPORT_FORMAT_MAX)
 		return -EINVAL;
 	ReportModel *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	int r = report_model_build(m, p, now_usec);
+	int r = report_model_build(m, p, now_usec, window_usec);
 	if (r >= 0)
 		r = report_formats[fmt].render(m, out);
 	if (r >= 0)

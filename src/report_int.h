@@ -90,9 +90,9 @@ typedef enum ReportList {
 	REPORT_LIST_LEGACY,       /* inbound, by SSL/TLS 1.0/1.1 sessions */
 	REPORT_LIST_FAILED,       /* inbound, by STARTTLS failures */
 	REPORT_LIST_UNKNOWN,      /* clients without a name, by sessions */
-	REPORT_LIST_ALWAYS_TLS,   /* outbound, by TLS deliveries, no plaintext */
-	REPORT_LIST_NEVER_TLS,    /* outbound, by plaintext deliveries, no TLS */
-	REPORT_LIST_MIXED,        /* outbound, by plaintext deliveries, some TLS */
+	REPORT_LIST_ALWAYS_TLS,   /* destinations, by TLS deliveries, no plaintext */
+	REPORT_LIST_NEVER_TLS,    /* destinations, by plaintext deliveries, no TLS */
+	REPORT_LIST_MIXED,        /* destinations, by plaintext deliveries, some TLS */
 	_REPORT_LIST_MAX,
 } ReportList;
 
@@ -114,8 +114,8 @@ typedef struct ReportOutClass {
 
 struct ReportModel {
 	PeersTotals T;
-	PeerStats *in, *out, *unk;
-	size_t n_in, n_out, n_unk;
+	PeerStats *in, *out, *unk, *dst;   /* dst: by next-hop domain, the policy-map key */
+	size_t n_in, n_out, n_unk, n_dst;
 	ReportVerdict *verdict;       /* one per syslog_name, n_verdict = T.n_syslog */
 	unsigned n_verdict;
 	ReportSection *sec;           /* grown by report_section_new() */
@@ -130,7 +130,7 @@ struct ReportModel {
 };
 
 /* report_model.c */
-int report_model_build(ReportModel *m, Peers *p, int64_t now_usec);
+int report_model_build(ReportModel *m, Peers *p, int64_t now_usec, int64_t window_usec);
 void report_model_free(ReportModel *m);
 /* report_section_new - append a section; NULL (and m->err) on ENOMEM, or
  * -EINVAL for more than REPORT_COLS_MAX columns. */
@@ -165,6 +165,10 @@ void report_fmt_span(char *out, size_t n, int64_t usec);
 /* report_names - "a (3), b (2) +N more": the first REPORT_NAMES_MAX of a ranking. */
 void report_names(Buf *b, const ReportRanked *v, size_t n);
 ReportOutClass report_out_class(const PeerStats *p);
+/* report_policy - the smtp_tls_policy_maps level a destination's deliveries
+ * support, and why (appended to evidence); NULL when it is no candidate:
+ * a delivery went out without TLS, or no TLS delivery was sent. */
+const char *report_policy(const PeerStats *dst, Buf *evidence);
 /* report_enc_sums - sessions and mail sessions over every encryption of cells in. */
 void report_enc_sums(const uint64_t *in, uint64_t *ret_all, uint64_t *ret_mail);
 int report_rank(ReportModel *m, const PeerStats *v, size_t n, uint64_t (*key)(const PeerStats *),

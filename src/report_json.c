@@ -141,11 +141,21 @@ static void j_outbound_peer(Buf *b, const PeerStats *p)
 		buf_puts(b, "null");
 	buf_puts(b, ",\"class\":");
 	buf_puts(b, o.tls && !o.plain ? "\"always_tls\"" : !o.tls && o.plain ? "\"never_tls\"" : o.tls ? "\"mixed\"" : "\"no_connection\"");
-	if (o.tls && !o.plain)
-		buf_printf(b, ",\"policy\":\"%s\"", o.weakest == TRUST_VERIFIED ? "verify" : "encrypt");
+	Buf ev = BUF_NULL;
+	const char *level = report_policy(p, &ev);
+	if (level) {
+		buf_printf(b, ",\"policy\":\"%s\",\"evidence\":", level);
+		esc_json(b, buf_error(&ev) ? "" : buf_cstr(&ev));
+	}
+	buf_deinit(&ev);
+	buf_puts(b, ",\"registrable_domain\":");
+	esc_json(b, p->group);
 	buf_puts(b, ",\"protocols\":");
 	j_combos(b, p, COMBO_TLS);
-	buf_puts(b, ",\"recipient_domains\":");
+	/* the destination is one recipient domain; the examples are its MX hosts */
+	buf_puts(b, ",\"recipient_domains\":[");
+	esc_json(b, p->key);
+	buf_puts(b, "],\"mx_hosts\":");
 	j_examples(b, p);
 	buf_puts(b, ",\"first_seen\":");
 	j_time(b, p->first_seen_usec);
@@ -320,9 +330,9 @@ static void j_outbound(Buf *b, const ReportModel *m)
 	buf_puts(b, ",\n    \"policy_map\": ");
 	esc_json(b, m->policy ? m->policy : "");
 	buf_puts(b, ",\n    \"destinations\": [");
-	for (size_t i = 0; i < m->n_out; i++) {
+	for (size_t i = 0; i < m->n_dst; i++) {
 		buf_puts(b, i ? ",\n    " : "\n    ");
-		j_outbound_peer(b, &m->out[i]);
+		j_outbound_peer(b, &m->dst[i]);
 	}
 	buf_puts(b, "]\n  },\n");
 }

@@ -217,6 +217,7 @@ void report_model_free(ReportModel *m)
 	free(m->in);
 	free(m->out);
 	free(m->unk);
+	free(m->dst);
 	free(m->window);
 	free(m->policy);
 	free(m->banner);
@@ -302,6 +303,58 @@ ReportOutClass report_out_class(const PeerStats *p)
 	return o;
 }
 
+/* mx_under - every relay host seen is the destination or a name under it,
+ * so a certificate that matched the MX name also matches "nexthop,
+ * dot-nexthop" (smtp_tls_secure_cert_match). */
+static bool mx_under(const PeerStats *p)
+{
+	size_t kl = strlen(p->key);
+	if (p->n_examples == 0 || p->more_examples)
+		return false;
+	for (unsigned i = 0; i < p->n_examples; i++) {
+		const char *h = p->examples[i];
+		size_t hl = strlen(h);
+		if (strcmp(h, p->key) && !(hl > kl + 1 && h[hl - kl - 1] == '.' && !strcmp(h + hl - kl, p->key)))
+			return false;
+	}
+	return true;
+}
+
+const char *report_policy(const PeerStats *p, Buf *ev)
+{
+	ReportOutClass o = report_out_class(p);
+	uint64_t sent_tls = o.sent - p->n[peers_out_cell(TRUST_NONE, DELIVERY_SENT)];
+	uint64_t verified = 0, dane = 0;
+	for (unsigned s = 0; s < _DELIVERY_MAX; s++)
+		verified += p->n[peers_out_cell(TRUST_VERIFIED, (DeliveryStatus)s)];
+	for (unsigned i = 0; i < p->n_combos; i++)
+		if (p->combos[i].kind == COMBO_TLS && !strcmp(p->combos[i].b, "dane"))
+			dane += p->combos[i].n;
+	if (o.plain > 0 || sent_tls == 0 || !strcmp(p->key, "unknown"))
+		return NULL;
+	if (dane == o.tls) {
+		buf_printf(ev, "all %llu TLS deliveries DANE-verified (tls=dane)", (unsigned long long)o.tls);
+		return "dane";
+	}
+	if (verified == o.tls && mx_under(p)) {
+		buf_printf(ev, "all %llu TLS deliveries Verified; every MX host is under the domain",
+			   (unsigned long long)o.tls);
+		return "secure";
+	}
+	if (verified == o.tls) {
+		buf_printf(ev, "all %llu TLS deliveries Verified (Postfix logs that only under a verify, secure, "
+			   "fingerprint or dane policy: keep a fingerprint entry you have)", (unsigned long long)o.tls);
+		return "verify";
+	}
+	static const char *const why[_TRUST_MAX] = {
+		[TRUST_ANONYMOUS] = "no certificate", [TRUST_UNTRUSTED] = "certificate not trusted",
+		[TRUST_TRUSTED] = "CA-signed, name not checked at this level",
+	};
+	buf_printf(ev, "TLS on every connection; weakest trust %s (%s)", trust_name((Trust)o.weakest),
+		   why[o.weakest] ? why[o.weakest] : "");
+	return "encrypt";
+}
+
 /*
  * Ranking: peers with a positive key, by key descending, then by name.
  */
@@ -366,13 +419,13 @@ static int model_rank_all(ReportModel *m)
 		[REPORT_LIST_LEGACY] = { PEER_INBOUND, report_legacy_sessions },
 		[REPORT_LIST_FAILED] = { PEER_INBOUND, key_failed },
 		[REPORT_LIST_UNKNOWN] = { PEER_UNKNOWN_ADDR, key_total },
-		[REPORT_LIST_ALWAYS_TLS] = { PEER_OUTBOUND, key_always_tls },
-		[REPORT_LIST_NEVER_TLS] = { PEER_OUTBOUND, key_never_tls },
-		[REPORT_LIST_MIXED] = { PEER_OUTBOUND, key_mixed },
+		[REPORT_LIST_ALWAYS_TLS] = { PEER_DESTINATION, key_always_tls },
+		[REPORT_LIST_NEVER_TLS] = { PEER_DESTINATION, key_never_tls },
+		[REPORT_LIST_MIXED] = { PEER_DESTINATION, key_mixed },
 	};
 	for (unsigned i = 0; i < _REPORT_LIST_MAX; i++) {
-		const PeerStats *v = lists[i].dir == PEER_INBOUND ? m->in : lists[i].dir == PEER_OUTBOUND ? m->out : m->unk;
-		size_t n = lists[i].dir == PEER_INBOUND ? m->n_in : lists[i].dir == PEER_OUTBOUND ? m->n_out : m->n_unk;
+		const PeerStats *v = lists[i].dir == PEER_INBOUND ? m->in : lists[i].dir == PEER_DESTINATION ? m->dst : m->unk;
+		size_t n = lists[i].dir == PEER_INBOUND ? m->n_in : lists[i].dir == PEER_DESTINATION ? m->n_dst : m->n_unk;
 		int r = report_rank(m, v, n, lists[i].key, &m->list[i]);
 		if (r < 0)
 			return r;
@@ -478,16 +531,18 @@ static void model_banner(ReportModel *m)
 				  (unsigned long long)unknown, (unsigned long long)all, 100.0 * report_share(unknown, all));
 }
 
-int report_model_build(ReportModel *m, Peers *p, int64_t now_usec)
+int report_model_build(ReportModel *m, Peers *p, int64_t now_usec, int64_t window_usec)
 {
 	*m = (ReportModel){ 0 };
-	int r = peers_get_totals(p, now_usec, &m->T);
+	int r = peers_get_totals(p, now_usec, window_usec, &m->T);
 	if (r >= 0)
-		r = peers_list(p, PEER_INBOUND, now_usec, &m->in, &m->n_in);
+		r = peers_list(p, PEER_INBOUND, now_usec, window_usec, &m->in, &m->n_in);
 	if (r >= 0)
-		r = peers_list(p, PEER_OUTBOUND, now_usec, &m->out, &m->n_out);
+		r = peers_list(p, PEER_OUTBOUND, now_usec, window_usec, &m->out, &m->n_out);
 	if (r >= 0)
-		r = peers_list(p, PEER_UNKNOWN_ADDR, now_usec, &m->unk, &m->n_unk);
+		r = peers_list(p, PEER_UNKNOWN_ADDR, now_usec, window_usec, &m->unk, &m->n_unk);
+	if (r >= 0)
+		r = peers_list(p, PEER_DESTINATION, now_usec, window_usec, &m->dst, &m->n_dst);
 	if (r >= 0)
 		r = model_rank_all(m);
 	if (r < 0)

@@ -29,7 +29,7 @@ static void cell_buf(ReportModel *m, ReportCell *c, Buf *b)
 	buf_deinit(b);
 }
 
-/* example hosts (or recipient domains), "a, b, c, ..." */
+/* example hosts (inbound), or a destination's relay (MX) hosts, "a, b, c, ..." */
 static void cell_examples(ReportModel *m, ReportCell *c, const PeerStats *p)
 {
 	Buf b = BUF_NULL;
@@ -183,14 +183,15 @@ static void sec_protocols(ReportModel *m)
 static void sec_protocol_floor(ReportModel *m)
 {
 	static const ReportColumn cols[] = { { "side", T_ }, { "setting", T_ }, { "sessions affected", N_ },
-					     { "peers", N_ }, { "who (sessions)", T_ } };
+					     { "mail sessions affected", N_ }, { "peers", N_ }, { "who (sessions)", T_ } };
 	ReportSection *s = report_section_new(m, "protocol_floor", "What if: requiring TLS 1.2 or newer", cols,
 					      ELEMENTSOF(cols));
 	if (!s)
 		return;
 	s->intro = report_printf(m, "Sessions (outbound: deliveries) that negotiated SSL/TLS 1.0/1.1 and would have failed "
-				    "the handshake with the setting; a peer is the registrable domain of the host "
-				    "(the name a registrar sells, such as example.co.uk).");
+				    "the handshake with the setting, and how many of them carried mail (every delivery "
+				    "does); a peer is the registrable domain of the host (the name a registrar sells, "
+				    "such as example.co.uk).");
 	ReportRanking out = { 0 };
 	report_rank(m, m->out, m->n_out, report_legacy_sessions, &out);
 	for (unsigned side = 0; side < 2; side++) {
@@ -205,10 +206,11 @@ static void sec_protocol_floor(ReportModel *m)
 		report_cell_text(m, &c[0], side == 0 ? "inbound" : "outbound");
 		report_cell_text(m, &c[1], side == 0 ? "smtpd_tls_protocols = >=TLSv1.2" : "smtp_tls_protocols = >=TLSv1.2");
 		c[2].count = n;
-		c[3].count = r->n;
+		c[3].count = side == 0 ? m->T.legacy_mail_in : n;
+		c[4].count = r->n;
 		Buf b = BUF_NULL;
 		report_names(&b, r->v, r->n);
-		cell_buf(m, &c[4], &b);
+		cell_buf(m, &c[5], &b);
 	}
 	free(out.v);
 }
@@ -406,8 +408,9 @@ static void sec_outbound_totals(ReportModel *m)
 
 static void sec_always_tls(ReportModel *m)
 {
-	static const ReportColumn cols[] = { { "destination", T_ }, { "TLS deliveries", N_ }, { "weakest trust", T_ },
-					     { "protocols", T_ }, { "recipient domains", T_ }, { "last seen", W_ } };
+	static const ReportColumn cols[] = { { "destination", T_ }, { "registrable domain", T_ }, { "TLS deliveries", N_ },
+					     { "weakest trust", T_ }, { "protocols", T_ }, { "MX hosts", T_ },
+					     { "last seen", W_ } };
 	ReportSection *s = report_section_new(m, "always_tls", "Outbound: destinations that always negotiated TLS",
 					      cols, ELEMENTSOF(cols));
 	const ReportRanking *r = &m->list[REPORT_LIST_ALWAYS_TLS];
@@ -418,56 +421,118 @@ static void sec_always_tls(ReportModel *m)
 		if (!c)
 			continue;
 		report_cell_text(m, &c[0], p->key);
-		c[1].count = o.tls;
-		report_cell_text(m, &c[2], trust_name((Trust)o.weakest));
-		cell_combos(m, &c[3], p, COMBO_TLS, false, o.tls);
-		cell_examples(m, &c[4], p);
-		c[5].usec = p->last_seen_usec;
+		report_cell_text(m, &c[1], p->group);
+		c[2].count = o.tls;
+		report_cell_text(m, &c[3], trust_name((Trust)o.weakest));
+		cell_combos(m, &c[4], p, COMBO_TLS, false, o.tls);
+		cell_examples(m, &c[5], p);
+		c[6].usec = p->last_seen_usec;
 	}
 }
 
-/* policy_snippet - smtp_tls_policy_maps lines for the always-TLS
- * destinations' recipient domains, sorted by destination name. */
-static void policy_snippet(ReportModel *m, Buf *pol)
+/* group_cmp - by registrable domain, then destination: the view groups
+ * the policy-map keys under the domain a registrar sells */
+static int group_cmp(const void *a, const void *b)
 {
-	const ReportRanking *r = &m->list[REPORT_LIST_ALWAYS_TLS];
+	const PeerStats *x = *(const PeerStats *const *)a, *y = *(const PeerStats *const *)b;
+	int r = strcmp(x->group, y->group);
+	return r ? r : strcmp(x->key, y->key);
+}
+
+/* policy_candidates - the destinations report_policy() suggests a level
+ * for, grouped; NULL on ENOMEM (m->err). *ret_n is their number. */
+static const PeerStats **policy_candidates(ReportModel *m, size_t *ret_n)
+{
+	const PeerStats **v = malloc((m->n_dst ? m->n_dst : 1) * sizeof(*v));
+	size_t n = 0;
+	if (!v) {
+		if (!m->err)
+			m->err = -ENOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < m->n_dst; i++) {
+		Buf ev = BUF_NULL;
+		if (report_policy(&m->dst[i], &ev))
+			v[n++] = &m->dst[i];
+		buf_deinit(&ev);
+	}
+	qsort(v, n, sizeof(*v), group_cmp);
+	*ret_n = n;
+	return v;
+}
+
+static void sec_policy_candidates(ReportModel *m, const PeerStats **v, size_t n)
+{
+	static const ReportColumn cols[] = { { "registrable domain", T_ }, { "policy-map key", T_ }, { "sent", N_ },
+					     { "deferred", N_ }, { "bounced", N_ }, { "weakest trust", T_ },
+					     { "suggested", T_ }, { "evidence", T_ } };
+	ReportSection *s = report_section_new(m, "policy_candidates", "Outbound: smtp_tls_policy_maps candidates", cols,
+					      ELEMENTSOF(cols));
+	if (!s)
+		return;
+	s->empty = "none: no destination had a TLS delivery sent and none without TLS";
+	s->intro = report_printf(m,
+		"One row per smtp_tls_policy_maps key: the next-hop domain, which is the recipient domain unless a "
+		"relayhost or transport(5) next hop sends the mail elsewhere (then the key is that destination, "
+		"e.g. [relay.example.net]:587). Listed: destinations with at least one TLS delivery sent and none "
+		"without TLS. Suggested: dane when every TLS delivery was logged DANE-verified (tls=dane, Postfix "
+		"3.11+); secure when every one was Verified and every MX host is the domain or under it (so the "
+		"certificate matches nexthop, dot-nexthop); verify when every one was Verified; encrypt otherwise "
+		"(Trusted means CA-signed but the name was not checked at the level in force).");
+	for (size_t i = 0; i < n; i++) {
+		const PeerStats *p = v[i];
+		ReportOutClass o = report_out_class(p);
+		Buf ev = BUF_NULL;
+		const char *level = report_policy(p, &ev);
+		ReportCell *c = report_row(m, s);
+		if (!c) {
+			buf_deinit(&ev);
+			continue;
+		}
+		report_cell_text(m, &c[0], p->group);
+		report_cell_text(m, &c[1], p->key);
+		c[2].count = o.sent;
+		c[3].count = o.deferred;
+		c[4].count = o.bounced;
+		report_cell_text(m, &c[5], trust_name((Trust)o.weakest));
+		report_cell_text(m, &c[6], level);
+		cell_buf(m, &c[7], &ev);
+	}
+}
+
+/* policy_snippet - one smtp_tls_policy_maps line per candidate, every
+ * one of them, grouped by registrable domain. */
+static void policy_snippet(ReportModel *m, Buf *pol, const PeerStats **v, size_t n)
+{
 	char from[64], to[64];
 	report_fmt_time(from, sizeof(from), m->T.from_usec, false);
 	report_fmt_time(to, sizeof(to), m->T.to_usec, false);
-	buf_printf(pol, "# smtp_tls_policy_maps: destinations that negotiated TLS on every delivery\n"
-			"# between %s and %s. \"verify\" where every delivery was Verified.\n"
-			"# Review, add to the map, then run postmap.\n", from, to);
+	buf_printf(pol, "# smtp_tls_policy_maps: next-hop domains with TLS deliveries sent and none without TLS\n"
+			"# between %s and %s; the level is what the logged deliveries support\n"
+			"# (see the candidates table). Review, add to the map, then run postmap.\n", from, to);
 	size_t width = 0;
-	for (size_t i = 0; i < r->n; i++)
-		for (unsigned k = 0; k < r->v[i].p->n_examples; k++)
-			width = MAX(width, strlen(r->v[i].p->examples[k]));
-	ReportRanked *byname = r->n ? malloc(r->n * sizeof(*byname)) : NULL;
-	if (r->n && !byname && !m->err)
-		m->err = -ENOMEM;
-	if (!byname)
-		return;
-	/* a zero key leaves the name as the only order */
-	for (size_t i = 0; i < r->n; i++)
-		byname[i] = (ReportRanked){ r->v[i].p, 0 };
-	qsort(byname, r->n, sizeof(*byname), report_ranked_cmp);
-	for (size_t i = 0; i < r->n; i++) {
-		const PeerStats *p = byname[i].p;
-		ReportOutClass o = report_out_class(p);
-		const char *word = o.weakest == TRUST_VERIFIED ? "verify" : "encrypt";
-		if (p->n_examples == 0 || !strcmp(p->key, "unknown"))
-			continue;
-		for (unsigned k = 0; k < p->n_examples; k++)
-			buf_printf(pol, "%-*s %s\n", (int)width, p->examples[k], word);
-		if (p->more_examples)
-			buf_printf(pol, "# more recipient domains under %s were seen than are listed\n", p->key);
+	for (size_t i = 0; i < n; i++)
+		width = MAX(width, strlen(v[i]->key));
+	for (size_t i = 0; i < n; i++) {
+		Buf ev = BUF_NULL;
+		const char *level = report_policy(v[i], &ev);
+		buf_deinit(&ev);
+		if (i == 0 || strcmp(v[i]->group, v[i - 1]->group))
+			buf_printf(pol, "# %s\n", v[i]->group);
+		buf_printf(pol, "%-*s %s\n", (int)width, v[i]->key, level);
 	}
-	free(byname);
 }
 
 static void sec_policy(ReportModel *m)
 {
+	size_t n = 0;
+	const PeerStats **v = policy_candidates(m, &n);
+	if (!v)
+		return;
+	sec_policy_candidates(m, v, n);
 	Buf pol = BUF_NULL;
-	policy_snippet(m, &pol);
+	policy_snippet(m, &pol, v, n);
+	free(v);
 	if (buf_error(&pol) && !m->err)
 		m->err = buf_error(&pol);
 	m->policy = buf_steal(&pol, NULL);
@@ -480,9 +545,9 @@ static void sec_policy(ReportModel *m)
 
 static void sec_never_tls(ReportModel *m)
 {
-	static const ReportColumn cols[] = { { "destination", T_ }, { "deliveries without TLS", N_ }, { "sent", N_ },
-					     { "deferred", N_ }, { "bounced", N_ }, { "recipient domains", T_ },
-					     { "last seen", W_ } };
+	static const ReportColumn cols[] = { { "destination", T_ }, { "registrable domain", T_ },
+					     { "deliveries without TLS", N_ }, { "sent", N_ }, { "deferred", N_ },
+					     { "bounced", N_ }, { "MX hosts", T_ }, { "last seen", W_ } };
 	ReportSection *s = report_section_new(m, "never_tls", "Outbound: destinations that never negotiated TLS",
 					      cols, ELEMENTSOF(cols));
 	const ReportRanking *r = &m->list[REPORT_LIST_NEVER_TLS];
@@ -493,12 +558,13 @@ static void sec_never_tls(ReportModel *m)
 		if (!c)
 			continue;
 		report_cell_text(m, &c[0], p->key);
-		c[1].count = o.plain;
-		c[2].count = o.sent;
-		c[3].count = o.deferred;
-		c[4].count = o.bounced;
-		cell_examples(m, &c[5], p);
-		c[6].usec = p->last_seen_usec;
+		report_cell_text(m, &c[1], p->group);
+		c[2].count = o.plain;
+		c[3].count = o.sent;
+		c[4].count = o.deferred;
+		c[5].count = o.bounced;
+		cell_examples(m, &c[6], p);
+		c[7].usec = p->last_seen_usec;
 	}
 }
 

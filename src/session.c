@@ -1068,10 +1068,14 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 	Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
 	count(s, M_OUTBOUND_DELIVERIES, l);
 	PolStat ps; /* Postfix 3.11+: one per policy feature */
+	bool dane = false;
 	for (Slice f = m->g[G_TLSFEAT]; polstat_next(&f, &ps);) {
 		Slice p[] = { prog->syslog_name, slice_from(ps.feature), slice_from(ps.level), slice_from(ps.final),
 			      slice_from(ps.state) };
 		count(s, M_OUTBOUND_TLS_POLICY, p);
+		/* "dane" kept (not downgraded to "dane:may"): TLSA records matched */
+		if ((!strcmp(ps.level, "dane") || !strcmp(ps.level, "dane-only")) && !strcmp(ps.state, "satisfied"))
+			dane = true;
 	}
 	if (s->peers && !internal) {
 		PeerDelivery pd = {
@@ -1083,6 +1087,7 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 			.tls = tls,
 			.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
 			.status = ds,
+			.dane = dane && tls == TRUST_VERIFIED,
 		};
 		peers_outbound_delivery(s->peers, &pd);
 	}

@@ -104,11 +104,11 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < 3; i++) {
 		PeerStats st;
 		static const char *const hk[] = { "google.com", "outlook.com", "amazonses.com" };
-		if (peers_get_window(p, PEER_INBOUND, hk[i], 0, &st) < 0 || !st.labelled)
+		if (peers_get_window(p, PEER_INBOUND, hk[i], 0, 0, &st) < 0 || !st.labelled)
 			heavy_labelled = false;
 	}
 	PeersTotals T;
-	peers_get_totals(p, 0, &T);
+	peers_get_totals(p, 0, 0, &T);
 	printf("hosts=%lu domains=%lu events=%lu seconds=%.2f events_per_second=%.0f\n", hosts, domains, events, secs,
 	       (double)events / secs);
 	printf("series_inbound=%zu series_outbound=%zu max_series_inbound=%zu max_series_outbound=%zu\n", n_in, n_out,

@@ -474,6 +474,16 @@ def verify(log, truth):
         check(js.returncode == 0, "GET /report?format=json")
         if js.returncode == 0:
             check_report(json.loads(js.stdout), truth, "/report?format=json")
+        # ?window= parsed like --window, bounded by it
+        base = f"http://127.0.0.1:{PORT_HTTP}/report"
+        for q, code, want in (("?format=json&window=2d", 200, '"seconds": 172800'),
+                              ("?format=json&window=1h30m", 200, '"seconds": 7200'),
+                              ("?window=367d", 400, "window must be at most the configured --window=366d"),
+                              ("?window=soon", 400, "window must be a duration"),
+                              ("?window=0s", 400, "window must be a duration")):
+            r = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", base + q], capture_output=True, text=True)
+            got_body, _, got_code = r.stdout.rpartition("\n")
+            check(got_code == str(code) and want in got_body, f"GET /report{q}: {got_code} {got_body[:120]!r}")
     finally:
         p.send_signal(signal.SIGTERM)
         try:

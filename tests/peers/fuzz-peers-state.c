@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(err);
 	if (r == 0) {
 		Buf b = BUF_NULL;
-		if (report_render(p, REPORT_JSON, 0, &b) < 0)
+		if (report_render(p, REPORT_JSON, 0, 0, &b) < 0)
 			abort();
 		buf_clear(&b);
 		if (peers_save_buffer(p, &b) < 0)

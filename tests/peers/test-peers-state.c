@@ -60,7 +60,7 @@ static void populate(Peers *p, int64_t base, int rounds)
 static char *render(Peers *p, ReportFormat f)
 {
 	Buf b = BUF_NULL;
-	check(report_render(p, f, 0, &b) == 0);
+	check(report_render(p, f, 0, 0, &b) == 0);
 	buf_cstr(&b);
 	return buf_steal(&b, NULL);
 }
@@ -106,9 +106,9 @@ static void test_roundtrip(void)
 
 	/* window counts after the restart keep growing */
 	PeerStats before, after;
-	check(peers_get_window(c, PEER_INBOUND, "alpha.example", 0, &before) == 0);
+	check(peers_get_window(c, PEER_INBOUND, "alpha.example", 0, 0, &before) == 0);
 	populate(c, ts(2026, 11, 28, 11, 30, 0), 6);
-	check(peers_get_window(c, PEER_INBOUND, "alpha.example", 0, &after) == 0);
+	check(peers_get_window(c, PEER_INBOUND, "alpha.example", 0, 0, &after) == 0);
 	check_u64(after.total, before.total + 1);
 	check(after.first_seen_usec == before.first_seen_usec);
 
@@ -135,8 +135,8 @@ static void test_roundtrip(void)
 		check(peers_new(&h, NULL, &hc) == 0);
 		check(peers_load_buffer(h, b.data, b.len, NULL) == 0);
 		PeersTotals T1, T7;
-		peers_get_totals(h, 0, &T1);
-		peers_get_totals(a, 0, &T7);
+		peers_get_totals(h, 0, 0, &T1);
+		peers_get_totals(a, 0, 0, &T7);
 		uint64_t n1 = 0, n7 = 0;
 		for (unsigned k = 0; k < 6; k++) {
 			n1 += T1.in[k];
@@ -151,11 +151,11 @@ static void test_roundtrip(void)
 	Peers *s = mk(1, 2);
 	check(peers_load_buffer(s, b.data, b.len, NULL) == 0);
 	PeersTotals T;
-	peers_get_totals(s, 0, &T);
+	peers_get_totals(s, 0, 0, &T);
 	check_u64(T.tracked[PEER_INBOUND], 2);
 	PeerStats st;
-	check(peers_get_window(s, PEER_INBOUND, "unknown", 0, &st) == 0 ||
-	      peers_get_window(s, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check(peers_get_window(s, PEER_INBOUND, "unknown", 0, 0, &st) == 0 ||
+	      peers_get_window(s, PEER_INBOUND, "alpha.example", 0, 0, &st) == 0);
 
 	buf_deinit(&b);
 	buf_deinit(&b2);

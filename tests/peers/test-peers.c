@@ -183,12 +183,12 @@ static void test_folding(void)
 
 	/* tracking is bounded and the heavy hitters are still tracked */
 	PeerStats st;
-	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, 0, &st) == 0);
 	check_u64(st.ss_count, 100);
 	check_u64(st.ss_error, 0);
-	check(peers_get_window(p, PEER_INBOUND, "flood0.example", 0, &st) == -ENOENT);
+	check(peers_get_window(p, PEER_INBOUND, "flood0.example", 0, 0, &st) == -ENOENT);
 	PeersTotals T;
-	peers_get_totals(p, 0, &T);
+	peers_get_totals(p, 0, 0, &T);
 	check_u64(T.tracked[PEER_INBOUND], 10);
 	check_u64(T.evicted[PEER_INBOUND], 998);
 	check_u64(T.in[cell], 1185);
@@ -222,7 +222,7 @@ static void test_folding_random(void)
 		char key[64];
 		snprintf(key, sizeof(key), "peer%u.example", r);
 		PeerStats st;
-		check(peers_get_window(p, PEER_INBOUND, key, 0, &st) == 0);
+		check(peers_get_window(p, PEER_INBOUND, key, 0, 0, &st) == 0);
 		check(st.labelled);
 	}
 	check(peers_labelled_count(p, PEER_INBOUND) == 20);
@@ -231,7 +231,7 @@ static void test_folding_random(void)
 		uint64_t sum = peers_series_value(p, PEER_INBOUND, "other", c);
 		PeerStats *v;
 		size_t n;
-		peers_list(p, PEER_INBOUND, 0, &v, &n);
+		peers_list(p, PEER_INBOUND, 0, 0, &v, &n);
 		for (size_t i = 0; i < n; i++)
 			if (v[i].labelled)
 				sum += peers_series_value(p, PEER_INBOUND, v[i].key, c);
@@ -254,7 +254,7 @@ static void test_windows(void)
 	in_session(p, ts(2026, 11, 28, 0, 10, 0), "postfix/submission", "mx.bravo.example", "192.0.2.2", ENC_STARTTLS_FAILED, false, NULL, NULL, "no_shared_cipher");
 
 	PeerStats st;
-	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, 0, &st) == 0);
 	check_u64(st.total, 3);
 	check_u64(st.n[peers_in_cell(ENC_PLAINTEXT, true)], 1);
 	check_u64(st.n[peers_in_cell(ENC_TLS, true)], 1);
@@ -274,12 +274,12 @@ static void test_windows(void)
 	check_str(st.combos[2].a, "postfix");
 
 	/* the same window seen from the end of 27 Nov (23:xx): only that hour */
-	check(peers_get_window(p, PEER_INBOUND, "alpha.example", ts(2026, 11, 27, 23, 59, 0), &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", ts(2026, 11, 27, 23, 59, 0), 0, &st) == 0);
 	check_u64(st.total, 2);
 
 	/* days: the 24 h window ending in hour 00 of 28 Nov spans two UTC days */
 	PeersTotals T;
-	peers_get_totals(p, 0, &T);
+	peers_get_totals(p, 0, 0, &T);
 	check_u64(T.n_days, 2);
 	check_u64(T.day_sessions[0], 2);
 	check_u64(T.day_plain[0], 1);
@@ -297,31 +297,31 @@ static void test_windows(void)
 
 	/* 24 h later (hour 00 of 29 Nov): hour 23 of 27 Nov leaves the window, hour 00 of 28 Nov stays */
 	in_session(p, ts(2026, 11, 28, 23, 59, 0), "postfix", "mx.alpha.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
-	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, 0, &st) == 0);
 	check_u64(st.total, 2);
 	check(st.last_plaintext_usec == h23);   /* timestamps are not windowed */
-	peers_get_totals(p, 0, &T);
+	peers_get_totals(p, 0, 0, &T);
 	check_u64(T.in[peers_in_cell(ENC_PLAINTEXT, true)], 0);
 	check_u64(T.n_days, 1);
 
 	/* a log-time jump backwards beyond the window: counted, not windowed */
 	in_session(p, ts(2026, 11, 20, 10, 0, 0), "postfix", "mx.alpha.example", "192.0.2.1", ENC_PLAINTEXT, true, NULL, NULL, NULL);
-	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, 0, &st) == 0);
 	check_u64(st.total, 2);
 	check_u64(peers_event_total(p, PEER_INBOUND, peers_in_cell(ENC_PLAINTEXT, true)), 2);
-	peers_get_totals(p, 0, &T);
+	peers_get_totals(p, 0, 0, &T);
 	check_u64(T.late_events, 1);
 	/* a backwards jump within the window lands in its own hour */
 	in_session(p, ts(2026, 11, 28, 5, 0, 0), "postfix", "mx.alpha.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
-	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, 0, &st) == 0);
 	check_u64(st.total, 3);
 
 	/* a jump forward by 10 days: everything expires, peers not seen are dropped */
 	in_session(p, ts(2026, 12, 8, 12, 0, 0), "postfix", "mx.charlie.example", "192.0.2.9", ENC_TLS, true, "TLSv1.3", "A", NULL);
-	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, &st) == -ENOENT);
-	check(peers_get_window(p, PEER_INBOUND, "bravo.example", 0, &st) == -ENOENT);
-	check(peers_get_window(p, PEER_INBOUND, "charlie.example", 0, &st) == 0);
-	peers_get_totals(p, 0, &T);
+	check(peers_get_window(p, PEER_INBOUND, "alpha.example", 0, 0, &st) == -ENOENT);
+	check(peers_get_window(p, PEER_INBOUND, "bravo.example", 0, 0, &st) == -ENOENT);
+	check(peers_get_window(p, PEER_INBOUND, "charlie.example", 0, 0, &st) == 0);
+	peers_get_totals(p, 0, 0, &T);
 	uint64_t n = 0;
 	for (unsigned c = 0; c < 6; c++)
 		n += T.in[c];
@@ -332,10 +332,10 @@ static void test_windows(void)
 	p = new_peers(NULL, 10, 100, 3600LL * 1000000);
 	in_session(p, ts(2026, 11, 28, 10, 59, 59) + 999999, "postfix", "a.x.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
 	in_session(p, ts(2026, 11, 28, 11, 0, 0), "postfix", "a.x.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "A", NULL);
-	check(peers_get_window(p, PEER_INBOUND, "x.example", 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "x.example", 0, 0, &st) == 0);
 	check_u64(st.total, 1);
 	/* hour 10 was freed when hour 11 began: a 1 h window keeps one hour */
-	check(peers_get_window(p, PEER_INBOUND, "x.example", ts(2026, 11, 28, 10, 30, 0), &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "x.example", ts(2026, 11, 28, 10, 30, 0), 0, &st) == 0);
 	check_u64(st.total, 0);
 	peers_free(p);
 }
@@ -349,20 +349,20 @@ static void test_unknown_and_outbound(void)
 	in_session(p, t, "postfix", "203.0.113.8", "203.0.113.8", ENC_TLS, true, "TLSv1.3", "A", NULL);
 	in_session(p, t, "postfix", "unknown", "2001:db8:1:2::5", ENC_PLAINTEXT, true, NULL, NULL, NULL);
 	PeerStats st;
-	check(peers_get_window(p, PEER_INBOUND, "unknown", 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "unknown", 0, 0, &st) == 0);
 	check_u64(st.total, 4);
 	check_u64(st.n_examples, 0);
-	check(peers_get_window(p, PEER_UNKNOWN_ADDR, "203.0.113.7", 0, &st) == 0);
+	check(peers_get_window(p, PEER_UNKNOWN_ADDR, "203.0.113.7", 0, 0, &st) == 0);
 	check_u64(st.total, 2);
 	check_u64(st.n[peers_in_cell(ENC_PLAINTEXT, true)], 1);
-	check(peers_get_window(p, PEER_UNKNOWN_ADDR, "203.0.113.8", 0, &st) == 0);
+	check(peers_get_window(p, PEER_UNKNOWN_ADDR, "203.0.113.8", 0, 0, &st) == 0);
 	check_u64(st.total, 1);
 
 	out_delivery(p, t, "a@example.org", "mx.example.org[192.0.2.7]:25", TRUST_VERIFIED, "TLSv1.3", DELIVERY_SENT);
 	out_delivery(p, t, "b@Mail.Example.ORG", "mx.example.org[192.0.2.7]:25", TRUST_TRUSTED, "TLSv1.2", DELIVERY_SENT);
 	out_delivery(p, t, "c@plain.example.net", "mx.plain.example.net[192.0.2.8]:25", TRUST_NONE, "", DELIVERY_SENT);
 	out_delivery(p, t, "d@down.example.net", "none", TRUST_NONE, "", DELIVERY_DEFERRED);
-	check(peers_get_window(p, PEER_OUTBOUND, "example.org", 0, &st) == 0);
+	check(peers_get_window(p, PEER_OUTBOUND, "example.org", 0, 0, &st) == 0);
 	check_u64(st.total, 2);
 	check_u64(st.n[peers_out_cell(TRUST_VERIFIED, DELIVERY_SENT)], 1);
 	check_u64(st.n[peers_out_cell(TRUST_TRUSTED, DELIVERY_SENT)], 1);
@@ -370,17 +370,78 @@ static void test_unknown_and_outbound(void)
 	check_str(st.examples[0], "example.org");
 	check_str(st.examples[1], "mail.example.org");
 	check(st.last_plaintext_usec == 0);
-	check(peers_get_window(p, PEER_OUTBOUND, "example.net", 0, &st) == 0);
+	check(peers_get_window(p, PEER_OUTBOUND, "example.net", 0, 0, &st) == 0);
 	check_u64(st.total, 2);
 	check(st.last_plaintext_usec == t);
 	check_u64(st.n_combos, 1);
 	check(st.combos[0].kind == COMBO_NOCONN);
 	check_str(st.combos[0].a, "deferred");
 	PeersTotals T;
-	peers_get_totals(p, 0, &T);
+	peers_get_totals(p, 0, 0, &T);
 	check_u64(T.out_noconn, 1);
 	check_u64(T.proto_out[5], 1);
 	check_u64(T.proto_out[4], 1);
+	peers_free(p);
+}
+
+/* Destinations (the policy-map keys), legacy mail sessions per peer and a
+ * shorter window than the configured one; every figure exact, also after a
+ * save and load. */
+static void test_destinations_and_window(void)
+{
+	Peers *p = new_peers(NULL, 10, 100, 48LL * 3600 * 1000000);
+	int64_t t0 = ts(2026, 11, 27, 9, 0, 0), t1 = ts(2026, 11, 28, 9, 0, 0);
+	in_session(p, t0, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, true, "TLSv1", "A", NULL);
+	in_session(p, t1, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, false, "TLSv1.1", "B", NULL);
+	in_session(p, t1, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, true, "TLSv1.1", "B", NULL);
+	in_session(p, t1, "postfix", "mx.old.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "C", NULL);
+	out_delivery(p, t0, "a@Mail.Example.ORG", "mx1.example.org[192.0.2.7]:25", TRUST_VERIFIED, "TLSv1.3", DELIVERY_SENT);
+	out_delivery(p, t1, "b@mail.example.org", "mx2.example.org[192.0.2.8]:25", TRUST_UNTRUSTED, "TLSv1.3", DELIVERY_DEFERRED);
+	out_delivery(p, t1, "c@example.org", "none", TRUST_NONE, "", DELIVERY_DEFERRED);
+
+	Buf b = BUF_NULL;
+	require(peers_save_buffer(p, &b) == 0);
+	Peers *q = new_peers(NULL, 10, 100, 48LL * 3600 * 1000000);
+	require(peers_load_buffer(q, b.data, b.len, NULL) == 0);
+	buf_deinit(&b);
+	Peers *both[] = { p, q };
+	for (unsigned k = 0; k < 2; k++) {
+		PeerStats st;
+		PeersTotals T;
+		require(peers_get_window(both[k], PEER_DESTINATION, "mail.example.org", 0, 0, &st) == 0);
+		check_u64(st.total, 2);
+		check_str(st.group, "example.org");
+		check_u64(st.n[peers_out_cell(TRUST_VERIFIED, DELIVERY_SENT)], 1);
+		check_u64(st.n[peers_out_cell(TRUST_UNTRUSTED, DELIVERY_DEFERRED)], 1);
+		check_u64(st.n_examples, 2);
+		check_str(st.examples[0], "mx1.example.org");
+		check_str(st.examples[1], "mx2.example.org");
+		require(peers_get_window(both[k], PEER_DESTINATION, "example.org", 0, 0, &st) == 0);
+		check_u64(st.total, 1);
+		check_u64(st.n_examples, 0);
+		require(peers_get_window(both[k], PEER_OUTBOUND, "example.org", 0, 0, &st) == 0);
+		check_u64(st.total, 3);
+
+		require(peers_get_window(both[k], PEER_INBOUND, "old.example", 0, 0, &st) == 0);
+		check_u64(st.legacy_mail, 2);
+		check_u64(st.proto[2] + st.proto[3], 3);
+		require(peers_get_totals(both[k], 0, 0, &T) == 0);
+		check_u64(T.legacy_mail_in, 2);
+		/* one hour: only t1's events */
+		require(peers_get_window(both[k], PEER_INBOUND, "old.example", 0, 3600LL * 1000000, &st) == 0);
+		check_u64(st.legacy_mail, 1);
+		check_u64(st.total, 3);
+		require(peers_get_totals(both[k], 0, 90LL * 60 * 1000000, &T) == 0);
+		check(T.window_usec == 2LL * 3600 * 1000000);
+		check_u64(T.legacy_mail_in, 1);
+		check(peers_get_totals(both[k], 0, 49LL * 3600 * 1000000, &T) == -ERANGE);
+		check(peers_get_window(both[k], PEER_INBOUND, "old.example", 0, -1, &st) == -ERANGE);
+		Buf r = BUF_NULL;
+		check(report_render(both[k], REPORT_TEXT, 0, 3LL * 86400 * 1000000, &r) == -ERANGE);
+		check(report_render(both[k], REPORT_TEXT, 0, 3600LL * 1000000, &r) == 0);
+		buf_deinit(&r);
+	}
+	peers_free(q);
 	peers_free(p);
 }
 
@@ -411,7 +472,7 @@ static void test_exact_combos(void)
 	Peers *both[] = { p, q };
 	for (unsigned w = 0; w < 2; w++) {
 		PeerStats st;
-		require(peers_get_window(both[w], PEER_INBOUND, "busy.example", 0, &st) == 0);
+		require(peers_get_window(both[w], PEER_INBOUND, "busy.example", 0, 0, &st) == 0);
 		check_u64(st.proto[2], 355);           /* TLSv1: 40 + 39 + ... + 31 */
 		check_u64(st.proto[4], 820 - 355);     /* TLSv1.2 */
 		uint64_t tls = 0, fail = 0;
@@ -432,7 +493,7 @@ static void test_exact_combos(void)
 		check_u64(st.combos_other[COMBO_FAILURE], 0);
 	}
 	Buf b = BUF_NULL;
-	require(report_render(q, REPORT_TEXT, 0, &b) == 0);
+	require(report_render(q, REPORT_TEXT, 0, 0, &b) == 0);
 	const char *txt = buf_cstr(&b);
 	check_contains(txt, "TLSv1 C00 x40, TLSv1 C01 x39");
 	check_contains(txt, "TLSv1 C09 x31  ");          /* all ten legacy suites, nothing folded */
@@ -454,7 +515,7 @@ static void test_config(void)
 	PeersConfig small = { 50, 10, 0 };   /* track raised to max + 1 */
 	check(peers_new(&p, NULL, &small) == 0);
 	PeersTotals T;
-	peers_get_totals(p, 0, &T);
+	peers_get_totals(p, 0, 0, &T);
 	check_u64(T.max_tracked, 51);
 	peers_free(p);
 	check(peers_free(NULL) == NULL);
@@ -468,6 +529,7 @@ int main(void)
 	test_run(test_windows);
 	test_run(test_unknown_and_outbound);
 	test_run(test_exact_combos);
+	test_run(test_destinations_and_window);
 	test_run(test_config);
 	return test_exit();
 }

@@ -92,7 +92,7 @@ static Peers *scenario(void)
 static char *render(Peers *p, ReportFormat f)
 {
 	Buf b = BUF_NULL;
-	int r = report_render(p, f, ts(2026, 11, 28, 12, 0, 0), &b);
+	int r = report_render(p, f, ts(2026, 11, 28, 12, 0, 0), 0, &b);
 	check(r == 0);
 	buf_cstr(&b);
 	return buf_steal(&b, NULL);
@@ -188,12 +188,12 @@ static void test_empty(void)
 	require(peers_new(&e, NULL, NULL) == 0);
 	for (ReportFormat f = REPORT_TEXT; f <= REPORT_HTML; f++) {
 		Buf o = BUF_NULL;
-		check(report_render(e, f, 0, &o) == 0);
+		check(report_render(e, f, 0, 0, &o) == 0);
 		check(o.len > 100);
 		buf_deinit(&o);
 	}
 	Buf o = BUF_NULL;
-	check(report_render(e, (ReportFormat)99, 0, &o) == -EINVAL);
+	check(report_render(e, (ReportFormat)99, 0, 0, &o) == -EINVAL);
 	buf_deinit(&o);
 	ReportFormat f;
 	check(report_format_from_string("json", &f) == 0 && f == REPORT_JSON);
