@@ -40,7 +40,7 @@ const FamilyDesc metrics_families[_M_MAX] = {
 		"Outbound delivery attempts per recipient registrable domain (top peers; the rest is folded into peer_domain=\"other\").",
 		METRIC_COUNTER, 3, { "peer_domain", "tls", "status" } },
 	[M_INTERNAL_HOPS] = { "postfix_tls_internal_hops_total",
-		"Sessions (inbound) and deliveries (outbound) of internal hops (content filters, reinjection, LMTP, unix-socket relays; see --postfix.internal-relay and --postfix.internal-service), kept out of the peer tables and the report.",
+		"Sessions (inbound) and deliveries (outbound) of internal hops (content filters, reinjection, LMTP, unix-socket relays; see --postfix.internal-relay and --postfix.internal-service), counted here only: not in the session, delivery and peer families or the report.",
 		METRIC_COUNTER, 2, { "syslog_name", "direction" } },
 	[M_BUILD_INFO] = { "postfix_tls_exporter_build_info",
 		"A metric with a constant '1' value labelled by the exporter version.",

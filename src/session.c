@@ -653,15 +653,21 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 	 * before 3.0, a queue file was opened ("QID: client=" logged). */
 	bool mail = (st && st->present) ? (st->data_ok + st->bdat_ok) > 0 : e->client_seen;
 
-	if (enc == ENC_STARTTLS_FAILED && !e->failure_counted) {
+	if (enc == ENC_STARTTLS_FAILED && !e->failure_counted && !internal) {
 		/* No handshake error line: smtpd refused STARTTLS itself (syntax
 		 * error, "454 TLS not available due to local problem"). */
 		const char *reason = e->pending_failure ? e->pending_failure : "starttls_rejected";
 		count_failure(s, M_INBOUND_TLS_FAILURES, prog, reason);
 		e->failure_counted = true;
 	}
-	Slice l[] = { prog->syslog_name, slice_from(encryption_name(enc)), mail ? SLICE_LIT("true") : SLICE_LIT("false") };
-	count(s, M_INBOUND_SESSIONS, l);
+	/* An internal hop (a content filter reinjecting, an internal service)
+	 * counts in its own family only: in the session family it would count
+	 * each filtered message twice and skew every share. */
+	if (!internal) {
+		Slice l[] = { prog->syslog_name, slice_from(encryption_name(enc)),
+			      mail ? SLICE_LIT("true") : SLICE_LIT("false") };
+		count(s, M_INBOUND_SESSIONS, l);
+	}
 	if (e->kind == KIND_POSTSCREEN) {
 		Slice c[] = { prog->syslog_name };
 		count(s, M_INBOUND_CONNECTIONS, c);
@@ -1065,14 +1071,19 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 		e->armed_cert = NULL; /* the connection was used: not enforced */
 	commit_cert_failure(s, e);
 	count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
-	Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
-	count(s, M_OUTBOUND_DELIVERIES, l);
+	/* An internal hop (content filter, LMTP to the mailbox server) counts
+	 * in its own family only: it is not mail leaving this MTA. */
+	if (!internal) {
+		Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
+		count(s, M_OUTBOUND_DELIVERIES, l);
+	}
 	PolStat ps; /* Postfix 3.11+: one per policy feature */
 	bool dane = false;
 	for (Slice f = m->g[G_TLSFEAT]; polstat_next(&f, &ps);) {
 		Slice p[] = { prog->syslog_name, slice_from(ps.feature), slice_from(ps.level), slice_from(ps.final),
 			      slice_from(ps.state) };
-		count(s, M_OUTBOUND_TLS_POLICY, p);
+		if (!internal)
+			count(s, M_OUTBOUND_TLS_POLICY, p);
 		/* "dane" kept (not downgraded to "dane:may"): TLSA records matched */
 		if ((!strcmp(ps.level, "dane") || !strcmp(ps.level, "dane-only")) && !strcmp(ps.state, "satisfied"))
 			dane = true;
