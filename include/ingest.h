@@ -25,6 +25,7 @@ typedef struct IngestConfig {
 	int64_t session_max_age_usec;  /* log-time age after which an open session expires */
 	size_t max_line;               /* longer lines are cut and counted as oversized */
 	const char *wrapper_service_regex; /* NULL: INGEST_WRAPPER_SERVICE_DEFAULT */
+	int64_t (*now_fn)(void);       /* wall clock, µs; NULL: now_realtime_usec (tests inject one) */
 } IngestConfig;
 
 /* Syslog names of wrapper-mode (implicit TLS) smtpd services: Debian's
