@@ -27,9 +27,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "authbudget.h"
 #include "config.h"
 #include "expo.h"
 #include "http.h"
@@ -68,8 +70,7 @@ struct Http {
 	void *report_ud;
 	Buf body;      /* reused render buffer */
 	Rendered rendered[2]; /* [openmetrics] */
-	double bcrypt_tokens;  /* see BCRYPT_BURST */
-	int64_t bcrypt_refill;
+	AuthBudget *auth_budget; /* bcrypt CPU time, kept across reloads */
 	uint64_t logged_causes[64];
 };
 
@@ -400,12 +401,35 @@ static int base64_decode(const char *in, char *out, size_t size)
 	return (int)n;
 }
 
-/* Uncached bcrypt verifications are rationed by a token bucket (a burst of
- * BCRYPT_BURST, then BCRYPT_PER_SEC): each costs 50-250 ms of the one
- * thread that also ingests, so a password guesser must not get more.
- * Cached (already verified) credentials are never limited. */
-#define BCRYPT_PER_SEC 4
-#define BCRYPT_BURST 10
+/* Uncached bcrypt verifications are rationed in CPU time (authbudget.h):
+ * each costs 50-250 ms of the one thread that also ingests, so a password
+ * guesser must not get more, and clients that logged in before keep a
+ * budget of their own. Cached (already verified) credentials are never
+ * limited. */
+
+/* client_key - the client's address as the budget knows it: IPv4, or the
+ * /64 of IPv6 (one host usually holds a whole /64). */
+static size_t client_key(struct MHD_Connection *c, uint8_t key[static 16])
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 8);
+		return 8;
+	}
+	return 0;
+}
+
+static int64_t thread_cpu_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 typedef enum AuthResult {
 	AUTH_OK,
@@ -428,21 +452,21 @@ static AuthResult authorized(Http *h, struct MHD_Connection *c)
 	if (!colon)
 		return AUTH_REFUSED;
 	*colon = '\0';
-	int64_t now = now_monotonic_usec();
-	h->bcrypt_tokens += (double)(now - h->bcrypt_refill) * BCRYPT_PER_SEC / USEC_PER_SEC;
-	if (h->bcrypt_tokens > BCRYPT_BURST)
-		h->bcrypt_tokens = BCRYPT_BURST;
-	h->bcrypt_refill = now;
+	uint8_t key[16];
+	size_t kn = client_key(c, key);
+	bool may = authbudget_may(h->auth_budget, key, kn, now_monotonic_usec());
 	WebAuthStats before, after;
 	webconfig_auth_stats(h->wc, &before);
-	int r = webconfig_check_basic_auth_budget(h->wc, dec, colon + 1, h->bcrypt_tokens >= 1);
+	int64_t cpu = thread_cpu_usec();
+	int r = webconfig_check_basic_auth_budget(h->wc, dec, colon + 1, may);
 	explicit_bzero(dec, sizeof(dec));
 	if (r == -EAGAIN) {
-		log_once(h, "more than %d uncached basic-auth checks per second: answering 429", BCRYPT_PER_SEC);
+		log_once(h, "basic auth: the CPU budget for uncached password checks (bcrypt) is spent: answering 429");
 		return AUTH_THROTTLED;
 	}
 	webconfig_auth_stats(h->wc, &after);
-	h->bcrypt_tokens -= (double)(after.bcrypt_runs - before.bcrypt_runs);
+	if (after.bcrypt_runs != before.bcrypt_runs)
+		authbudget_spent(h->auth_budget, key, kn, thread_cpu_usec() - cpu, r == 1);
 	return r == 1 ? AUTH_OK : AUTH_REFUSED;
 }
 
@@ -588,9 +612,8 @@ int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loo
 	h->wc = wc;
 	h->store = store;
 	h->loop = loop;
-	h->bcrypt_tokens = BCRYPT_BURST;
 	h->telemetry_path = strdup(cfg->telemetry_path ? cfg->telemetry_path : "/metrics");
-	if (!h->telemetry_path) {
+	if (!h->telemetry_path || authbudget_new(&h->auth_budget) < 0) {
 		http_free(h);
 		return -ENOMEM;
 	}
@@ -675,6 +698,7 @@ Http *http_free(Http *h)
 		buf_deinit(&h->rendered[i].gz);
 	}
 	free(h->telemetry_path);
+	authbudget_free(h->auth_budget);
 	free(h);
 	return NULL;
 }
