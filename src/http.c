@@ -42,6 +42,29 @@
 
 /* How long a rendered /metrics body may be served again. */
 #define RENDER_REUSE_USEC (100 * USEC_PER_MSEC)
+/* A /report rendering (0.1-0.3 s with 10 000 peers) is served again for
+ * REPORT_REUSE_FACTOR times what it cost, at least RENDER_REUSE_USEC: a
+ * flood of /report spends at most a tenth of the one thread on it. */
+#define REPORT_REUSE_FACTOR 10
+/* Bodies of /report are shared by every response that sends them (slow
+ * readers hold a reference, not a copy). Older renderings still being sent
+ * may hold at most this much; beyond it the current one is served again
+ * rather than a new one rendered. */
+#define REPORT_INFLIGHT_MAX (64u * 1024 * 1024)
+
+/* SharedBody - a rendered /report, freed when its last response is. */
+typedef struct SharedBody {
+	Http *http;
+	size_t refs;
+	size_t len;
+	char data[];
+} SharedBody;
+
+typedef struct ReportCache {
+	SharedBody *body;
+	int64_t at;    /* CLOCK_MONOTONIC µs of the rendering; 0: none */
+	int64_t cost;  /* µs it took */
+} ReportCache;
 
 typedef struct Rendered {
 	Buf text;      /* the exposition */
@@ -70,6 +93,8 @@ struct Http {
 	void *report_ud;
 	Buf body;      /* reused render buffer */
 	Rendered rendered[2]; /* [openmetrics] */
+	ReportCache report[_REPORT_FORMAT_MAX];
+	size_t report_bytes;  /* in every SharedBody alive */
 	AuthBudget *auth_budget; /* bcrypt CPU time, kept across reloads */
 	uint64_t logged_causes[64];
 };
@@ -341,6 +366,50 @@ static enum MHD_Result serve_landing(Http *h, struct MHD_Connection *c)
 	return respond(h, c, MHD_HTTP_OK, "text/html; charset=utf-8", h->body.data, h->body.len, NULL);
 }
 
+static void body_unref(void *userdata)
+{
+	SharedBody *b = userdata;
+	if (b && --b->refs == 0) {
+		b->http->report_bytes -= b->len;
+		free(b);
+	}
+}
+
+/* report_body - the shared rendering of fmt, rendered again when it is
+ * older than its reuse time and the older ones in flight leave room. */
+static SharedBody *report_body(Http *h, ReportFormat fmt, int *ret)
+{
+	ReportCache *rc = &h->report[fmt];
+	int64_t now = now_monotonic_usec(), reuse = rc->cost * REPORT_REUSE_FACTOR;
+	if (reuse < RENDER_REUSE_USEC)
+		reuse = RENDER_REUSE_USEC;
+	bool stale = !rc->body || now - rc->at >= reuse;
+	size_t old = h->report_bytes - (rc->body ? rc->body->len : 0);
+	if (stale && rc->body && old > REPORT_INFLIGHT_MAX)
+		stale = false; /* slow readers hold enough already */
+	if (stale) {
+		buf_clear(&h->body);
+		*ret = h->report_fn(h->report_ud, fmt, &h->body);
+		if (*ret < 0)
+			return NULL;
+		SharedBody *b = malloc(sizeof(*b) + h->body.len);
+		if (!b) {
+			*ret = -ENOMEM;
+			return NULL;
+		}
+		*b = (SharedBody){ .http = h, .refs = 1, .len = h->body.len };
+		memcpy(b->data, h->body.data, h->body.len);
+		h->report_bytes += b->len;
+		body_unref(rc->body);
+		rc->body = b;
+		rc->at = now_monotonic_usec();
+		rc->cost = rc->at - now;
+		if (h->body.cap > 1024 * 1024)
+			buf_deinit(&h->body); /* the copy is what stays */
+	}
+	return rc->body;
+}
+
 static enum MHD_Result serve_report(Http *h, struct MHD_Connection *c)
 {
 	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
@@ -352,13 +421,22 @@ static enum MHD_Result serve_report(Http *h, struct MHD_Connection *c)
 	}
 	if (!h->report_fn)
 		return respond_text(h, c, MHD_HTTP_NOT_FOUND, "no report\n");
-	buf_clear(&h->body);
-	int r = h->report_fn(h->report_ud, fmt->id, &h->body);
-	if (r < 0) {
+	int r = 0;
+	SharedBody *b = report_body(h, fmt->id, &r);
+	if (!b) {
 		log_once(h, "rendering the report failed: %s", strerror(-r));
 		return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "report error\n");
 	}
-	return respond(h, c, MHD_HTTP_OK, fmt->content_type, h->body.data, h->body.len, NULL);
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data,
+											    body_unref, b);
+	if (!resp)
+		return MHD_NO;
+	b->refs++;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, fmt->content_type);
+	add_common_headers(h, resp);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 /* ---- authentication ------------------------------------------------------- */
@@ -697,6 +775,8 @@ Http *http_free(Http *h)
 		buf_deinit(&h->rendered[i].text);
 		buf_deinit(&h->rendered[i].gz);
 	}
+	for (int i = 0; i < _REPORT_FORMAT_MAX; i++)
+		body_unref(h->report[i].body);
 	free(h->telemetry_path);
 	authbudget_free(h->auth_budget);
 	free(h);
