@@ -674,6 +674,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	(void)rlimit_nofile_raise(); /* many journal files; issue 15 */
 	if (backfill)
 		return run_backfill();
 	if (report)
