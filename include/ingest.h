@@ -28,6 +28,7 @@ typedef struct IngestConfig {
 	const char *internal_relay_regex;   /* NULL: INGEST_INTERNAL_RELAY_DEFAULT */
 	const char *internal_service_regex; /* NULL or "": no internal service */
 	size_t max_hosts;              /* 0: no host label; else --postfix.hosts-max (store: metrics_fleet_families()) */
+	int64_t (*now_fn)(void);       /* wall clock, µs; NULL: now_realtime_usec (tests inject one) */
 } IngestConfig;
 
 /* Syslog names of wrapper-mode (implicit TLS) smtpd services: Debian's

@@ -15,9 +15,12 @@
  * The journal source fills a LogLine from journal fields instead.
  *
  * LIMITS
- *	The year of a BSD timestamp is not in the log: it is taken from the
- *	reference time (now), and a date more than a day in the future is
- *	moved to the previous year. Local time is used, as syslog wrote it.
+ *	The year of a BSD timestamp is not in the log: it is the year of the
+ *	reference time (now), the previous one for a date over a day in the
+ *	future, the next one when the log just passed New Year before the
+ *	clock did (logline.c bsd_year()). With a now function the reference
+ *	time follows the wall clock (across New Year). Local time is used, as
+ *	syslog wrote it.
  */
 #pragma once
 
@@ -43,6 +46,11 @@ int logline_parse(LoglineClock *clk, const char *line, size_t len, LogLine *ret)
  * line reuses it) and holds the reference year for BSD timestamps. */
 int logline_clock_new(LoglineClock **ret, int64_t now_usec);
 LoglineClock *logline_clock_free(LoglineClock *c);
+/* logline_clock_set_now_fn - read the reference time from fn (µs since the
+ * epoch) each time a BSD stamp of a new minute is dated; NULL: keep it fixed.
+ * Injectable so tests can run New Year. */
+typedef int64_t (*LoglineNowFn)(void);
+void logline_clock_set_now_fn(LoglineClock *c, LoglineNowFn fn);
 
 /* logline_split_prog - "postfix/submission/smtpd" -> syslog name
  * "postfix/submission" and daemon "smtpd". Return false if there is no '/'. */

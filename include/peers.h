@@ -139,9 +139,10 @@ const char *peers_domain_of_recipient(Peers *p, Slice recipient);
 
 /* Return: 0, or negative errno from the write. */
 int peers_save(Peers *p, const char *state_dir);
-/* Return: 0 loaded, -ENOENT no state file, -EBADMSG corrupt, truncated or
- * hostile, -EPROTONOSUPPORT written by a newer version, -EFBIG too large,
- * other negative errno from reading. */
+/* Return: the number of bad records skipped (0 for a clean file; the rest
+ * is loaded and they are logged once), -ENOENT no state file, -EBADMSG
+ * corrupt, truncated or hostile structure, -EPROTONOSUPPORT written by a
+ * newer version, -EFBIG too large, other negative errno from reading. */
 int peers_load(Peers *p, const char *state_dir, char **ret_error);
 /* The same, on a buffer (used by the fuzzer and by tests). */
 int peers_save_buffer(Peers *p, Buf *out);

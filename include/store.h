@@ -8,8 +8,10 @@
  *	label values. Iteration for the exposition is in sorted label order, so
  *	output is deterministic.
  * LIMITS
- *	max_series over all families; beyond it a new series is not created,
- *	store_add() returns STORE_FULL and the drop is counted
+ *	max_series over all families; beyond it a new series is not created
+ *	(except in the exporter's health families, postfix_tls_exporter_* and
+ *	process_*, which are never capped), store_add() returns STORE_FULL and
+ *	the drop is counted
  *	(store_series_dropped()). Label values longer than STORE_LABEL_MAX are
  *	truncated.
  * SECURITY

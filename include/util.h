@@ -22,6 +22,9 @@ void format_duration(int64_t usec, char *ret, size_t n);
 bool slice_to_u32(Slice s, uint32_t *ret);
 
 int64_t now_realtime_usec(void);
+/* rlimit_nofile_raise - soft RLIMIT_NOFILE up to the hard limit.
+ * Return: 1 raised, 0 already there, negative errno. */
+int rlimit_nofile_raise(void);
 int64_t now_monotonic_usec(void);
 
 /* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date. */

@@ -27,9 +27,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "authbudget.h"
 #include "config.h"
 #include "error.h"
 #include "expo.h"
@@ -41,6 +43,30 @@
 
 /* How long a rendered /metrics body may be served again. */
 #define RENDER_REUSE_USEC (100 * USEC_PER_MSEC)
+/* A /report rendering (0.1-0.3 s with 10 000 peers) is served again for
+ * REPORT_REUSE_FACTOR times what it cost, at least RENDER_REUSE_USEC: a
+ * flood of /report spends at most a tenth of the one thread on it. */
+#define REPORT_REUSE_FACTOR 10
+/* Bodies of /report are shared by every response that sends them (slow
+ * readers hold a reference, not a copy). Older renderings still being sent
+ * may hold at most this much; beyond it the current one is served again
+ * rather than a new one rendered. */
+#define REPORT_INFLIGHT_MAX (64u * 1024 * 1024)
+
+/* SharedBody - a rendered /report, freed when its last response is. */
+typedef struct SharedBody {
+	Http *http;
+	size_t refs;
+	size_t len;
+	char data[];
+} SharedBody;
+
+typedef struct ReportCache {
+	SharedBody *body;
+	int64_t at;    /* CLOCK_MONOTONIC µs of the rendering; 0: none */
+	int64_t cost;  /* µs it took */
+	int64_t window; /* the ?window= it was rendered for (0: --window) */
+} ReportCache;
 
 typedef struct Rendered {
 	Buf text;      /* the exposition */
@@ -69,8 +95,9 @@ struct Http {
 	void *report_ud;
 	Buf body;      /* reused render buffer */
 	Rendered rendered[2]; /* [openmetrics] */
-	double bcrypt_tokens;  /* see BCRYPT_BURST */
-	int64_t bcrypt_refill;
+	ReportCache report[_REPORT_FORMAT_MAX];
+	size_t report_bytes;  /* in every SharedBody alive */
+	AuthBudget *auth_budget; /* bcrypt CPU time, kept across reloads */
 	uint64_t logged_causes[64];
 };
 
@@ -368,6 +395,51 @@ static enum MHD_Result serve_landing(Http *h, struct MHD_Connection *c)
 	return respond(h, c, MHD_HTTP_OK, "text/html; charset=utf-8", h->body.data, h->body.len, NULL);
 }
 
+static void body_unref(void *userdata)
+{
+	SharedBody *b = userdata;
+	if (b && --b->refs == 0) {
+		b->http->report_bytes -= b->len;
+		free(b);
+	}
+}
+
+/* report_body - the shared rendering of fmt, rendered again when it is
+ * older than its reuse time and the older ones in flight leave room. */
+static SharedBody *report_body(Http *h, ReportFormat fmt, int64_t window, int *ret)
+{
+	ReportCache *rc = &h->report[fmt];
+	int64_t now = now_monotonic_usec(), reuse = rc->cost * REPORT_REUSE_FACTOR;
+	if (reuse < RENDER_REUSE_USEC)
+		reuse = RENDER_REUSE_USEC;
+	bool stale = !rc->body || rc->window != window || now - rc->at >= reuse;
+	size_t old = h->report_bytes - (rc->body ? rc->body->len : 0);
+	if (stale && rc->body && old > REPORT_INFLIGHT_MAX)
+		stale = false; /* slow readers hold enough already */
+	if (stale) {
+		buf_clear(&h->body);
+		*ret = h->report_fn(h->report_ud, fmt, window, &h->body);
+		if (*ret < 0)
+			return NULL;
+		SharedBody *b = malloc(sizeof(*b) + h->body.len);
+		if (!b) {
+			*ret = -ENOMEM;
+			return NULL;
+		}
+		*b = (SharedBody){ .http = h, .refs = 1, .len = h->body.len };
+		memcpy(b->data, h->body.data, h->body.len);
+		h->report_bytes += b->len;
+		body_unref(rc->body);
+		rc->body = b;
+		rc->window = window;
+		rc->at = now_monotonic_usec();
+		rc->cost = rc->at - now;
+		if (h->body.cap > 1024 * 1024)
+			buf_deinit(&h->body); /* the copy is what stays */
+	}
+	return rc->body;
+}
+
 static enum MHD_Result serve_report(Http *h, struct MHD_Connection *c)
 {
 	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
@@ -384,15 +456,24 @@ static enum MHD_Result serve_report(Http *h, struct MHD_Connection *c)
 		return respond_text(h, c, MHD_HTTP_BAD_REQUEST, "window must be a duration such as 90m, 6h or 2d\n");
 	if (!h->report_fn)
 		return respond_text(h, c, MHD_HTTP_NOT_FOUND, "no report\n");
-	buf_clear(&h->body);
-	int r = h->report_fn(h->report_ud, fmt->id, window, &h->body);
-	if (r == -ERANGE)
+	int r = 0;
+	SharedBody *b = report_body(h, fmt->id, window, &r);
+	if (r == -ERANGE) /* the callback said why */
 		return respond(h, c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", h->body.data, h->body.len, NULL);
-	if (r < 0) {
+	if (!b) {
 		log_once(h, "rendering the report failed: %s", strerror(-r));
 		return respond_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "report error\n");
 	}
-	return respond(h, c, MHD_HTTP_OK, fmt->content_type, h->body.data, h->body.len, NULL);
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data,
+											    body_unref, b);
+	if (!resp)
+		return MHD_NO;
+	b->refs++;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, fmt->content_type);
+	add_common_headers(h, resp);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 /* ---- authentication ------------------------------------------------------- */
@@ -435,12 +516,35 @@ static int base64_decode(const char *in, char *out, size_t size)
 	return (int)n;
 }
 
-/* Uncached bcrypt verifications are rationed by a token bucket (a burst of
- * BCRYPT_BURST, then BCRYPT_PER_SEC): each costs 50-250 ms of the one
- * thread that also ingests, so a password guesser must not get more.
- * Cached (already verified) credentials are never limited. */
-#define BCRYPT_PER_SEC 4
-#define BCRYPT_BURST 10
+/* Uncached bcrypt verifications are rationed in CPU time (authbudget.h):
+ * each costs 50-250 ms of the one thread that also ingests, so a password
+ * guesser must not get more, and clients that logged in before keep a
+ * budget of their own. Cached (already verified) credentials are never
+ * limited. */
+
+/* client_key - the client's address as the budget knows it: IPv4, or the
+ * /64 of IPv6 (one host usually holds a whole /64). */
+static size_t client_key(struct MHD_Connection *c, uint8_t key[static 16])
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 8);
+		return 8;
+	}
+	return 0;
+}
+
+static int64_t thread_cpu_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 typedef enum AuthResult {
 	AUTH_OK,
@@ -463,21 +567,21 @@ static AuthResult authorized(Http *h, struct MHD_Connection *c)
 	if (!colon)
 		return AUTH_REFUSED;
 	*colon = '\0';
-	int64_t now = now_monotonic_usec();
-	h->bcrypt_tokens += (double)(now - h->bcrypt_refill) * BCRYPT_PER_SEC / USEC_PER_SEC;
-	if (h->bcrypt_tokens > BCRYPT_BURST)
-		h->bcrypt_tokens = BCRYPT_BURST;
-	h->bcrypt_refill = now;
+	uint8_t key[16];
+	size_t kn = client_key(c, key);
+	bool may = authbudget_may(h->auth_budget, key, kn, now_monotonic_usec());
 	WebAuthStats before, after;
 	webconfig_auth_stats(h->wc, &before);
-	int r = webconfig_check_basic_auth_budget(h->wc, dec, colon + 1, h->bcrypt_tokens >= 1);
+	int64_t cpu = thread_cpu_usec();
+	int r = webconfig_check_basic_auth_budget(h->wc, dec, colon + 1, may);
 	explicit_bzero(dec, sizeof(dec));
 	if (r == -EAGAIN) {
-		log_once(h, "more than %d uncached basic-auth checks per second: answering 429", BCRYPT_PER_SEC);
+		log_once(h, "basic auth: the CPU budget for uncached password checks (bcrypt) is spent: answering 429");
 		return AUTH_THROTTLED;
 	}
 	webconfig_auth_stats(h->wc, &after);
-	h->bcrypt_tokens -= (double)(after.bcrypt_runs - before.bcrypt_runs);
+	if (after.bcrypt_runs != before.bcrypt_runs)
+		authbudget_spent(h->auth_budget, key, kn, thread_cpu_usec() - cpu, r == 1);
 	return r == 1 ? AUTH_OK : AUTH_REFUSED;
 }
 
@@ -623,9 +727,8 @@ int http_new(Http **ret, const HttpConfig *cfg, WebConfig *wc, Store *store, Loo
 	h->wc = wc;
 	h->store = store;
 	h->loop = loop;
-	h->bcrypt_tokens = BCRYPT_BURST;
 	h->telemetry_path = strdup(cfg->telemetry_path ? cfg->telemetry_path : "/metrics");
-	if (!h->telemetry_path) {
+	if (!h->telemetry_path || authbudget_new(&h->auth_budget) < 0) {
 		http_free(h);
 		return -ENOMEM;
 	}
@@ -736,7 +839,10 @@ Http *http_free(Http *h)
 		buf_deinit(&h->rendered[i].text);
 		buf_deinit(&h->rendered[i].gz);
 	}
+	for (int i = 0; i < _REPORT_FORMAT_MAX; i++)
+		body_unref(h->report[i].body);
 	free(h->telemetry_path);
+	authbudget_free(h->auth_budget);
 	free(h);
 	return NULL;
 }

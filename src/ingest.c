@@ -12,6 +12,12 @@
  * LIMITS
  *	INGEST_MAX_PROGRAMS distinct program names are interned; lines of
  *	further programs are ignored (a local user can log under any name).
+ *	A record stamped over FUTURE_SLACK_USEC ahead of both the wall clock
+ *	and the newest event so far is counted (future_lines_total) and taken
+ *	as of that newest event: one line stamped 2099 must not pin
+ *	last_event_timestamp_seconds, expire every session in flight and stop
+ *	age expiry. The clocks kept here only move forward, so an old line
+ *	does not move them either.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
@@ -32,6 +38,8 @@
 
 #define INGEST_MAX_PROGRAMS 4096
 #define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
+/* Over the hour a local-time stamp can be off around a DST change. */
+#define FUTURE_SLACK_USEC (2 * 3600 * USEC_PER_SEC)
 
 struct Ingest {
 	Store *store;
@@ -56,6 +64,7 @@ struct Ingest {
 	uint64_t malformed;
 	uint64_t oversized;
 	uint64_t invalid_utf8;
+	uint64_t future;
 	Buf clean;             /* repaired copy of a record that was not valid UTF-8 */
 	IngestClockFn clock_fn;
 	void *clock_userdata;
@@ -70,6 +79,7 @@ static void collect(Store *store, void *userdata)
 	store_set(store, M_MALFORMED_LINES, NULL, (double)in->malformed);
 	store_set(store, M_OVERSIZED_LINES, NULL, (double)in->oversized);
 	store_set(store, M_INVALID_UTF8_LINES, NULL, (double)in->invalid_utf8);
+	store_set(store, M_FUTURE_LINES, NULL, (double)in->future);
 	store_set(store, M_LAST_EVENT_TS, NULL, (double)in->last_event_usec / 1e6);
 	store_set(store, M_SESSIONS_OPEN, NULL, (double)sessions_open(in->sessions));
 	store_set(store, M_SERIES_DROPPED, NULL, (double)store_series_dropped(store));
@@ -121,9 +131,12 @@ int ingest_new(Ingest **ret, Store *store, const IngestConfig *cfg, char **ret_e
 			goto fail;
 		sessions_set_hosts(in->sessions, in->hosts);
 	}
-	r = logline_clock_new(&in->clock, now_realtime_usec());
+	if (!in->cfg.now_fn)
+		in->cfg.now_fn = now_realtime_usec;
+	r = logline_clock_new(&in->clock, in->cfg.now_fn());
 	if (r < 0)
 		goto fail;
+	logline_clock_set_now_fn(in->clock, in->cfg.now_fn);
 	r = compile_regex(&in->name_re, "--postfix.syslog-name", cfg->syslog_name_regex, "^postfix", ret_error);
 	if (r == 0)
 		r = compile_regex(&in->wrapper_re, "--postfix.wrapper-service", cfg->wrapper_service_regex,
@@ -322,12 +335,29 @@ static const LogLine *repair(Ingest *in, const LogLine *ll, LogLine *fixed)
 	return fixed;
 }
 
+/* from_future - whether the record is stamped too far ahead to move the
+ * clocks; the wall clock is read only when the log jumps ahead. */
+static bool from_future(Ingest *in, int64_t ts)
+{
+	if (ts <= in->last_event_usec + FUTURE_SLACK_USEC)
+		return false;
+	return ts > in->cfg.now_fn() + FUTURE_SLACK_USEC;
+}
+
 static void handle(Ingest *in, const LogLine *raw)
 {
 	LogLine fixed;
 	const LogLine *ll = repair(in, raw, &fixed);
 	if (!ll)
 		return; /* out of memory: lose this record, not the daemon */
+	if (from_future(in, ll->ts_usec)) {
+		in->future++;
+		if (ll != &fixed) {
+			fixed = *ll;
+			ll = &fixed;
+		}
+		fixed.ts_usec = in->last_event_usec; /* 0 (unknown) before the first event */
+	}
 	if (in->clock_fn && ll->ts_usec)
 		in->clock_fn(in->clock_userdata, ll->ts_usec);
 	ProgInfo *pi = prog_intern(in, ll->prog);

@@ -11,9 +11,12 @@
  *	short-precise / short-full / short-unix, a "<PRI>" prefix, and RFC 5424.
  *	The host may be missing.
  * LIMITS
- *	BSD stamps carry no year or zone: local time, year from the clock's
- *	reference time (a date over a day in the future is last year's). A
- *	short-full zone abbreviation other than UTC/GMT is taken as local time.
+ *	BSD stamps carry no year or zone: local time, the year of the wall
+ *	clock (read again whenever a new minute of the log is dated, so a
+ *	daemon running across New Year follows it), last year's when the date
+ *	is over a day ahead, next year's when the log passed New Year within a
+ *	day of its last stamp and of the clock (see bsd_year()). A short-full zone
+ *	abbreviation other than UTC/GMT is taken as local time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 
 struct LoglineClock {
 	int64_t now_usec;
+	LoglineNowFn now_fn;   /* NULL: now_usec is fixed */
 	int ref_year;
 	int64_t minute_key;    /* packed (year, month, day, hour, minute) of the cache */
 	int64_t minute_usec;   /* that local minute, µs since the epoch */
@@ -33,19 +37,31 @@ struct LoglineClock {
 	int64_t bsd_usec;      /* was resolved against the reference time */
 };
 
+static void set_now(LoglineClock *c, int64_t now_usec)
+{
+	time_t t = (time_t)(now_usec / USEC_PER_SEC);
+	struct tm tm;
+	c->now_usec = now_usec;
+	if (localtime_r(&t, &tm))
+		c->ref_year = tm.tm_year + 1900;
+}
+
 int logline_clock_new(LoglineClock **ret, int64_t now_usec)
 {
 	LoglineClock *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->now_usec = now_usec;
-	time_t t = (time_t)(now_usec / 1000000);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	c->ref_year = tm.tm_year + 1900;
+	set_now(c, now_usec);
 	c->minute_key = c->bsd_key = -1;
 	*ret = c;
 	return 0;
+}
+
+void logline_clock_set_now_fn(LoglineClock *c, LoglineNowFn fn)
+{
+	c->now_fn = fn;
+	if (fn)
+		set_now(c, fn());
 }
 
 LoglineClock *logline_clock_free(LoglineClock *c)
@@ -127,6 +143,32 @@ static int64_t parse_frac(const char *p, size_t n, size_t *i)
 	return frac;
 }
 
+/* bsd_year - a yearless local minute in this year, or last year's when that
+ * is over a day ahead of now (December lines read in January), or next
+ * year's when the log has just passed New Year before the wall clock did
+ * (within a day of the last stamp and of now). The wall clock is read again here, once per new
+ * minute of the log, so a daemon started in December follows the year. */
+static int bsd_year(LoglineClock *c, int mon, int day, int hour, int min, int64_t *ret)
+{
+	if (c->now_fn)
+		set_now(c, c->now_fn());
+	const int64_t day_usec = 86400 * USEC_PER_SEC;
+	int64_t t;
+	/* Next year only right after the log's last stamp: an old log's
+	 * "Jan  1" read on 31 December stays this year's. */
+	if (c->bsd_key >= 0 && local_minute(c, c->ref_year + 1, mon, day, hour, min, &t) == 0 &&
+	    t <= c->now_usec + day_usec && t >= c->bsd_usec && t - c->bsd_usec <= day_usec) {
+		*ret = t;
+		return 0;
+	}
+	if (local_minute(c, c->ref_year, mon, day, hour, min, &t) < 0)
+		return -EBADMSG;
+	if (t > c->now_usec + day_usec && local_minute(c, c->ref_year - 1, mon, day, hour, min, &t) < 0)
+		return -EBADMSG;
+	*ret = t;
+	return 0;
+}
+
 /* "Nov 28 15:48:34", "Nov  8 15:48:34", "Mar 7 15:48:34" (single space, seen
  * from some syslog daemons), each optionally with ".123456" (journalctl -o
  * short-precise). Returns bytes consumed. */
@@ -159,11 +201,7 @@ static int parse_bsd(LoglineClock *c, const char *p, size_t n, int64_t *ret)
 	if (key == c->bsd_key) {
 		t = c->bsd_usec;
 	} else {
-		if (local_minute(c, c->ref_year, mon, day, hour, min, &t) < 0)
-			return -EBADMSG;
-		/* No year in the stamp: December lines read in January are last year's. */
-		if (t > c->now_usec + 86400 * USEC_PER_SEC &&
-		    local_minute(c, c->ref_year - 1, mon, day, hour, min, &t) < 0)
+		if (bsd_year(c, mon, day, hour, min, &t) < 0)
 			return -EBADMSG;
 		c->bsd_key = key;
 		c->bsd_usec = t;
@@ -288,13 +326,12 @@ static int parse_prog(const char *p, const char *end, LogLine *ret)
 	ret->prog = (Slice){ prog, (size_t)(p - prog) };
 	ret->pid = 0;
 	if (*p == '[') {
-		uint32_t pid = 0;
 		const char *d = ++p;
 		while (p < end && is_digit(*p) && p - d < 10)
-			pid = pid * 10 + (uint32_t)(*p++ - '0');
-		if (p >= end || *p != ']' || p == d)
+			p++;
+		/* slice_to_u32 refuses what does not fit: 9999999999 would wrap */
+		if (p >= end || *p != ']' || !slice_to_u32((Slice){ d, (size_t)(p - d) }, &ret->pid))
 			return -EBADMSG;
-		ret->pid = pid;
 		p++;
 	}
 	if (p + 1 == end && p[0] == ':') {

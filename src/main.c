@@ -751,6 +751,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	(void)rlimit_nofile_raise(); /* many journal files; issue 15 */
 	if (!report && !arg.once && !arg.systemd_socket && check_listen_addresses() < 0)
 		return EXIT_USAGE;
 	if (backfill)

@@ -170,5 +170,5 @@ int32_t peers_hour_of(int64_t usec);
  * Table *): busiest first, then by key, so the order is total. */
 int peers_entry_cmp_count(const void *a, const void *b, void *table);
 
-/* peers_state.c */
+/* peers_state.c: Return: bad records skipped (>= 0), or negative errno */
 int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, char **ret_error);

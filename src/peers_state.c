@@ -31,9 +31,15 @@
  * SECURITY
  *	The file is parsed twice: a validating pass that changes nothing, then
  *	the applying pass. Every count is bounded by the bytes that remain and
- *	by the table limits, every string is checked for length and control
- *	bytes, slot hours must decrease, combo ids must exist. A rejected file
- *	leaves the tables as they were.
+ *	by the table limits, every string is checked for length and for valid
+ *	UTF-8 without control bytes, slot hours must decrease, combo ids must
+ *	exist. A file whose structure is broken (header, checksum, counts,
+ *	lengths, syslog names, which index the totals) is rejected and leaves
+ *	the tables as they were. A bad record inside an intact structure (a
+ *	combo, an hour of the totals, a peer, an example, a slot) is skipped
+ *	and the rest is kept: one odd record must not throw the report's
+ *	window away on every restart. The skipped records are counted and
+ *	logged once per load.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -42,8 +48,10 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "log.h"
 #include "peers_int.h"
 #include "statefile.h"
+#include "utf8.h"
 
 #define MAGIC "PTEPEERS"
 #define HEADER_LEN (8 + 4 * 5 + 8)
@@ -216,8 +224,30 @@ typedef struct Reader {
 	const uint8_t *p;
 	size_t len, off;
 	bool bad;
-	char **error; /* the caller's ret_error, may be NULL */
+	char **error;      /* the caller's ret_error, may be NULL */
+	bool odd;          /* the record being read is bad (but its bytes are intact) */
+	unsigned skipped;  /* bad records skipped */
+	char *first_odd;   /* what was wrong with the first of them */
 } Reader;
+
+/* odd - the record being read is bad; it will be skipped, not the file. */
+_printf_(2, 3) static void odd(Reader *r, const char *fmt, ...)
+{
+	r->odd = true;
+	va_list ap;
+	va_start(ap, fmt);
+	error_setv(&r->first_odd, -EBADMSG, fmt, ap);
+	va_end(ap);
+}
+
+/* record_done - whether the record just read is good; counts it if not. */
+static bool record_done(Reader *r)
+{
+	bool good = !r->odd;
+	r->skipped += !good && !r->bad;
+	r->odd = false;
+	return good && !r->bad;
+}
 
 _printf_(2, 3) static void fail(Reader *r, const char *fmt, ...)
 {
@@ -257,26 +287,28 @@ static uint64_t get_n(Reader *r, unsigned bytes, const char *what)
 #define get_u32(r, w) ((uint32_t)get_n(r, 4, w))
 #define get_u64(r, w) (get_n(r, 8, w))
 
-/* get_str - a length-prefixed string without control bytes into out[max]. */
-static size_t get_str(Reader *r, char *out, size_t max, bool allow_empty, const char *what)
+/* get_str - a length-prefixed string of valid UTF-8 without control bytes
+ * into out[max]. A string that is empty (and must not be), too long or not
+ * clean marks the record odd; strict (a syslog name) fails the file. */
+static size_t get_str(Reader *r, char *out, size_t max, bool allow_empty, bool strict, const char *what)
 {
 	size_t n = get_u8(r, what);
+	out[0] = '\0';
 	if (!need(r, n, what))
 		return 0;
+	const char *s = (const char *)r->p + r->off;
+	r->off += n;
+	void (*bad)(Reader *, const char *, ...) = strict ? fail : odd;
 	if (n >= max || (n == 0 && !allow_empty)) {
-		fail(r, "bad length %zu of %s at byte %zu", n, what, r->off);
+		bad(r, "bad length %zu of %s at byte %zu", n, what, r->off - n);
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = r->p[r->off + i];
-		if (c < 0x20 || c == 0x7f) {
-			fail(r, "control byte in %s at byte %zu", what, r->off + i);
-			return 0;
-		}
+	if (!utf8_clean(s, n)) {
+		bad(r, "control byte or invalid UTF-8 in %s at byte %zu", what, r->off - n);
+		return 0;
 	}
-	memcpy(out, r->p + r->off, n);
+	memcpy(out, s, n);
 	out[n] = '\0';
-	r->off += n;
 	return n;
 }
 
@@ -309,13 +341,12 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 	unsigned nc = version == 1 ? get_u8(r, "slot combos") : get_u16(r, "slot combos");
 	if (r->bad)
 		return;
-	if (hour >= *prev || hour < 0 || nc > (version == 1 ? SLOT_COMBOS_V1 : n_combos)) {
-		fail(r, "bad slot at hour %d of %s peer '%s'", hour, what, key);
-		return;
-	}
-	*prev = hour;
+	if (hour >= *prev || hour < 0 || nc > (version == 1 ? SLOT_COMBOS_V1 : n_combos))
+		odd(r, "bad slot at hour %d of %s peer '%s'", hour, what, key);
+	else
+		*prev = hour;
 	Slot *sl = NULL;
-	if (e && hour > now_hour - p->window_hours && hour <= now_hour)
+	if (e && !r->odd && hour > now_hour - p->window_hours && hour <= now_hour)
 		sl = peers_slot_get(p, t, e, hour);
 	if (sl) {
 		for (unsigned c = 0; c < PEERS_CELLS; c++)
@@ -329,9 +360,9 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 		uint32_t cn = get_u32(r, "combo count");
 		if (r->bad)
 			return;
-		if (id >= n_combos) {
-			fail(r, "combo id %u out of range in %s peer '%s'", id, what, key);
-			return;
+		if (id >= n_combos) { /* its count is kept as "other" */
+			odd(r, "combo id %u out of range in %s peer '%s'", id, what, key);
+			continue;
 		}
 		int mapped = combo_map[id];
 		if (!sl || mapped < 0)
@@ -346,6 +377,7 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 		if (sl)
 			sl->combo_other[k] += other;
 	}
+	record_done(r);
 }
 
 static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *combo_map, size_t n_combos,
@@ -355,7 +387,7 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 	uint32_t n = get_count(r, 1 + 40 + 2 + 4, PEERS_MAX_TRACKED_LIMIT, "entries");
 	for (uint32_t k = 0; k < n && !r->bad; k++) {
 		char key[PEERS_DOMAIN_MAX];
-		size_t kl = get_str(r, key, sizeof(key), false, "peer key");
+		size_t kl = get_str(r, key, sizeof(key), false, false, "peer key");
 		uint64_t count = get_u64(r, "count"), err = get_u64(r, "error");
 		int64_t first = (int64_t)get_u64(r, "first seen");
 		int64_t last = (int64_t)get_u64(r, "last seen");
@@ -365,12 +397,12 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 		if (r->bad)
 			return;
 		if (err > count || first < 0 || last < 0 || last_plain < 0 || first > PEERS_USEC_MAX ||
-		    last > PEERS_USEC_MAX || last_plain > PEERS_USEC_MAX || more > 1 || nex > PEERS_EXAMPLES) {
-			fail(r, "bad %s peer '%s' (entry %u)", what, key, k);
-			return;
-		}
+		    last > PEERS_USEC_MAX || last_plain > PEERS_USEC_MAX || more > 1 || nex > PEERS_EXAMPLES)
+			odd(r, "bad %s peer '%s' (entry %u)", what, key, k);
+		/* a bad peer is skipped with its examples and slots */
+		bool good = record_done(r);
 		Entry *e = NULL;
-		if (apply && !peers_entry_lookup(t, p, key, kl)) {
+		if (apply && good && !peers_entry_lookup(t, p, key, kl)) {
 			e = peers_entry_insert(p, t, key, kl);
 			if (e) {
 				peers_entry_set_count(t, e, count, err);
@@ -381,8 +413,8 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 		}
 		for (unsigned i = 0; i < nex && !r->bad; i++) {
 			char ex[PEERS_EXAMPLE_MAX];
-			size_t el = get_str(r, ex, sizeof(ex), false, "example");
-			if (e && !r->bad)
+			size_t el = get_str(r, ex, sizeof(ex), false, false, "example");
+			if (record_done(r) && e)
 				peers_add_example(t, e, ex, el);
 		}
 		if (e)
@@ -447,7 +479,7 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 	uint32_t ns = get_count(r, 1, PEERS_SYSLOG_MAX, "syslog names");
 	for (uint32_t i = 0; i < ns && !r->bad; i++) {
 		char name[PEERS_DOMAIN_MAX];
-		size_t l = get_str(r, name, sizeof(name), false, "syslog name");
+		size_t l = get_str(r, name, sizeof(name), false, true, "syslog name");
 		if (apply && !r->bad)
 			peers_syslog_index(p, name, l, true);
 	}
@@ -459,11 +491,13 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 	for (uint32_t i = 0; i < nc && !r->bad; i++) {
 		uint8_t kind = get_u8(r, "combo kind");
 		char a[COMBO_STR_MAX], b[COMBO_STR_MAX];
-		size_t al = get_str(r, a, sizeof(a), true, "combo");
-		size_t bl = get_str(r, b, sizeof(b), true, "combo");
+		size_t al = get_str(r, a, sizeof(a), true, false, "combo");
+		size_t bl = get_str(r, b, sizeof(b), true, false, "combo");
 		if (!r->bad && kind >= _COMBO_KIND_MAX)
-			fail(r, "bad combo kind %u", kind);
-		combo_map[i] = apply && !r->bad ? peers_combo_id(p, (PeerComboKind)kind, a, al, b, bl) : -1;
+			odd(r, "bad combo kind %u", kind);
+		/* a bad combo's counts are kept as "other" (id -1) */
+		bool good = record_done(r);
+		combo_map[i] = apply && good ? peers_combo_id(p, (PeerComboKind)kind, a, al, b, bl) : -1;
 	}
 
 	size_t hour_size = 4 + 4 * ((PEERS_SYSLOG_MAX + 1) * 6 + 2 * PEERS_PROTO_MAX + PEERS_CELLS + 1 + (version >= 3));
@@ -485,12 +519,11 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 			h.proto_out[k] = get_u32(r, "hour");
 		if (r->bad)
 			break;
-		if (h.hour >= prev || h.hour < 0 || h.hour > now_hour) {
-			fail(r, "bad hour %d in the totals", h.hour);
-			break;
-		}
-		prev = h.hour;
-		if (apply && h.hour > now_hour - p->window_hours)
+		if (h.hour >= prev || h.hour < 0 || h.hour > now_hour)
+			odd(r, "bad hour %d in the totals", h.hour);
+		else
+			prev = h.hour;
+		if (record_done(r) && apply && h.hour > now_hour - p->window_hours)
 			*peers_hour_get(p, h.hour) = h;
 	}
 
@@ -501,11 +534,17 @@ int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, cha
 
 	if (!r->bad && r->off != r->len)
 		fail(r, "%zu bytes of trailing garbage", r->len - r->off);
-	if (r->bad)
+	if (r->bad) {
+		free(r->first_odd);
 		return -EBADMSG;
+	}
 	if (apply)
 		peers_after_load(p);
-	return 0;
+	if (apply && r->skipped)
+		log_warn("peers.state: %u bad record%s skipped (or kept as \"other\"), the rest loaded; first: %s",
+			 r->skipped, r->skipped == 1 ? "" : "s", r->first_odd ? r->first_odd : "?");
+	free(r->first_odd);
+	return (int)r->skipped;
 }
 
 int peers_load_buffer(Peers *p, const void *data, size_t len, char **ret_error)

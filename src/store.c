@@ -1,6 +1,13 @@
 /*
  * store.c - counter store: a hash table (htable) of series keyed by
  * (family, label values), seeded hash, series cap.
+ *
+ * LIMITS
+ *	The cap applies to the families whose label values come from the log.
+ *	The exporter's own health (postfix_tls_exporter_*, process_*: a fixed,
+ *	small set of series) is exempt, or a log that fills the store before
+ *	the first scrape would read lines_read_total and series_dropped_total
+ *	as 0 forever, and the alert on this very condition would never fire.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -137,6 +144,12 @@ static uint64_t series_hash(const Store *s, const Series *se)
 	return key_hash(s, se->family, se->values, s->families[se->family].n_labels);
 }
 
+/* is_health - a family of the exporter's own health, never capped. */
+static bool is_health(const FamilyDesc *f)
+{
+	return !strncmp(f->name, "postfix_tls_exporter_", 21) || !strncmp(f->name, "process_", 8);
+}
+
 /* lookup - find the series, or create it when create is set. */
 static int lookup(Store *s, unsigned family, const Slice *values, bool create, Series **ret)
 {
@@ -151,7 +164,7 @@ static int lookup(Store *s, unsigned family, const Slice *values, bool create, S
 	}
 	if (!create)
 		return -ENOENT;
-	if (s->n >= s->max_series) {
+	if (s->n >= s->max_series && !is_health(&s->families[family])) {
 		s->dropped++;
 		return STORE_FULL;
 	}

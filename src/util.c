@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "util.h"
@@ -169,4 +170,18 @@ uint64_t hash_random_seed(void)
 	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
 		s = (uint64_t)now_monotonic_usec() * 0x9e3779b97f4a7c15ULL;
 	return s;
+}
+
+int rlimit_nofile_raise(void)
+{
+	/* Some 1 000 journal files exceed the usual soft limit of 1 024; the
+	 * hard limit is ours to take, as systemd's tools do. select() is not
+	 * used anywhere, so fds past FD_SETSIZE are harmless. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur >= rl.rlim_max)
+		return 0;
+	rl.rlim_cur = rl.rlim_max;
+	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 1;
 }

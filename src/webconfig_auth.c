@@ -15,6 +15,9 @@
  *      its own threads needs a lock around the cache again (see http.c).
  *
  * LIMITS
+ *      A cost whose check takes over BCRYPT_SLOW_MS here is warned about at
+ *      load time (http.c rations bcrypt CPU time, so a high cost means fewer
+ *      checks, and a slow first scrape after each reload).
  *      WEBCONFIG_AUTH_CACHE_MAX cached verifications, one per user, replaced
  *      round-robin once full; passwords of at most 72 bytes (bcrypt ignores
  *      the rest, and Go's bcrypt refuses them too).
@@ -33,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "log.h"
 #include "webconfig_int.h"
 
 /*
@@ -57,6 +62,42 @@ static int bcrypt_cost(const char *h)
 		if (!strchr(alphabet, h[i]) || h[i] == '\0')
 			return -EINVAL;
 	return cost;
+}
+
+#define BCRYPT_SLOW_MS 50
+
+static bool bcrypt_matches(const char *hash, const char *password);
+
+/* bcrypt_ms - CPU time of one check at cost, estimated from a cost-4 run
+ * (each step of the cost doubles it), so cost 31 costs no hours to find. */
+static double bcrypt_ms(int cost)
+{
+	static double cost4_ms;
+	if (cost4_ms == 0) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+		(void)bcrypt_matches("$2y$04$" DUMMY_HASH_TAIL, "fakepassword");
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+		cost4_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if (cost4_ms <= 0)
+			cost4_ms = 1e-3;
+	}
+	return cost4_ms * (double)(1u << (cost - 4));
+}
+
+/* warn_slow_costs - one warning per cost that makes a check slower than BCRYPT_SLOW_MS. */
+static void warn_slow_costs(const WebLoad *l, const unsigned cost_count[static 32])
+{
+	for (int cost = 4; cost < 32; cost++) {
+		if (!cost_count[cost] || cost < 8)
+			continue;
+		double ms = bcrypt_ms(cost);
+		if (ms > BCRYPT_SLOW_MS)
+			log_warn("%s: basic_auth_users: %u user(s) with bcrypt cost %d: one uncached check takes about "
+				 "%.0f ms of CPU here (over %d ms); the bcrypt CPU budget allows fewer checks, and the "
+				 "first scrape after each start or reload waits that long; consider a lower cost",
+				 l->file ? l->file : "web config", cost_count[cost], cost, ms, BCRYPT_SLOW_MS);
+	}
 }
 
 int webconfig_auth_init(WebAuth *a)
@@ -103,6 +144,7 @@ int webconfig_auth_build(WebLoad *l, WebAuth *a)
 		if (cost_count[i] && cost_count[i] >= cost_count[best])
 			best = i;
 	snprintf(a->dummy_hash, sizeof(a->dummy_hash), "$2y$%02u$%s", (unsigned)best % 32u, DUMMY_HASH_TAIL);
+	warn_slow_costs(l, cost_count);
 	return 0;
 }
 

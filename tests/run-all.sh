@@ -48,6 +48,7 @@ for t in $(find build-fuzz -maxdepth 3 -type f -executable -name 'fuzz-*' ! -nam
   name=$(basename "$t")
   case "$name" in
     fuzz-ingest) corpus=tests/fuzz/corpus/ingest ;;
+    fuzz-ingest-peers) corpus=tests/fuzz/corpus/ingest-peers ;;
     fuzz-webconfig) corpus=tests/web/fuzz-corpus ;;
     fuzz-peers-state) corpus=tests/peers/fuzz-corpus ;;
     *) corpus=tests/fuzz/corpus/${name#fuzz-} ;;

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r < 0 && (!err || !err[0]))
 		abort(); /* every rejection says why */
 	free(err);
-	if (r == 0) {
+	if (r >= 0) {
 		Buf b = BUF_NULL;
 		if (report_render(p, REPORT_JSON, 0, 0, &b) < 0)
 			abort();

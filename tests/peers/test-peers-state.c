@@ -174,6 +174,83 @@ static void expect_reject(Peers *p, const uint8_t *d, size_t len, int want, cons
 	free(err);
 }
 
+/* find - offset of the first s in d[len], or len */
+static size_t find(const uint8_t *d, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(d + i, s, n))
+			return i;
+	return len;
+}
+
+/* issue 15: one bad record (an ESC in a cipher name, a peer with invalid
+ * UTF-8) is skipped and counted; the rest of the file is loaded. */
+static void test_bad_record_skipped(void)
+{
+	Peers *src = mk(10, 100);
+	populate(src, ts(2026, 11, 25, 0, 0, 0), 500);
+	Buf b = BUF_NULL;
+	check(peers_save_buffer(src, &b) == 0);
+	uint8_t *d = malloc(b.len);
+	require(d);
+	char *want = render(src, REPORT_JSON);
+
+	/* a control byte in a combo (cipher) */
+	memcpy(d, b.data, b.len);
+	size_t at = find(d, b.len, "ECDHE-RSA-AES256-GCM-SHA384");
+	require(at < b.len);
+	d[at + 5] = 0x1b;
+	patch_crc(d, b.len);
+	Peers *p = mk(10, 100);
+	char *err = NULL;
+	check(peers_load_buffer(p, d, b.len, &err) == 1);
+	check(err == NULL);
+	char *got = render(p, REPORT_JSON);
+	/* the peers and the totals are all there; only that cipher reads "other" */
+	check(got && strstr(got, "mx1.alpha.example") && strstr(got, "smtp.charlie.example"));
+	check(got && !strstr(got, "ECDHE-RSA-AES256-GCM-SHA384"));
+	free(got);
+	peers_free(p);
+
+	/* invalid UTF-8 in an example, then in a peer's key (length byte 13):
+	 * that example, that peer with its slots, is skipped, the others kept */
+	memcpy(d, b.data, b.len);
+	at = find(d, b.len, "mx.delta.example");
+	require(at < b.len);
+	d[at] = 0xff;
+	patch_crc(d, b.len);
+	p = mk(10, 100);
+	check(peers_load_buffer(p, d, b.len, NULL) == 1);
+	got = render(p, REPORT_JSON);
+	check(got && !strstr(got, "mx.delta.example") && strstr(got, "\"delta.example"));
+	free(got);
+	peers_free(p);
+	memcpy(d, b.data, b.len);
+	at = find(d, b.len, "\rdelta.example");
+	require(at < b.len);
+	d[at + 1] = 0xff;
+	patch_crc(d, b.len);
+	p = mk(10, 100);
+	check(peers_load_buffer(p, d, b.len, NULL) == 1);
+	got = render(p, REPORT_JSON);
+	check(got && !strstr(got, "\"delta.example") && strstr(got, "alpha.example") && strstr(got, "echo.example"));
+	free(got);
+	peers_free(p);
+
+	/* and a clean file still loads with nothing skipped */
+	p = mk(10, 100);
+	check(peers_load_buffer(p, b.data, b.len, NULL) == 0);
+	got = render(p, REPORT_JSON);
+	check(got && want && !strcmp(got, want));
+	free(got);
+	peers_free(p);
+	free(want);
+	free(d);
+	buf_deinit(&b);
+	peers_free(src);
+}
+
 static void test_corruption(void)
 {
 	Peers *src = mk(5, 100);
@@ -297,5 +374,6 @@ int main(void)
 {
 	test_run(test_roundtrip);
 	test_run(test_corruption);
+	test_run(test_bad_record_skipped);
 	return test_exit();
 }

@@ -65,6 +65,63 @@ static void test_formats(void)
 	logline_clock_free(jan);
 }
 
+/* A wall clock the test moves: the daemon's New Year. */
+static int64_t fake_now;
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static int64_t bsd(LoglineClock *c, const char *line)
+{
+	LogLine ll;
+	if (!checkf(logline_parse(c, line, strlen(line), &ll) == 0, "not parsed: %s", line))
+		return 0;
+	return ll.ts_usec;
+}
+
+static void test_new_year(void)
+{
+	/* started 31 Dec 23:59:50, runs into the new year */
+	fake_now = local_ts(2026, 12, 31, 23, 59, 50);
+	LoglineClock *c;
+	require(logline_clock_new(&c, fake_now) == 0);
+	logline_clock_set_now_fn(c, fake_clock);
+	check(bsd(c, "Dec 31 23:59:55 mx1 postfix/smtpd[1]: a") == local_ts(2026, 12, 31, 23, 59, 55));
+	fake_now = local_ts(2027, 1, 1, 0, 0, 6);
+	check(bsd(c, "Jan  1 00:00:05 mx1 postfix/smtpd[1]: b") == local_ts(2027, 1, 1, 0, 0, 5));
+	fake_now = local_ts(2027, 1, 1, 0, 1, 1);
+	check(bsd(c, "Dec 31 23:59:58 mx1 postfix/smtpd[1]: late") == local_ts(2026, 12, 31, 23, 59, 58));
+	check(bsd(c, "Jan  1 00:01:00 mx1 postfix/smtpd[1]: c") == local_ts(2027, 1, 1, 0, 1, 0));
+	logline_clock_free(c);
+
+	/* the log passes New Year a few seconds before the wall clock does */
+	fake_now = local_ts(2026, 12, 31, 23, 59, 58);
+	require(logline_clock_new(&c, fake_now) == 0);
+	logline_clock_set_now_fn(c, fake_clock);
+	check(bsd(c, "Dec 31 23:59:57 mx1 postfix/smtpd[1]: a") == local_ts(2026, 12, 31, 23, 59, 57));
+	check(bsd(c, "Jan  1 00:00:02 mx1 postfix/smtpd[1]: b") == local_ts(2027, 1, 1, 0, 0, 2));
+	logline_clock_free(c);
+
+	/* an old log's January read on 31 December stays this year's */
+	require(logline_clock_new(&c, local_ts(2026, 12, 31, 12, 0, 0)) == 0);
+	check(bsd(c, "Jan  1 00:00:02 mx1 postfix/smtpd[1]: b") == local_ts(2026, 1, 1, 0, 0, 2));
+	check(bsd(c, "Jan  1 00:10:02 mx1 postfix/smtpd[1]: b") == local_ts(2026, 1, 1, 0, 10, 2));
+	logline_clock_free(c);
+}
+
+static void test_pid_range(void)
+{
+	LogLine ll;
+	const char *max = "Nov 28 15:48:34 mx1 postfix/smtpd[4294967295]: x";
+	check(logline_parse(clk, max, strlen(max), &ll) == 0 && ll.pid == 4294967295u);
+	/* 4294967296 and 9999999999 used to wrap to 0 and 1410065407 */
+	const char *wrap1 = "Nov 28 15:48:34 mx1 postfix/smtpd[4294967296]: x";
+	const char *wrap2 = "Nov 28 15:48:34 mx1 postfix/smtpd[9999999999]: x";
+	check(logline_parse(clk, wrap1, strlen(wrap1), &ll) == -EBADMSG);
+	check(logline_parse(clk, wrap2, strlen(wrap2), &ll) == -EBADMSG);
+}
+
 static int64_t utc_ts(int y, int mon, int d, int h, int mi, int s)
 {
 	return (days_from_civil(y, (unsigned)mon, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s) * 1000000;
@@ -163,6 +220,8 @@ int main(void)
 	test_run(test_malformed);
 	test_run(test_split_prog);
 	test_run(test_durations);
+	test_run(test_new_year);
+	test_run(test_pid_range);
 	logline_clock_free(clk);
 	return test_exit();
 }

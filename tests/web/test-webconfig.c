@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "webconfig.h"
 
@@ -580,6 +581,40 @@ static void test_auth(void)
 		free(hashes[i]);
 }
 
+/* stderr_of - what parsing yaml logs (issue 15: slow bcrypt costs are warned about). */
+static char *stderr_of(const char *yaml)
+{
+	char path[] = "/tmp/test-webconfig-XXXXXX";
+	int fd = mkstemp(path);
+	require(fd >= 0);
+	unlink(path);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	WebConfig *c = parse_ok(yaml);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	webconfig_free(c);
+	char *out = calloc(1, 4096);
+	require(out);
+	(void)!pread(fd, out, 4095, 0);
+	close(fd);
+	return out;
+}
+
+static void test_auth_slow_cost_warned(void)
+{
+	/* cost 14: over a second of CPU per uncached check (the hash need not match) */
+	char *log = stderr_of("basic_auth_users:\n  alice: '$2y$14$1vTlNNkySKPTqxHFjCoOuODXhI8QkcXs5nGMwrbDZtbk9TcjXSTuO'\n");
+	check_contains(log, "bcrypt cost 14");
+	check_contains(log, "over 50 ms");
+	free(log);
+	log = stderr_of("basic_auth_users:\n  alice: '" ALICE_HASH "'\n");
+	checkf(!strstr(log, "bcrypt cost"), "cost 4 is not slow: %s", log);
+	free(log);
+}
+
 static void test_auth_72_bytes(void)
 {
 	/* bcrypt reads 72 bytes; the 72-byte password works, one more byte is refused rather than truncated. */
@@ -694,6 +729,7 @@ int main(void)
 	test_run(test_structure);
 	test_run(test_auth);
 	test_run(test_auth_72_bytes);
+	test_run(test_auth_slow_cost_warned);
 	test_run(test_auth_cache_bound);
 	test_run(test_auth_timing);
 	return test_exit();
