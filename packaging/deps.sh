@@ -7,6 +7,7 @@ build=(
   gcc meson ninja-build pkg-config
   libmicrohttpd-dev libsystemd-dev libpcre2-dev libpsl-dev publicsuffix
   libyaml-dev zlib1g-dev libcrypt-dev libgnutls28-dev
+  libisal-dev                              # optional: fast .gz reading (ISA-L inflate)
   curl ca-certificates python3
 )
 test=(

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 #include "logline.h"
 #include "macro.h"
@@ -21,11 +23,127 @@
 #include "statefile.h"
 #include "util.h"
 
+#if HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
+
 #define READ_CHUNK (64 * 1024)     /* ~500 lines: the deadline is checked per chunk */
 #define HEAD_HASH_BYTES 256          /* identity of a file: hash of its first bytes */
 #define STATE_MAX 4096
 #define RECHECK_USEC (1 * USEC_PER_SEC) /* path check when inotify is silent (NFS) */
 #define RETRY_MAX_USEC (60 * USEC_PER_SEC) /* longest wait between opens of a file we may not read */
+
+/*
+ * GzReader - a .gz file read whole, once, as a stream of decompressed bytes.
+ * With ISA-L (HAVE_ISAL) its inflate does the work: zlib's inflate alone
+ * took about as long as parsing the lines (0.70 s against 0.14 s of CPU for
+ * the 139 MB benchmark log), which made a .gz log twice as slow as the
+ * plain file. Members of a concatenated gzip file are read one after the
+ * other, as gzread() does.
+ */
+#if HAVE_ISAL
+typedef struct GzReader {
+	int fd;
+	const char *error;
+	struct inflate_state st;
+	uint8_t in[READ_CHUNK];
+} GzReader;
+
+static GzReader *gz_open(int fd)
+{
+	GzReader *g = malloc(sizeof(*g));
+	if (!g)
+		return NULL;
+	g->fd = fd;
+	g->error = NULL;
+	isal_inflate_init(&g->st);
+	g->st.crc_flag = ISAL_GZIP;
+	return g;
+}
+
+/* gz_read - up to n decompressed bytes; 0 at the end, -EIO (g->error) on
+ * corrupt or truncated input, or a read(2) error. What was decompressed
+ * before the damage is returned first. */
+static ssize_t gz_read(GzReader *g, char *out, size_t n)
+{
+	struct inflate_state *st = &g->st;
+	if (g->error)
+		return -EIO;
+	st->next_out = (uint8_t *)out;
+	st->avail_out = (uint32_t)MIN(n, (size_t)UINT32_MAX);
+	while (st->avail_out > 0) {
+		if (st->avail_in == 0) {
+			ssize_t k = read(g->fd, g->in, sizeof(g->in));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+			if (k == 0) {
+				if (st->block_state == ISAL_BLOCK_FINISH)
+					break;
+				g->error = "unexpected end of file";
+				break;
+			}
+			st->next_in = g->in;
+			st->avail_in = (uint32_t)k;
+		}
+		if (st->block_state == ISAL_BLOCK_FINISH) {
+			if (st->next_in[0] != 0x1f)
+				break; /* trailing garbage after a member ends the file, as in gzread() */
+			uint8_t *next_in = st->next_in;
+			uint32_t avail_in = st->avail_in;
+			isal_inflate_reset(st);
+			st->crc_flag = ISAL_GZIP;
+			st->next_in = next_in;
+			st->avail_in = avail_in;
+		}
+		if (isal_inflate(st) != ISAL_DECOMP_OK) {
+			g->error = "invalid or corrupt gzip data";
+			break;
+		}
+	}
+	size_t got = n - st->avail_out;
+	return got > 0 || !g->error ? (ssize_t)got : -EIO;
+}
+
+static void gz_close(GzReader *g)
+{
+	close(g->fd);
+	free(g);
+}
+#else
+typedef struct GzReader {
+	gzFile f;
+	const char *error;
+} GzReader;
+
+static GzReader *gz_open(int fd)
+{
+	GzReader *g = malloc(sizeof(*g));
+	if (g && !(g->f = gzdopen(fd, "rb"))) {
+		free(g);
+		g = NULL;
+	}
+	return g;
+}
+
+static ssize_t gz_read(GzReader *g, char *out, size_t n)
+{
+	int k = gzread(g->f, out, (unsigned)MIN(n, (size_t)INT_MAX));
+	int e = Z_OK;
+	const char *msg = gzerror(g->f, &e);
+	/* a truncated file ends with 0 and Z_BUF_ERROR, not with an error */
+	if (e != Z_OK)
+		g->error = e == Z_BUF_ERROR ? "unexpected end of file" : msg;
+	return k >= 0 ? k : -EIO;
+}
+
+static void gz_close(GzReader *g)
+{
+	gzclose(g->f);
+	free(g);
+}
+#endif
 
 typedef struct SourceFile {
 	Source base;
@@ -40,7 +158,7 @@ typedef struct SourceFile {
 	bool is_stdin;
 	bool eof;          /* stdin closed / gz done */
 	int fd;
-	gzFile gz;
+	GzReader *gz;
 	int inotify_fd;
 	dev_t dev;
 	ino_t ino;
@@ -84,7 +202,7 @@ static void set_up(SourceFile *f, bool up)
 static void close_file(SourceFile *f)
 {
 	if (f->gz) {
-		gzclose(f->gz);
+		gz_close(f->gz);
 		f->gz = NULL;
 		f->fd = -1;
 	}
@@ -177,7 +295,7 @@ static int open_path(SourceFile *f, const char *path, bool from_start)
 		/* Rotated and compressed logs (mail.log.2.gz) are read whole, once. */
 		int dfd = dup(fd);
 		close(fd);
-		f->gz = dfd >= 0 ? gzdopen(dfd, "rb") : NULL;
+		f->gz = dfd >= 0 ? gz_open(dfd) : NULL;
 		if (!f->gz) {
 			if (dfd >= 0)
 				close(dfd);
@@ -236,14 +354,13 @@ static void note_opened(SourceFile *f)
 /* gz_end - at the end of a compressed file: was it whole? */
 static void gz_end(SourceFile *f)
 {
-	int e = Z_OK;
-	const char *msg = gzerror(f->gz, &e);
-	if (e != Z_OK) {
+	const char *msg = f->gz->error;
+	if (msg) {
 		f->base.damaged = true;
 		/* zlib names a gzdopen()ed file "<fd:N>: "; we have its name */
 		const char *colon = !strncmp(msg, "<fd:", 4) ? strstr(msg, ": ") : NULL;
 		log_warn("%s is %s (gzip: %s); only the lines before the damage were read", f->path,
-			 e == Z_BUF_ERROR ? "truncated" : "damaged", colon ? colon + 2 : msg);
+			 !strcmp(msg, "unexpected end of file") ? "truncated" : "damaged", colon ? colon + 2 : msg);
 	}
 	f->eof = true;
 }
@@ -254,12 +371,11 @@ static int read_fd(SourceFile *f, int64_t deadline)
 	for (;;) {
 		ssize_t n;
 		if (f->gz) {
-			int k = gzread(f->gz, f->chunk, READ_CHUNK);
-			if (k < 0) {
+			n = gz_read(f->gz, f->chunk, READ_CHUNK);
+			if (n < 0) {
 				gz_end(f);
 				return 0;
 			}
-			n = k;
 		} else {
 			n = read(f->fd, f->chunk, READ_CHUNK);
 		}
