@@ -21,7 +21,7 @@ if [ -n "${WEB_CONFIG:-}" ]; then
 elif [ "${listen%%:*}" != 127.0.0.1 ] && [ "${listen:0:5}" != "[::1]" ]; then
   echo "quickstart: warning: $listen is reachable from other hosts without TLS or a password;" \
        "/report names your peers. Set WEB_CONFIG to a web configuration file with tls_server_config" \
-       "and basic_auth_users (see README, HTTP endpoint)" >&2
+       "and basic_auth_users (see docs/http.md)" >&2
 fi
 # Without a TLS summary line per session, protocol, cipher and trust are "unknown".
 if command -v postconf >/dev/null 2>&1; then
