@@ -579,6 +579,17 @@ static int read_to_end(Daemon *d, char **paths, bool progress)
 	return read_all(d, progress) < 0 ? 1 : 0;
 }
 
+/* print_and_done - --once and report: out to stdout when all went well,
+ * then tear down. Returns the exit status. */
+static int print_and_done(Daemon *d, Buf *out, int r)
+{
+	if (r == 0 && out->len && fwrite(out->data, 1, out->len, stdout) != out->len)
+		r = 1;
+	buf_deinit(out);
+	daemon_done(d);
+	return r;
+}
+
 /* run_report - the report subcommand: the FILE arguments (and any --source.*
  * flags) to their end, then the readiness report on stdout */
 static int run_report(ReportFormat rfmt)
@@ -589,11 +600,7 @@ static int run_report(ReportFormat rfmt)
 	if (r == 0 && report_render(d.peers, rfmt, ingest_last_event_usec(d.ingest) ? ingest_last_event_usec(d.ingest)
 										  : now_realtime_usec(), 0, &out) < 0)
 		r = 1;
-	if (r == 0)
-		fwrite(out.data, 1, out.len, stdout);
-	buf_deinit(&out);
-	daemon_done(&d);
-	return r;
+	return print_and_done(&d, &out, r);
 }
 
 static void on_clock(void *userdata, int64_t ts_usec)
@@ -659,11 +666,7 @@ static int run_once(void)
 	int r = read_to_end(&d, NULL, false);
 	if (r == 0 && expo_render(d.store, EXPO_TEXT, false, &out) < 0)
 		r = 1;
-	if (r == 0)
-		fwrite(out.data, 1, out.len, stdout);
-	buf_deinit(&out);
-	daemon_done(&d);
-	return r;
+	return print_and_done(&d, &out, r);
 }
 
 /* run_serve - the daemon: resume state, follow the sources, serve HTTP */
