@@ -424,7 +424,10 @@ static void check_path(SourceFile *f)
 			 * read and its reopen (rsyslog after logrotate's mv): drain it. */
 			if (read_fd(f, INT64_MAX) < 0)
 				log_warn("source %s: reading the rotated file failed", f->path);
-			log_info("source %s: rotated, following the new file", f->path);
+			/* Once: a new file we may not open is retried with back-off
+			 * (note_open_error), each retry coming through here again. */
+			if (!f->open_error)
+				log_info("source %s: rotated, following the new file", f->path);
 		}
 		/* A file that appears after start-up holds only new lines. */
 		int r = open_path(f, f->path, true);
