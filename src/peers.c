@@ -1,14 +1,13 @@
 /*
- * peers.c - per-peer accounting: Space-Saving tracking tables, labelled
- * series with folding into "other", hourly windows in log time.
+ * peers.c - per-peer accounting and its read API: the events
+ * (peers_inbound_session, peers_outbound_delivery), interned syslog names
+ * and combos, hourly windows in log time, labelled series with folding into
+ * "other" (the store collector), and the window, list and totals reads.
  *
  * DESCRIPTION
  *	Three tables (inbound domains, outbound domains, addresses of inbound
- *	clients without a name) share one implementation. A table is a hash
- *	of at most cap entries plus two min-heaps ordered by Space-Saving count:
- *	uheap holds the unlabelled entries (the eviction candidates), lheap the
- *	labelled ones (the promotion threshold). Each entry owns a list of hour
- *	slots, newest first, taken from a per-table pool.
+ *	clients without a name) share one implementation, in peers_table.c:
+ *	a hash of Space-Saving entries, each with a list of hour slots.
  *
  *	Labelled series are not written to the store on every event: the
  *	cumulative counts live in Table.labels / Table.other and a store
@@ -38,8 +37,6 @@
 #include "metrics.h"
 #include "peers_int.h"
 
-#define USEC_PER_HOUR (3600LL * USEC_PER_SEC)
-
 const char *const peers_proto_names[PEERS_PROTO_MAX] = {
 	"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other",
 };
@@ -48,297 +45,6 @@ const char *peer_direction_name(PeerDirection d)
 {
 	static const char *const n[] = { "inbound", "outbound", "unknown_address", "destination" };
 	return (unsigned)d < _PEER_DIR_MAX ? n[d] : "invalid";
-}
-
-/* hour_of - hours since the epoch, clamped to [0, hour of PEERS_USEC_MAX] so
- * that hour arithmetic never overflows. */
-static int32_t hour_of(int64_t usec)
-{
-	if (usec <= 0)
-		return 0;
-	if (usec > PEERS_USEC_MAX)
-		usec = PEERS_USEC_MAX;
-	return (int32_t)(usec / USEC_PER_HOUR);
-}
-
-/*
- * Heaps (min by count). The heap an entry is in follows from its label.
- */
-static uint32_t *heap_of(Table *t, const Entry *e, size_t **ret_n)
-{
-	if (e->label == PEERS_NIL) {
-		*ret_n = &t->nu;
-		return t->uheap;
-	}
-	*ret_n = &t->nl;
-	return t->lheap;
-}
-
-static void heap_swap(Table *t, uint32_t *h, size_t a, size_t b)
-{
-	uint32_t x = h[a];
-	h[a] = h[b];
-	h[b] = x;
-	t->e[h[a]].heap = (uint32_t)a;
-	t->e[h[b]].heap = (uint32_t)b;
-}
-
-static void heap_up(Table *t, uint32_t *h, size_t i)
-{
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (t->e[h[parent]].count <= t->e[h[i]].count)
-			break;
-		heap_swap(t, h, i, parent);
-		i = parent;
-	}
-}
-
-static void heap_down(Table *t, uint32_t *h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && t->e[h[l]].count < t->e[h[m]].count)
-			m = l;
-		if (r < n && t->e[h[r]].count < t->e[h[m]].count)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(t, h, i, m);
-		i = m;
-	}
-}
-
-static void heap_push(Table *t, uint32_t idx)
-{
-	size_t *n;
-	uint32_t *h = heap_of(t, &t->e[idx], &n);
-	h[*n] = idx;
-	t->e[idx].heap = (uint32_t)*n;
-	(*n)++;
-	heap_up(t, h, *n - 1);
-}
-
-static void heap_remove(Table *t, uint32_t idx)
-{
-	size_t *n;
-	uint32_t *h = heap_of(t, &t->e[idx], &n);
-	size_t i = t->e[idx].heap;
-	(*n)--;
-	if (i != *n) {
-		heap_swap(t, h, i, *n);
-		heap_up(t, h, i);
-		heap_down(t, h, *n, i);
-	}
-	t->e[idx].heap = PEERS_NIL;
-}
-
-/*
- * Slots.
- */
-static void cells_free(Table *t, uint32_t c)
-{
-	while (c != PEERS_NIL) {
-		uint32_t next = t->cc[c].next;
-		t->cc[c].next = t->cc_free;
-		t->cc_free = c;
-		c = next;
-	}
-}
-
-static void slot_free_list(Table *t, uint32_t s)
-{
-	while (s != PEERS_NIL) {
-		uint32_t next = t->slots[s].next;
-		cells_free(t, t->slots[s].combos);
-		t->slots[s].next = t->slot_free;
-		t->slot_free = s;
-		t->n_slots--;
-		s = next;
-	}
-}
-
-/* prune - free the slots of e at or before cutoff (the list is newest first). */
-static void prune(Table *t, Entry *e, int32_t cutoff)
-{
-	uint32_t *link = &e->slots;
-	while (*link != PEERS_NIL && t->slots[*link].hour > cutoff)
-		link = &t->slots[*link].next;
-	uint32_t rest = *link;
-	*link = PEERS_NIL;
-	slot_free_list(t, rest);
-}
-
-/*
- * Entries.
- */
-Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len)
-{
-	uint64_t h = hash64(key, len, p->seed);
-	for (uint32_t i = t->hash[h & t->hash_mask]; i != PEERS_NIL; i = t->e[i].hnext)
-		if (t->e[i].key_len == len && !memcmp(t->e[i].key, key, len))
-			return &t->e[i];
-	return NULL;
-}
-
-static void label_demote(Table *t, Entry *e)
-{
-	Label *l = &t->labels[e->label];
-	t->series_stale = true;
-	for (unsigned c = 0; c < PEERS_CELLS; c++)
-		t->other[c] += l->cum[c];
-	uint32_t idx = (uint32_t)(e - t->e);
-	heap_remove(t, idx);
-	t->label_free[t->n_label_free++] = e->label;
-	e->label = PEERS_NIL;
-	heap_push(t, idx);
-}
-
-static void label_promote(Table *t, Entry *e)
-{
-	uint32_t idx = (uint32_t)(e - t->e);
-	heap_remove(t, idx);
-	uint32_t l = t->label_free[--t->n_label_free];
-	memset(&t->labels[l], 0, sizeof(t->labels[l]));
-	t->labels[l].entry = idx;
-	e->label = l;
-	heap_push(t, idx);
-}
-
-static void entry_remove(Peers *p, Table *t, Entry *e)
-{
-	uint32_t idx = (uint32_t)(e - t->e);
-	if (e->label != PEERS_NIL)
-		label_demote(t, e);
-	heap_remove(t, idx);
-	uint32_t *link = &t->hash[hash64(e->key, e->key_len, p->seed) & t->hash_mask];
-	while (*link != idx)
-		link = &t->e[*link].hnext;
-	*link = e->hnext;
-	slot_free_list(t, e->slots);
-	memset(e, 0, sizeof(*e));
-	e->slots = PEERS_NIL;
-	e->label = PEERS_NIL;
-	e->heap = PEERS_NIL;
-	e->hnext = t->free_entry;
-	t->free_entry = idx;
-	t->n--;
-}
-
-Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
-{
-	uint64_t inherit = 0;
-	if (len >= PEERS_DOMAIN_MAX)
-		return NULL;
-	if (t->n >= t->cap) {
-		if (t->nu == 0)
-			return NULL;
-		inherit = t->e[t->uheap[0]].count;
-		entry_remove(p, t, &t->e[t->uheap[0]]);
-		t->evicted++;
-	}
-	uint32_t idx = t->free_entry;
-	Entry *e = &t->e[idx];
-	t->free_entry = e->hnext;
-	memset(e, 0, sizeof(*e));
-	memcpy(e->key, key, len);
-	e->key_len = (uint8_t)len;
-	e->used = 1;
-	e->label = PEERS_NIL;
-	e->slots = PEERS_NIL;
-	e->count = e->err = inherit;
-	uint32_t *bucket = &t->hash[hash64(key, len, p->seed) & t->hash_mask];
-	e->hnext = *bucket;
-	*bucket = idx;
-	if (t->ex)
-		memset(t->ex[idx], 0, sizeof(t->ex[idx]));
-	heap_push(t, idx);
-	t->n++;
-	return e;
-}
-
-/* reclaim - free slots by dropping the least busy unlabelled peer other than keep. */
-static bool reclaim(Peers *p, Table *t, const Entry *keep)
-{
-	while (t->slot_free == PEERS_NIL) {
-		uint32_t victim = PEERS_NIL;
-		for (size_t i = 0; i < 3 && i < t->nu; i++) {
-			uint32_t c = t->uheap[i];
-			if (&t->e[c] == keep)
-				continue;
-			if (victim == PEERS_NIL || t->e[c].count < t->e[victim].count)
-				victim = c;
-		}
-		if (victim == PEERS_NIL)
-			return false;
-		entry_remove(p, t, &t->e[victim]);
-		t->evicted++;
-	}
-	return true;
-}
-
-Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
-{
-	uint32_t *link = &e->slots;
-	while (*link != PEERS_NIL && t->slots[*link].hour > hour)
-		link = &t->slots[*link].next;
-	if (*link != PEERS_NIL && t->slots[*link].hour == hour)
-		return &t->slots[*link];
-	if (t->slot_free == PEERS_NIL) {
-		if (!reclaim(p, t, e))
-			return NULL;
-		/* reclaim() cannot touch e's list, but recompute the link anyway */
-		link = &e->slots;
-		while (*link != PEERS_NIL && t->slots[*link].hour > hour)
-			link = &t->slots[*link].next;
-	}
-	uint32_t s = t->slot_free;
-	Slot *sl = &t->slots[s];
-	t->slot_free = sl->next;
-	t->n_slots++;
-	memset(sl, 0, sizeof(*sl));
-	sl->hour = hour;
-	sl->combos = PEERS_NIL;
-	sl->next = *link;
-	*link = s;
-	return sl;
-}
-
-void peers_slot_combo_add(Table *t, Slot *sl, PeerComboKind kind, int id, uint32_t n)
-{
-	uint32_t *link = &sl->combos;
-	for (; id >= 0 && *link != PEERS_NIL; link = &t->cc[*link].next)
-		if (t->cc[*link].id == (uint32_t)id) {
-			t->cc[*link].n += n;
-			return;
-		}
-	if (id < 0 || t->cc_free == PEERS_NIL) {
-		sl->combo_other[kind] += n;
-		return;
-	}
-	uint32_t c = t->cc_free;
-	t->cc_free = t->cc[c].next;
-	t->cc[c] = (ComboCell){ (uint32_t)id, n, PEERS_NIL };
-	*link = c;
-}
-
-void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
-{
-	if (!t->ex || len == 0)
-		return;
-	uint32_t idx = (uint32_t)(e - t->e);
-	if (len >= PEERS_EXAMPLE_MAX)
-		len = PEERS_EXAMPLE_MAX - 1;
-	for (unsigned i = 0; i < e->n_examples; i++)
-		if (strlen(t->ex[idx][i]) == len && !memcmp(t->ex[idx][i], s, len))
-			return;
-	if (e->n_examples >= PEERS_EXAMPLES) {
-		e->more_examples = 1;
-		return;
-	}
-	memcpy(t->ex[idx][e->n_examples], s, len);
-	t->ex[idx][e->n_examples][len] = '\0';
-	e->n_examples++;
 }
 
 /*
@@ -418,84 +124,19 @@ Hour *peers_hour_get(Peers *p, int32_t hour)
 	return h;
 }
 
-static void sweep(Peers *p)
-{
-	int32_t cutoff = p->now_hour - p->window_hours;
-	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
-		Table *t = &p->t[d];
-		for (size_t i = 0; i < t->cap && t->n > 0; i++) {
-			Entry *e = &t->e[i];
-			if (!e->used)
-				continue;
-			prune(t, e, cutoff);
-			if (hour_of(e->last_seen) <= cutoff)
-				entry_remove(p, t, e);
-		}
-	}
-}
-
 /* advance - move "now" to the event's hour; returns whether ts is in the window. */
 static bool advance(Peers *p, int64_t ts)
 {
 	if (ts <= 0 || ts > PEERS_USEC_MAX)
 		return false;
-	int32_t h = hour_of(ts);
+	int32_t h = peers_hour_of(ts);
 	if (p->newest_usec == 0 || h > p->now_hour) {
 		p->now_hour = h;
-		sweep(p);
+		peers_sweep(p);
 	}
 	if (ts > p->newest_usec)
 		p->newest_usec = ts;
 	return h > p->now_hour - p->window_hours;
-}
-
-void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err)
-{
-	uint32_t idx = (uint32_t)(e - t->e);
-	heap_remove(t, idx);
-	e->count = count;
-	e->err = err;
-	heap_push(t, idx);
-}
-
-int peers_entry_cmp_count(const void *a, const void *b, void *table)
-{
-	const Table *t = table;
-	const Entry *x = &t->e[*(const uint32_t *)a], *y = &t->e[*(const uint32_t *)b];
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(x->key, y->key);
-}
-
-/* relabel - give the free labels to the busiest unlabelled peers (after a load). */
-static void relabel(Table *t)
-{
-	if (t->n_label_free == 0 || t->nu == 0)
-		return;
-	uint32_t *v = malloc(t->nu * sizeof(*v));
-	if (!v)
-		return;
-	size_t n = t->nu;
-	memcpy(v, t->uheap, n * sizeof(*v));
-	qsort_r(v, n, sizeof(*v), peers_entry_cmp_count, t);
-	for (size_t i = 0; i < n && t->n_label_free > 0; i++)
-		label_promote(t, &t->e[v[i]]);
-	free(v);
-}
-
-void peers_after_load(Peers *p)
-{
-	p->now_hour = p->newest_usec > 0 ? hour_of(p->newest_usec) : 0;
-	if (p->newest_usec > 0)
-		sweep(p);
-	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
-		if (p->t[d].max_labelled > 0)
-			relabel(&p->t[d]);
-}
-
-int32_t peers_hour_of(int64_t usec)
-{
-	return hour_of(usec);
 }
 
 /*
@@ -539,20 +180,7 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 	if (!e)
 		return;
 	uint32_t idx = (uint32_t)(e - t->e);
-	e->count++;
-	{
-		size_t *n;
-		uint32_t *h = heap_of(t, e, &n);
-		heap_down(t, h, *n, e->heap);
-	}
-	if (t->max_labelled > 0 && e->label == PEERS_NIL) {
-		if (t->nl < t->max_labelled)
-			label_promote(t, e);
-		else if (e->count - e->err > t->e[t->lheap[0]].count) {
-			label_demote(t, &t->e[t->lheap[0]]);
-			label_promote(t, e);
-		}
-	}
+	peers_entry_count(t, e);
 	if (e->label != PEERS_NIL)
 		t->labels[e->label].cum[ev->cell]++;
 	else if (t->max_labelled > 0) {
@@ -572,7 +200,7 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 		peers_add_example(t, e, ev->example.p, ev->example.n);
 	if (!ev->in_window)
 		return;
-	Slot *sl = peers_slot_get(p, t, &t->e[idx], hour_of(ev->ts));
+	Slot *sl = peers_slot_get(p, t, &t->e[idx], peers_hour_of(ev->ts));
 	if (!sl) {
 		p->late_events++;
 		return;
@@ -621,7 +249,7 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 		event_combo(p, &ev, COMBO_PLAINMAIL, slice_from(sname), SLICE_LIT(""));
 
 	if (ev.in_window) {
-		Hour *h = peers_hour_get(p, hour_of(s->ts_usec));
+		Hour *h = peers_hour_get(p, peers_hour_of(s->ts_usec));
 		h->in[si][ev.cell]++;
 		if (s->encryption == ENC_TLS)
 			h->proto_in[peers_proto_index(s->protocol)]++;
@@ -662,7 +290,7 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	if (noconn)
 		event_combo(p, &ev, COMBO_NOCONN, slice_from(delivery_status_name(d->status)), SLICE_LIT(""));
 	if (ev.in_window) {
-		Hour *h = peers_hour_get(p, hour_of(d->ts_usec));
+		Hour *h = peers_hour_get(p, peers_hour_of(d->ts_usec));
 		h->out[ev.cell]++;
 		if (noconn)
 			h->out_noconn++;
@@ -754,43 +382,11 @@ static void collect(Store *s, void *userdata)
 /*
  * Life cycle.
  */
-static void table_clear(Table *t)
-{
-	for (size_t i = 0; i < t->cap; i++) {
-		t->e[i] = (Entry){ .label = PEERS_NIL, .heap = PEERS_NIL, .slots = PEERS_NIL,
-				   .hnext = i + 1 < t->cap ? (uint32_t)(i + 1) : PEERS_NIL };
-	}
-	t->free_entry = 0;
-	t->n = t->nu = t->nl = 0;
-	memset(t->hash, 0xff, (t->hash_mask + 1) * sizeof(*t->hash));
-	memset(t->labels, 0, t->max_labelled * sizeof(*t->labels));
-	for (size_t i = 0; i < t->max_labelled; i++)
-		t->label_free[i] = (uint32_t)(t->max_labelled - 1 - i);
-	t->n_label_free = t->max_labelled;
-	if (t->ex)
-		memset(t->ex, 0, t->cap * sizeof(*t->ex));
-	size_t pool = t->slot_cap;
-	memset(t->slots, 0, pool * sizeof(*t->slots));
-	for (size_t i = 0; i < pool; i++)
-		t->slots[i].next = i + 1 < pool ? (uint32_t)(i + 1) : PEERS_NIL;
-	t->slot_free = pool ? 0 : PEERS_NIL;
-	t->n_slots = 0;
-	for (size_t i = 0; i < t->cc_cap; i++)
-		t->cc[i] = (ComboCell){ 0, 0, i + 1 < t->cc_cap ? (uint32_t)(i + 1) : PEERS_NIL };
-	t->cc_free = t->cc_cap ? 0 : PEERS_NIL;
-}
-
 /* peers_reset - forget every peer and window (not the cumulative series). */
 void peers_reset(Peers *p)
 {
-	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
-		Table *t = &p->t[d];
-		/* labelled counts move to "other" so the exposed sums stay exact */
-		for (size_t i = 0; i < t->cap; i++)
-			if (t->e[i].used && t->e[i].label != PEERS_NIL)
-				label_demote(t, &t->e[i]);
-		table_clear(t);
-	}
+	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
+		peers_table_reset(&p->t[d]);
 	memset(p->combos, 0, COMBO_MAX * sizeof(*p->combos));
 	p->n_combos = 0;
 	memset(p->combo_hash, 0xff, sizeof(p->combo_hash));
@@ -802,59 +398,6 @@ void peers_reset(Peers *p)
 	p->newest_usec = 0;
 	p->now_hour = 0;
 	p->late_events = 0;
-}
-
-/* alloc_touched - calloc: the kernel's zero pages, no memset pass of our
- * own. table_clear() writes every element once (free lists, empty hash
- * buckets), so the bounds are resident from the start and RSS does not grow
- * with the input (bench/goals.sh: flat from 1k to 1M peers). */
-static void *alloc_touched(size_t n, size_t size)
-{
-	return calloc(n ? n : 1, size ? size : 1);
-}
-
-static int table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours)
-{
-	t->dir = d;
-	t->cap = cap;
-	t->max_labelled = max_labelled;
-	size_t hs = 1;
-	while (hs < cap * 2)
-		hs <<= 1;
-	t->hash_mask = hs - 1;
-	t->slot_cap = cap * 3 + (max_labelled + 1) * (size_t)window_hours;
-	t->cc_cap = t->slot_cap * SLOT_CELLS_AVG;
-	if (t->cc_cap >= PEERS_NIL)
-		return -EINVAL;
-	t->e = alloc_touched(cap, sizeof(*t->e));
-	t->hash = alloc_touched(hs, sizeof(*t->hash));
-	t->uheap = alloc_touched(cap, sizeof(*t->uheap));
-	t->lheap = alloc_touched(max_labelled + 1, sizeof(*t->lheap));
-	t->labels = alloc_touched(max_labelled + 1, sizeof(*t->labels));
-	t->label_free = alloc_touched(max_labelled + 1, sizeof(*t->label_free));
-	t->slots = alloc_touched(t->slot_cap, sizeof(*t->slots));
-	t->cc = alloc_touched(t->cc_cap, sizeof(*t->cc));
-	if (d != PEER_UNKNOWN_ADDR)
-		t->ex = alloc_touched(cap, sizeof(*t->ex));
-	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots || !t->cc ||
-	    (d != PEER_UNKNOWN_ADDR && !t->ex))
-		return -ENOMEM;
-	table_clear(t);
-	return 0;
-}
-
-static void table_deinit(Table *t)
-{
-	free(t->e);
-	free(t->hash);
-	free(t->uheap);
-	free(t->lheap);
-	free(t->labels);
-	free(t->label_free);
-	free(t->slots);
-	free(t->cc);
-	free(t->ex);
-	memset(t, 0, sizeof(*t));
 }
 
 int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
@@ -885,16 +428,16 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 	size_t unknown_cap = c.max_tracked / 10;
 	unknown_cap = MAX(unknown_cap, (size_t)64);
 	unknown_cap = MIN(unknown_cap, (size_t)1000);
-	int r = table_init(&p->t[PEER_INBOUND], PEER_INBOUND, c.max_tracked, c.max_labelled, p->window_hours);
+	int r = peers_table_init(&p->t[PEER_INBOUND], PEER_INBOUND, c.max_tracked, c.max_labelled, p->window_hours);
 	if (r == 0)
-		r = table_init(&p->t[PEER_OUTBOUND], PEER_OUTBOUND, c.max_tracked, c.max_labelled, p->window_hours);
+		r = peers_table_init(&p->t[PEER_OUTBOUND], PEER_OUTBOUND, c.max_tracked, c.max_labelled, p->window_hours);
 	if (r == 0)
-		r = table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours);
+		r = peers_table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours);
 	if (r == 0)
-		r = table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours);
-	p->combos = alloc_touched(COMBO_MAX, sizeof(*p->combos));
-	p->hours = alloc_touched((size_t)p->window_hours, sizeof(*p->hours));
-	p->dom = alloc_touched(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
+		r = peers_table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours);
+	p->combos = peers_alloc_touched(COMBO_MAX, sizeof(*p->combos));
+	p->hours = peers_alloc_touched((size_t)p->window_hours, sizeof(*p->hours));
+	p->dom = peers_alloc_touched(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
 	if (r == 0 && (!p->combos || !p->hours || !p->dom))
 		r = -ENOMEM;
 	if (r == 0) {
@@ -920,7 +463,7 @@ Peers *peers_free(Peers *p)
 	if (!p)
 		return NULL;
 	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
-		table_deinit(&p->t[d]);
+		peers_table_deinit(&p->t[d]);
 	free(p->combos);
 	free(p->hours);
 	free(p->dom);
@@ -935,7 +478,7 @@ Peers *peers_free(Peers *p)
  */
 static int32_t end_hour(const Peers *p, int64_t now_usec)
 {
-	return now_usec > 0 ? hour_of(now_usec) : p->now_hour;
+	return now_usec > 0 ? peers_hour_of(now_usec) : p->now_hour;
 }
 /* (end_hour is at most the hour of PEERS_USEC_MAX: loops over it terminate) */
 
@@ -993,6 +536,21 @@ static void stats_keep(PeerStats *st, PeerComboCount top[_COMBO_KIND_MAX][PEERS_
 	v[i] = c;
 }
 
+/* window_slot - slot s, or the first after it, in hours (start, end]; NULL
+ * when none is (the list is newest first: a slot at or before start ends it). */
+static const Slot *window_slot(const Table *t, uint32_t s, int32_t start, int32_t end)
+{
+	for (; s != PEERS_NIL; s = t->slots[s].next) {
+		const Slot *sl = &t->slots[s];
+		if (sl->hour > end)
+			continue;
+		if (sl->hour <= start)
+			break;
+		return sl;
+	}
+	return NULL;
+}
+
 /* entry_combos - the peer's combinations over hours (start, end], summed
  * exactly per combination, then the busiest of each kind listed. */
 static void entry_combos(const Peers *p, const Table *t, const Entry *e, int32_t start, int32_t end, PeerStats *st)
@@ -1001,12 +559,7 @@ static void entry_combos(const Peers *p, const Table *t, const Entry *e, int32_t
 	uint16_t ids[COMBO_MAX], pos[COMBO_MAX]; /* pos[id]: index in ids + 1, 0 = not seen */
 	unsigned n_ids = 0;
 	memset(pos, 0, sizeof(pos));
-	for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
-		const Slot *sl = &t->slots[s];
-		if (sl->hour > end)
-			continue;
-		if (sl->hour <= start)
-			break;
+	for (const Slot *sl = window_slot(t, e->slots, start, end); sl; sl = window_slot(t, sl->next, start, end)) {
 		for (unsigned k = 0; k < _COMBO_KIND_MAX; k++)
 			st->combos_other[k] += sl->combo_other[k];
 		for (uint32_t c = sl->combos; c != PEERS_NIL; c = t->cc[c].next) {
@@ -1048,12 +601,7 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 			memcpy(st->examples[i], t->ex[idx][i], PEERS_EXAMPLE_MAX);
 	}
 	int32_t start = end - w;
-	for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
-		const Slot *sl = &t->slots[s];
-		if (sl->hour > end)
-			continue;
-		if (sl->hour <= start)
-			break;
+	for (const Slot *sl = window_slot(t, e->slots, start, end); sl; sl = window_slot(t, sl->next, start, end)) {
 		for (unsigned c = 0; c < PEERS_CELLS; c++) {
 			st->n[c] += sl->cell[c];
 			st->total += sl->cell[c];

@@ -1,7 +1,7 @@
 /*
- * peers_int.h - the Peers object's layout, shared by peers.c (accounting),
- * peers_domain.c (identity) and peers_state.c (persistence). Not part of
- * the public API.
+ * peers_int.h - the Peers object's layout, shared by peers.c (accounting
+ * and reads), peers_table.c (the tracking tables), peers_domain.c (identity)
+ * and peers_state.c (persistence). Not part of the public API.
  *
  * Every array is allocated once in peers_new() and indexed by uint32_t;
  * PEERS_NIL ends lists. Nothing here allocates per event.
@@ -22,6 +22,7 @@
 #define DOMCACHE_WAYS 2
 #define HOST_MAX 256            /* normalised host names: at most 253 bytes */
 #define PEERS_USEC_MAX (253402300799LL * 1000000) /* 9999-12-31T23:59:59Z: later times are ignored */
+#define USEC_PER_HOUR (3600LL * USEC_PER_SEC)
 
 /* One hour of one peer. Per-protocol counts are exact; the combinations
  * (cipher, failure reason, ...) are a list of cells from the table's pool,
@@ -151,24 +152,45 @@ void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *r
 /* peers_recipient_domain - the domain part of "<user@domain>". */
 Slice peers_recipient_domain(Slice recipient);
 
+/* peers_hour_of - hours since the epoch, clamped to [0, hour of
+ * PEERS_USEC_MAX] so that hour arithmetic never overflows. */
+static inline int32_t peers_hour_of(int64_t usec)
+{
+	if (usec <= 0)
+		return 0;
+	if (usec > PEERS_USEC_MAX)
+		usec = PEERS_USEC_MAX;
+	return (int32_t)(usec / USEC_PER_HOUR);
+}
+
 /* peers.c, used by peers_state.c */
 void peers_reset(Peers *p);
 int peers_syslog_index(Peers *p, const char *name, size_t len, bool create);
 int peers_combo_id(Peers *p, PeerComboKind kind, const char *a, size_t alen, const char *b, size_t blen);
+Hour *peers_hour_get(Peers *p, int32_t hour);
+unsigned peers_proto_index(Slice proto);
+
+/* peers_table.c, used by peers.c and peers_state.c */
 Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len);
 Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len);
+/* peers_entry_count - count one event for e (Space-Saving), labelling it
+ * when it now ranks among the max_labelled busiest. */
+void peers_entry_count(Table *t, Entry *e);
 Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour);
 void peers_add_example(Table *t, Entry *e, const char *s, size_t len);
-Hour *peers_hour_get(Peers *p, int32_t hour);
 /* peers_slot_combo_add - count n for combo id (of kind; id < 0: not interned). */
 void peers_slot_combo_add(Table *t, Slot *sl, PeerComboKind kind, int id, uint32_t n);
-unsigned peers_proto_index(Slice proto);
 void peers_entry_set_count(Table *t, Entry *e, uint64_t count, uint64_t err);
+/* peers_sweep - free slots older than the window, drop peers not seen in it. */
+void peers_sweep(Peers *p);
 void peers_after_load(Peers *p);
-int32_t peers_hour_of(int64_t usec);
 /* peers_entry_cmp_count - qsort_r() order of entry indices into table (a
  * Table *): busiest first, then by key, so the order is total. */
 int peers_entry_cmp_count(const void *a, const void *b, void *table);
+void *peers_alloc_touched(size_t n, size_t size);
+int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours);
+void peers_table_reset(Table *t);
+void peers_table_deinit(Table *t);
 
 /* peers_state.c: Return: bad records skipped (>= 0), or negative errno */
 int peers_state_parse(Peers *p, const uint8_t *data, size_t len, bool apply, char **ret_error);
