@@ -1,5 +1,7 @@
 /*
- * session.c - turn matched lines into classified sessions and deliveries.
+ * session.c - turn matched lines into classified sessions and deliveries:
+ * the entry table, the shared counting helpers and mappings, and the
+ * inbound side (smtpd sessions, postscreen connections, tlsproxy).
  *
  * DESCRIPTION
  *	Entries (inbound sessions, postscreen connections, smtp client
@@ -7,7 +9,8 @@
  *	(kind, program id, host, pid or endpoint), and on one LRU list per kind so
  *	that the oldest entry is found in O(1) for expiry and eviction.
  *	See session.h for the correlation rules; the Postfix behaviour they
- *	rely on is cited where it is used.
+ *	rely on is cited where it is used. The outbound side (smtp/lmtp
+ *	processes and their deliveries) is in session_outbound.c.
  * SECURITY
  *	Keys and copied strings come from the log. Lengths are bounded by the
  *	line length limit, the map hash is seeded, and the number of entries
@@ -23,76 +26,9 @@
 #include "hosts.h"
 #include "htable.h"
 #include "metrics.h"
-#include "polstat.h"
 #include "session.h"
+#include "session_int.h"
 #include "util.h"
-
-typedef enum EntryKind {
-	KIND_SMTPD,      /* inbound smtpd session */
-	KIND_POSTSCREEN, /* postscreen connection, by endpoint */
-	KIND_CLIENT,     /* smtp/lmtp process */
-	KIND_TLSPROXY,   /* tlsproxy process: last TLS library problem */
-	_KIND_MAX,
-} EntryKind;
-
-typedef struct Entry Entry;
-struct Entry {
-	Entry *prev, *next; /* LRU list of its kind, most recent first */
-	EntryKind kind;
-	uint64_t hash;          /* of key, in Sessions.map */
-	char *key;              /* see make_key() */
-	size_t keylen;
-	const ProgInfo *prog;
-	int64_t last_ts;
-
-	/* inbound (smtpd, postscreen) */
-	bool tls_done;
-	bool tls_attempted;
-	bool client_seen;
-	bool passed;            /* postscreen PASS: may be handed to smtpd */
-	bool proxied;           /* tlsproxy holds the connection (CONNECT from, no DISCONNECT yet) */
-	bool lingering;         /* postscreen DISCONNECT seen, waiting for tlsproxy's outcome */
-	bool failure_counted;
-	const char *pending_failure;
-	char *peer;             /* "host[addr]" as smtpd logged it */
-	char *proto;
-	char *cipher;
-
-	/* outbound client process */
-	Trust tls;              /* TRUST_NONE: no TLS line armed */
-	char *tls_peer;
-	char *tls_proto;
-	char *bound_qid;
-	const char *pending_cert;
-	const char *armed_cert; /* pending_cert of the connection the last summary announced */
-	char *policy_fail_qid;  /* last attempt counted by count_policy_failure() */
-	int64_t policy_fail_ts;
-
-	/* tlsproxy */
-	const char *last_library_reason;
-};
-
-typedef struct List {
-	Entry *head, *tail;
-	size_t n;
-} List;
-
-struct Sessions {
-	Store *store;
-	Peers *peers;
-	SessionsRelayFn internal_relay;
-	void *internal_relay_userdata;
-	Hosts *hosts;           /* NULL: no host label */
-	Slice host;             /* of the record being handled, or of the entry finish() ends */
-	size_t max_entries;
-	int64_t max_age_usec;
-	HTable map;             /* Entry *, by key */
-	List lists[_KIND_MAX];
-	size_t n_passed;        /* postscreen entries with passed set */
-	uint64_t n_tls_without_summary;
-	size_t n_lingering;     /* postscreen entries with lingering set */
-	Buf keybuf;
-};
 
 int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_age_usec)
 {
@@ -193,7 +129,7 @@ static void list_push(List *l, Entry *e)
 	l->n++;
 }
 
-static void touch(Sessions *s, Entry *e, int64_t ts)
+void sessions_entry_touch(Sessions *s, Entry *e, int64_t ts)
 {
 	if (ts > e->last_ts)
 		e->last_ts = ts;
@@ -245,7 +181,7 @@ static bool entry_key_eq(const void *item, const void *key)
 	return e->keylen == k->n && memcmp(e->key, k->p, k->n) == 0;
 }
 
-static Entry *lookup(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
+Entry *sessions_entry_lookup(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
 {
 	Slice k = make_key(s, kind, prog, pid, ep);
 	if (!k.p)
@@ -265,7 +201,7 @@ static void destroy(Sessions *s, Entry *e)
 
 static void expire(Sessions *s, Entry *e);
 
-static Entry *create(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep, int64_t ts)
+Entry *sessions_entry_create(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep, int64_t ts)
 {
 	/* Bound the table: the least recently used entry of the kind makes room. */
 	List *l = &s->lists[kind];
@@ -296,7 +232,7 @@ static Entry *create(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t
 	return e;
 }
 
-static char *slice_dup(Slice v)
+char *sessions_slice_dup(Slice v)
 {
 	char *p = malloc(v.n + 1);
 	if (!p)
@@ -307,22 +243,22 @@ static char *slice_dup(Slice v)
 	return p;
 }
 
-static void set_str(char **dst, Slice v)
+void sessions_set_str(char **dst, Slice v)
 {
 	free(*dst);
-	*dst = v.p ? slice_dup(v) : NULL;
+	*dst = v.p ? sessions_slice_dup(v) : NULL;
 }
 
 /* ---- metrics helpers ---------------------------------------------------- */
 
-/* host_label - the current host's label value, empty without the host label. */
-static Slice host_label(Sessions *s)
+/* sessions_host_label - the current host's label value, empty without the host label. */
+Slice sessions_host_label(Sessions *s)
 {
 	return s->hosts ? hosts_label(s->hosts, s->host) : SLICE_NULL;
 }
 
-/* count - one increment; with the host label, the current host comes first. */
-static void count(Sessions *s, MetricId m, const Slice *labels)
+/* sessions_count - one increment; with the host label, the current host comes first. */
+void sessions_count(Sessions *s, MetricId m, const Slice *labels)
 {
 	if (!s->hosts || !metrics_has_host(m)) {
 		store_add(s->store, m, labels, 1);
@@ -330,32 +266,26 @@ static void count(Sessions *s, MetricId m, const Slice *labels)
 	}
 	Slice l[STORE_LABELS_MAX];
 	unsigned n = store_family(s->store, m)->n_labels;
-	l[0] = host_label(s);
+	l[0] = sessions_host_label(s);
 	memcpy(l + 1, labels, (n - 1) * sizeof(*l));
 	store_add(s->store, m, l, 1);
 }
 
-static void count_failure(Sessions *s, MetricId m, const ProgInfo *prog, const char *reason)
+void sessions_count_failure(Sessions *s, MetricId m, const ProgInfo *prog, const char *reason)
 {
 	Slice l[] = { prog->syslog_name, slice_from(reason) };
-	count(s, m, l);
+	sessions_count(s, m, l);
 }
 
-/* count_internal_hop - an internal hop, in its own family only. */
-static void count_internal_hop(Sessions *s, const ProgInfo *prog, const char *direction)
+/* sessions_count_internal_hop - an internal hop, in its own family only. */
+void sessions_count_internal_hop(Sessions *s, const ProgInfo *prog, const char *direction)
 {
 	Slice l[] = { prog->syslog_name, slice_from(direction) };
-	count(s, M_INTERNAL_HOPS, l);
+	sessions_count(s, M_INTERNAL_HOPS, l);
 }
 
 /* ---- mappings ------------------------------------------------------------ */
-
-typedef struct Mapping {
-	const char *needle;
-	const char *reason;
-} Mapping;
-
-static const char *map_text(const Mapping *map, size_t n, Slice text, const char *fallback)
+const char *sessions_map_text(const Mapping *map, size_t n, Slice text, const char *fallback)
 {
 	for (size_t i = 0; i < n; i++)
 		if (find_lit(text.p, text.n, map[i].needle, strlen(map[i].needle)))
@@ -397,7 +327,7 @@ static const Mapping library_reasons[] = {
 
 const char *sessions_inbound_failure_reason(Slice text)
 {
-	return map_text(library_reasons, ELEMENTSOF(library_reasons), text, "other");
+	return sessions_map_text(library_reasons, ELEMENTSOF(library_reasons), text, "other");
 }
 
 /* SSL_accept error text: "%d" (then library lines refine it) or "%m". */
@@ -409,38 +339,7 @@ static const char *accept_error_reason(Slice err)
 		{ "reset by peer", "connection_reset" },
 		{ "Broken pipe", "connection_reset" },
 	};
-	return map_text(m, ELEMENTSOF(m), err, NULL);
-}
-
-/* tls_log_verify_error() wordings, most specific first. */
-static const Mapping cert_reasons[] = {
-	{ "certificate has expired", "cert_expired" },
-	{ "hostname mismatch", "hostname_mismatch" },
-	{ "num=62:", "hostname_mismatch" },
-	{ "self-signed certificate", "cert_untrusted" },
-	{ "self signed certificate", "cert_untrusted" },
-	{ "untrusted issuer", "cert_untrusted" },
-	{ "not trusted by local or TLSA policy", "cert_untrusted" },
-	{ "unable to get local issuer", "cert_untrusted" },
-	{ "unable to verify the first certificate", "cert_untrusted" },
-};
-
-const char *sessions_outbound_cert_reason(Slice why)
-{
-	return map_text(cert_reasons, ELEMENTSOF(cert_reasons), why, "other");
-}
-
-static int cert_rank(const char *reason)
-{
-	if (!reason)
-		return 0;
-	if (!strcmp(reason, "cert_expired"))
-		return 4;
-	if (!strcmp(reason, "hostname_mismatch"))
-		return 3;
-	if (!strcmp(reason, "cert_untrusted"))
-		return 2;
-	return 1;
+	return sessions_map_text(m, ELEMENTSOF(m), err, NULL);
 }
 
 static void lower_into(char *out, size_t size, Slice v)
@@ -471,7 +370,7 @@ int sessions_key_exchange(Slice kex, Slice kexparm, char *out, size_t size)
 		return 0;
 	}
 	if (kexparm.p && kexparm.n) {
-		const char *c = map_text(curves, ELEMENTSOF(curves), kexparm, NULL);
+		const char *c = sessions_map_text(curves, ELEMENTSOF(curves), kexparm, NULL);
 		if (c) {
 			snprintf(out, size, "%s", c);
 			return 0;
@@ -488,7 +387,7 @@ int sessions_key_exchange(Slice kex, Slice kexparm, char *out, size_t size)
 		lower_into(out, size, kexparm);
 		return 0;
 	}
-	const char *c = map_text(curves, ELEMENTSOF(curves), kex, NULL);
+	const char *c = sessions_map_text(curves, ELEMENTSOF(curves), kex, NULL);
 	if (c && strlen(c) == kex.n) /* exact names only: "P-256" yes, "X25519MLKEM768" no */
 		snprintf(out, size, "%s", c);
 	else
@@ -496,21 +395,8 @@ int sessions_key_exchange(Slice kex, Slice kexparm, char *out, size_t size)
 	return 0;
 }
 
-static Trust trust_from(Slice w)
-{
-	if (slice_eq_str(w, "Anonymous"))
-		return TRUST_ANONYMOUS;
-	if (slice_eq_str(w, "Untrusted"))
-		return TRUST_UNTRUSTED;
-	if (slice_eq_str(w, "Trusted"))
-		return TRUST_TRUSTED;
-	if (slice_eq_str(w, "Verified"))
-		return TRUST_VERIFIED;
-	return TRUST_NONE;
-}
-
-/* count_handshake - one completed handshake from a TLS summary match. */
-static void count_handshake(Sessions *s, MetricId metric, const ProgInfo *prog, const Match *m)
+/* sessions_count_handshake - one completed handshake from a TLS summary match. */
+void sessions_count_handshake(Sessions *s, MetricId metric, const ProgInfo *prog, const Match *m)
 {
 	char kex[64], trust[16];
 	sessions_key_exchange(m->g[G_KEX], m->g[G_KEXPARM], kex, sizeof(kex));
@@ -519,7 +405,7 @@ static void count_handshake(Sessions *s, MetricId metric, const ProgInfo *prog, 
 	else
 		snprintf(trust, sizeof(trust), "unknown"); /* Postfix 2.2-2.4 log no trust word */
 	Slice l[] = { prog->syslog_name, slice_from(trust), m->g[G_PROTO], m->g[G_CIPHER], slice_from(kex) };
-	count(s, metric, l);
+	sessions_count(s, metric, l);
 }
 
 /* ---- inbound ------------------------------------------------------------- */
@@ -617,13 +503,13 @@ static void count_unlogged_handshake(Sessions *s, Entry *e)
 {
 	const Slice u = SLICE_LIT("unknown");
 	Slice l[] = { e->prog->syslog_name, u, u, u, u };
-	count(s, M_INBOUND_HANDSHAKES, l);
+	sessions_count(s, M_INBOUND_HANDSHAKES, l);
 	Slice d[] = { SLICE_LIT("inbound") };
-	count(s, M_TLS_WITHOUT_SUMMARY, d);
+	sessions_count(s, M_TLS_WITHOUT_SUMMARY, d);
 	s->n_tls_without_summary++;
 	e->tls_done = true;
-	set_str(&e->proto, u);
-	set_str(&e->cipher, u);
+	sessions_set_str(&e->proto, u);
+	sessions_set_str(&e->cipher, u);
 }
 
 /* inbound_internal - a session of an internal service, or one whose client
@@ -644,7 +530,7 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 	s->host = entry_host(e);
 	bool internal = inbound_internal(e, st);
 	if (internal)
-		count_internal_hop(s, prog, "inbound");
+		sessions_count_internal_hop(s, prog, "inbound");
 	if (handshake_unlogged(e, st))
 		count_unlogged_handshake(s, e);
 	bool attempted = e->tls_attempted || (st && st->starttls_total > 0);
@@ -657,7 +543,7 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 		/* No handshake error line: smtpd refused STARTTLS itself (syntax
 		 * error, "454 TLS not available due to local problem"). */
 		const char *reason = e->pending_failure ? e->pending_failure : "starttls_rejected";
-		count_failure(s, M_INBOUND_TLS_FAILURES, prog, reason);
+		sessions_count_failure(s, M_INBOUND_TLS_FAILURES, prog, reason);
 		e->failure_counted = true;
 	}
 	/* An internal hop (a content filter reinjecting, an internal service)
@@ -666,16 +552,16 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 	if (!internal) {
 		Slice l[] = { prog->syslog_name, slice_from(encryption_name(enc)),
 			      mail ? SLICE_LIT("true") : SLICE_LIT("false") };
-		count(s, M_INBOUND_SESSIONS, l);
+		sessions_count(s, M_INBOUND_SESSIONS, l);
 	}
 	if (e->kind == KIND_POSTSCREEN) {
 		Slice c[] = { prog->syslog_name };
-		count(s, M_INBOUND_CONNECTIONS, c);
+		sessions_count(s, M_INBOUND_CONNECTIONS, c);
 	}
 	if (s->peers && !internal) {
 		PeerSession ps = {
 			.ts_usec = ts,
-			.host = host_label(s),
+			.host = sessions_host_label(s),
 			.syslog_name = prog->syslog_name,
 			.encryption = enc,
 			.mail = mail,
@@ -738,27 +624,27 @@ void sessions_sweep(Sessions *s, int64_t now)
 
 static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
-	Entry *e = lookup(s, KIND_SMTPD, prog, ll->pid, SLICE_NULL);
+	Entry *e = sessions_entry_lookup(s, KIND_SMTPD, prog, ll->pid, SLICE_NULL);
 	switch (m->rule) {
 	case R_CONNECT: {
 		/* One smtpd process serves one client at a time: an open session
 		 * under the same PID lost its disconnect line. */
 		if (e)
 			expire(s, e);
-		e = create(s, KIND_SMTPD, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+		e = sessions_entry_create(s, KIND_SMTPD, prog, ll->pid, SLICE_NULL, ll->ts_usec);
 		if (e)
-			set_str(&e->peer, m->g[G_PEER]);
+			sessions_set_str(&e->peer, m->g[G_PEER]);
 		Slice c[] = { prog->syslog_name };
-		count(s, M_INBOUND_CONNECTIONS, c);
+		sessions_count(s, M_INBOUND_CONNECTIONS, c);
 		return;
 	}
 	case R_TLS_SUMMARY: {
-		count_handshake(s, M_INBOUND_HANDSHAKES, prog, m);
+		sessions_count_handshake(s, M_INBOUND_HANDSHAKES, prog, m);
 		if (e) {
 			e->tls_done = true;
-			set_str(&e->proto, m->g[G_PROTO]);
-			set_str(&e->cipher, m->g[G_CIPHER]);
-			touch(s, e, ll->ts_usec);
+			sessions_set_str(&e->proto, m->g[G_PROTO]);
+			sessions_set_str(&e->cipher, m->g[G_CIPHER]);
+			sessions_entry_touch(s, e, ll->ts_usec);
 		}
 		return;
 	}
@@ -770,7 +656,7 @@ static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		e->pending_failure = accept_error_reason(m->g[G_ERR]);
 		if (!e->pending_failure)
 			e->pending_failure = "other";
-		touch(s, e, ll->ts_usec);
+		sessions_entry_touch(s, e, ll->ts_usec);
 		return;
 	case R_TLS_LIBRARY_PROBLEM:
 		/* Only a pending handshake failure is refined; library lines after
@@ -778,13 +664,13 @@ static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		 * certificate) belong to a session that is already "tls". */
 		if (e && e->pending_failure && !strcmp(e->pending_failure, "other") && !e->tls_done) {
 			e->pending_failure = sessions_inbound_failure_reason(m->g[G_ERR]);
-			touch(s, e, ll->ts_usec);
+			sessions_entry_touch(s, e, ll->ts_usec);
 		}
 		return;
 	case R_CLIENT:
 		if (e) {
 			e->client_seen = true;
-			touch(s, e, ll->ts_usec);
+			sessions_entry_touch(s, e, ll->ts_usec);
 		}
 		return;
 	case R_DISCONNECT: {
@@ -802,7 +688,7 @@ static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 	case R_TLS_SNI:
 	case R_VERIFY_FAILED:
 		if (e)
-			touch(s, e, ll->ts_usec);
+			sessions_entry_touch(s, e, ll->ts_usec);
 		return;
 	default:
 		return;
@@ -816,15 +702,15 @@ static const ProgInfo endpoint_key = { .id = UINT32_MAX };
 static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
 {
 	Slice ep = m->g[G_EP];
-	Entry *e = lookup(s, KIND_POSTSCREEN, &endpoint_key, 0, ep);
+	Entry *e = sessions_entry_lookup(s, KIND_POSTSCREEN, &endpoint_key, 0, ep);
 	switch (m->rule) {
 	case R_POSTSCREEN_CONNECT:
 		if (e)
 			expire(s, e);
-		e = create(s, KIND_POSTSCREEN, &endpoint_key, 0, ep, ll->ts_usec);
+		e = sessions_entry_create(s, KIND_POSTSCREEN, &endpoint_key, 0, ep, ll->ts_usec);
 		if (e) {
 			e->prog = prog;
-			set_str(&e->peer, ep);
+			sessions_set_str(&e->peer, ep);
 		}
 		return;
 	case R_POSTSCREEN_PASS:
@@ -833,7 +719,7 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 			if (!e->passed)
 				s->n_passed++;
 			e->passed = true;
-			touch(s, e, ll->ts_usec);
+			sessions_entry_touch(s, e, ll->ts_usec);
 		}
 		return;
 	case R_POSTSCREEN_DISCONNECT:
@@ -847,7 +733,7 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 			if (!e->lingering)
 				s->n_lingering++;
 			e->lingering = true;
-			touch(s, e, ll->ts_usec);
+			sessions_entry_touch(s, e, ll->ts_usec);
 			return;
 		}
 		finish(s, e, NULL, ll->ts_usec);
@@ -860,7 +746,7 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 /* The postscreen connection behind a tlsproxy server-role endpoint. */
 static Entry *postscreen_for(Sessions *s, Slice ep)
 {
-	return lookup(s, KIND_POSTSCREEN, &endpoint_key, 0, ep);
+	return sessions_entry_lookup(s, KIND_POSTSCREEN, &endpoint_key, 0, ep);
 }
 
 static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
@@ -871,13 +757,13 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 		 * process logs the same handshake itself; count only that copy. */
 		if (!slice_eq_str(m->g[G_DIR], "from"))
 			return;
-		count_handshake(s, M_INBOUND_HANDSHAKES, prog, m);
+		sessions_count_handshake(s, M_INBOUND_HANDSHAKES, prog, m);
 		Entry *e = postscreen_for(s, m->g[G_PEER]);
 		if (e) {
 			e->tls_attempted = e->tls_done = true;
-			set_str(&e->proto, m->g[G_PROTO]);
-			set_str(&e->cipher, m->g[G_CIPHER]);
-			touch(s, e, ll->ts_usec);
+			sessions_set_str(&e->proto, m->g[G_PROTO]);
+			sessions_set_str(&e->cipher, m->g[G_CIPHER]);
+			sessions_entry_touch(s, e, ll->ts_usec);
 		}
 		return;
 	}
@@ -885,7 +771,7 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 		if (slice_eq_str(m->g[G_WHAT], "DISCONNECT")) {
 			/* tlsp_state_free() logs the handshake failure, if any, just
 			 * before: library lines seen so far are spent. */
-			Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+			Entry *t = sessions_entry_lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
 			if (t)
 				t->last_library_reason = NULL;
 		}
@@ -895,7 +781,7 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 			return;
 		if (slice_eq_str(m->g[G_WHAT], "CONNECT from")) {
 			e->tls_attempted = e->proxied = true;
-			touch(s, e, ll->ts_usec);
+			sessions_entry_touch(s, e, ll->ts_usec);
 		} else if (slice_eq_str(m->g[G_WHAT], "DISCONNECT")) {
 			e->proxied = false;
 			if (e->lingering)
@@ -907,258 +793,43 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 		/* tlsp_ciphertext_event(): "ciphertext read/write timeout" comes
 		 * right before tlsp_state_free()'s "TLS handshake failed". */
 		if (slice_eq_str(m->g[G_WHAT], "ciphertext read/write timeout")) {
-			Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+			Entry *t = sessions_entry_lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
 			if (!t)
-				t = create(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+				t = sessions_entry_create(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL, ll->ts_usec);
 			if (t) {
 				t->last_library_reason = "timeout";
-				touch(s, t, ll->ts_usec);
+				sessions_entry_touch(s, t, ll->ts_usec);
 			}
 		}
 		return;
 	case R_TLS_LIBRARY_PROBLEM: {
-		Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+		Entry *t = sessions_entry_lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
 		if (!t)
-			t = create(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL, ll->ts_usec);
+			t = sessions_entry_create(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL, ll->ts_usec);
 		if (t) {
 			t->last_library_reason = sessions_inbound_failure_reason(m->g[G_ERR]);
-			touch(s, t, ll->ts_usec);
+			sessions_entry_touch(s, t, ll->ts_usec);
 		}
 		return;
 	}
 	case R_TLSPROXY_HANDSHAKE_FAILED: {
 		/* tlsp_eval_tls_error() prints the library errors, then this line. */
-		Entry *t = lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
+		Entry *t = sessions_entry_lookup(s, KIND_TLSPROXY, prog, ll->pid, SLICE_NULL);
 		const char *reason = t && t->last_library_reason ? t->last_library_reason : "other";
 		if (t)
 			t->last_library_reason = NULL;
-		count_failure(s, M_INBOUND_TLS_FAILURES, prog, reason);
+		sessions_count_failure(s, M_INBOUND_TLS_FAILURES, prog, reason);
 		Entry *e = postscreen_for(s, m->g[G_EP]);
 		if (e) {
 			e->tls_attempted = true;
 			e->failure_counted = true;
 			e->pending_failure = reason;
-			touch(s, e, ll->ts_usec);
+			sessions_entry_touch(s, e, ll->ts_usec);
 			if (e->lingering)
 				finish(s, e, NULL, ll->ts_usec);
 		}
 		return;
 	}
-	default:
-		return;
-	}
-}
-
-/* ---- outbound ------------------------------------------------------------ */
-
-static bool relay_matches(const char *tls_peer, Slice relay)
-{
-	size_t n = strlen(tls_peer);
-	if (relay.n == n && memcmp(relay.p, tls_peer, n) == 0)
-		return true;
-	/* 2.2-2.4 summary lines name the bare host; relay= is host[addr]:port. */
-	return relay.n > n && memcmp(relay.p, tls_peer, n) == 0 && relay.p[n] == '[' && !strchr(tls_peer, '[');
-}
-
-static void commit_cert(Sessions *s, Entry *e, const char **cert)
-{
-	if (*cert) {
-		count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, *cert);
-		*cert = NULL;
-	}
-}
-
-/*
- * A verification failure is logged during the handshake, before its
- * summary, but is a policy failure only if the connection was then not
- * used: Postfix 2.5-2.8 log it for opportunistic TLS too
- * (tls_verify_certificate_callback() logs whenever verification fails;
- * 2.9+ only with TLS_LOG_UNTRUSTED, i.e. when the level requires trust).
- * The summary arms it; a delivery sent over that connection disarms it.
- */
-static void commit_cert_failure(Sessions *s, Entry *e)
-{
-	commit_cert(s, e, &e->armed_cert);
-	commit_cert(s, e, &e->pending_cert);
-}
-
-/* Lines of one delivery attempt are logged together; a retry of the same
- * queue ID comes minimal_backoff_time (minutes) later. */
-#define ATTEMPT_WINDOW_USEC (10 * USEC_PER_SEC)
-
-/* policy_failure_reason - the TLS failures smtp_helo() and smtp_start_tls()
- * report only as a delivery reason (no line of their own), or NULL.
- * Handshake and verification failures have lines of their own and are
- * counted there. */
-static const char *policy_failure_reason(Slice why)
-{
-	if (slice_has_prefix(why, "TLS is required, but was not offered"))
-		return "not_offered";
-	/* "TLS is required, but host %s refused to start TLS: %s",
-	 * "... but our TLS engine is unavailable", "... but unavailable" */
-	if (slice_has_prefix(why, "TLS is required, "))
-		return "other";
-	/* Postfix 2.2 */
-	if (slice_has_prefix(why, "TLS failure: Cannot verify server hostname"))
-		return "hostname_mismatch";
-	if (slice_has_prefix(why, "TLS failure: Cannot verify server certificate"))
-		return "cert_untrusted";
-	return NULL;
-}
-
-static void count_policy_failure(Sessions *s, Entry *e, Slice qid, Slice why, int64_t ts)
-{
-	const char *reason = policy_failure_reason(why);
-	if (!reason)
-		return;
-	/* One per delivery attempt: the reason repeats on every recipient's
-	 * line and on the non-final line of the same queue ID. */
-	bool same = e->policy_fail_qid && slice_eq_str(qid, e->policy_fail_qid) &&
-		    ts - e->policy_fail_ts < ATTEMPT_WINDOW_USEC;
-	e->policy_fail_ts = ts;
-	if (same)
-		return;
-	set_str(&e->policy_fail_qid, qid);
-	count_failure(s, M_OUTBOUND_TLS_FAILURES, e->prog, reason);
-}
-
-/* relay_internal - a delivery that is an internal hop: LMTP (to the mailbox
- * server), a unix-socket relay (smtp_connect_unix() logs "host[path]",
- * e.g. "mail.example.org[private/dovecot-lmtp]"), a relay named by
- * --postfix.internal-relay, or any delivery of an internal service. */
-static bool relay_internal(const Sessions *s, const ProgInfo *prog, Slice relay)
-{
-	if (prog->internal || slice_eq_str(prog->daemon, "lmtp"))
-		return true;
-	const char *lb = relay.n ? memchr(relay.p, '[', relay.n) : NULL;
-	if (lb && memchr(lb, '/', (size_t)(relay.p + relay.n - lb)))
-		return true;
-	return s->internal_relay && s->internal_relay(s->internal_relay_userdata, relay);
-}
-
-/* on_delivery - one recipient's delivery attempt (log_adhoc()). */
-static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLine *ll, const Match *m)
-{
-	Slice st = m->g[G_STATUS];
-	DeliveryStatus ds;
-	if (slice_eq_str(st, "sent"))
-		ds = DELIVERY_SENT;
-	else if (slice_eq_str(st, "deferred") || slice_eq_str(st, "SOFTBOUNCE"))
-		ds = DELIVERY_DEFERRED;
-	else if (slice_eq_str(st, "bounced"))
-		ds = DELIVERY_BOUNCED;
-	else
-		return; /* address verification probes: deliverable/undeliverable */
-	bool internal = relay_internal(s, prog, m->g[G_RELAY]);
-	if (internal)
-		count_internal_hop(s, prog, "outbound");
-	Trust tls = TRUST_NONE;
-	Slice qid = m->g[G_QID];
-	if (e->tls != TRUST_NONE && e->tls_peer && relay_matches(e->tls_peer, m->g[G_RELAY])) {
-		/* The summary belongs to the delivery request that follows it:
-		 * a later queue ID without its own summary (or "reused" line)
-		 * went over a new, unencrypted connection. */
-		if (!e->bound_qid) {
-			e->bound_qid = slice_dup(qid);
-			tls = e->tls;
-		} else if (slice_eq_str(qid, e->bound_qid)) {
-			tls = e->tls;
-		} else {
-			e->tls = TRUST_NONE;
-		}
-	}
-	if (ds == DELIVERY_SENT && tls != TRUST_NONE)
-		e->armed_cert = NULL; /* the connection was used: not enforced */
-	commit_cert_failure(s, e);
-	count_policy_failure(s, e, qid, m->g[G_REASON], ll->ts_usec);
-	/* An internal hop (content filter, LMTP to the mailbox server) counts
-	 * in its own family only: it is not mail leaving this MTA. */
-	if (!internal) {
-		Slice l[] = { prog->syslog_name, slice_from(trust_name(tls)), slice_from(delivery_status_name(ds)) };
-		count(s, M_OUTBOUND_DELIVERIES, l);
-	}
-	PolStat ps; /* Postfix 3.11+: one per policy feature */
-	bool dane = false;
-	for (Slice f = m->g[G_TLSFEAT]; polstat_next(&f, &ps);) {
-		Slice p[] = { prog->syslog_name, slice_from(ps.feature), slice_from(ps.level), slice_from(ps.final),
-			      slice_from(ps.state) };
-		if (!internal)
-			count(s, M_OUTBOUND_TLS_POLICY, p);
-		/* "dane" kept (not downgraded to "dane:may"): TLSA records matched */
-		if ((!strcmp(ps.level, "dane") || !strcmp(ps.level, "dane-only")) && !strcmp(ps.state, "satisfied"))
-			dane = true;
-	}
-	if (s->peers && !internal) {
-		PeerDelivery pd = {
-			.ts_usec = ll->ts_usec,
-			.host = host_label(s),
-			.syslog_name = prog->syslog_name,
-			.recipient = m->g[G_TO],
-			.relay = m->g[G_RELAY],
-			.tls = tls,
-			.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
-			.status = ds,
-			.dane = dane && tls == TRUST_VERIFIED,
-		};
-		peers_outbound_delivery(s->peers, &pd);
-	}
-}
-
-static void on_client(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
-{
-	Entry *e = lookup(s, KIND_CLIENT, prog, ll->pid, SLICE_NULL);
-	if (!e) {
-		/* Every smtp line may start a process we have not seen. */
-		if (m->rule != R_TLS_SUMMARY && m->rule != R_VERIFY_FAILED && m->rule != R_NONFINAL &&
-		    m->rule != R_DELIVERY && m->rule != R_SSL_CONNECT_ERROR)
-			return;
-		e = create(s, KIND_CLIENT, prog, ll->pid, SLICE_NULL, ll->ts_usec);
-		if (!e)
-			return;
-	}
-	touch(s, e, ll->ts_usec);
-
-	switch (m->rule) {
-	case R_TLS_SUMMARY: {
-		if (!slice_eq_str(m->g[G_DIR], "to"))
-			return;
-		/* The previous connection's failure was not disarmed; this
-		 * handshake's verification lines are complete now. */
-		commit_cert(s, e, &e->armed_cert);
-		e->armed_cert = e->pending_cert;
-		e->pending_cert = NULL;
-		Trust t = trust_from(m->g[G_TRUST]);
-		if (slice_eq_str(m->g[G_USAGE], "established")) {
-			count_handshake(s, M_OUTBOUND_HANDSHAKES, prog, m);
-		}
-		/* 2.2-2.4 have no trust word: the connection is encrypted, trust unknown;
-		 * report it as untrusted, the weakest authenticated level. */
-		e->tls = t == TRUST_NONE ? TRUST_UNTRUSTED : t;
-		set_str(&e->tls_peer, m->g[G_PEER]);
-		set_str(&e->tls_proto, m->g[G_PROTO]);
-		free(e->bound_qid);
-		e->bound_qid = NULL;
-		return;
-	}
-	case R_VERIFY_FAILED: {
-		const char *r = sessions_outbound_cert_reason(m->g[G_WHY]);
-		if (cert_rank(r) > cert_rank(e->pending_cert))
-			e->pending_cert = r;
-		return;
-	}
-	case R_SSL_CONNECT_ERROR:
-		if (e->pending_cert)
-			commit_cert_failure(s, e);
-		else
-			count_failure(s, M_OUTBOUND_TLS_FAILURES, prog, "handshake_failed");
-		e->tls = TRUST_NONE;
-		return;
-	case R_NONFINAL:
-		count_policy_failure(s, e, m->g[G_QID], m->g[G_REASON], ll->ts_usec);
-		return;
-	case R_DELIVERY:
-		on_delivery(s, e, prog, ll, m);
-		return;
 	default:
 		return;
 	}
@@ -1178,7 +849,7 @@ void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		on_tlsproxy(s, prog, ll, m);
 		break;
 	case DAEMON_SMTP:
-		on_client(s, prog, ll, m);
+		sessions_on_client(s, prog, ll, m);
 		break;
 	default:
 		break;
