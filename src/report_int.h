@@ -84,6 +84,23 @@ typedef struct ReportVerdict {
 	char *text;                   /* "enforcing TLS on syslog_name ... (P % of mail): a, b +N more", owned */
 } ReportVerdict;
 
+/* A peer named in a per-host verdict: the domain part of a "host/domain"
+ * key, or a domain summed over the fleet. */
+typedef struct ReportNamed {
+	const char *name;             /* borrowed from the model's peer lists */
+	uint64_t n;                   /* plaintext mail sessions */
+} ReportNamed;
+
+/* One MTA (--postfix.host-label), or the fleet: computed from the windowed
+ * inbound peer list, whose keys are "host/domain". */
+typedef struct ReportHost {
+	char *name;                   /* owned; NULL for the fleet */
+	uint64_t mail, plain;         /* mail sessions, of which over plaintext */
+	ReportNamed *who;             /* peers that sent plaintext mail, by count desc then name; owned */
+	size_t n_who;
+	char *text;                   /* "enforcing TLS on HOST would have refused ...", owned */
+} ReportHost;
+
 /* The ranked peer lists, shared by the sections and the JSON. */
 typedef enum ReportList {
 	REPORT_LIST_PLAIN_MAIL,   /* inbound, by plaintext mail sessions */
@@ -118,6 +135,9 @@ struct ReportModel {
 	size_t n_in, n_out, n_unk, n_dst;
 	ReportVerdict *verdict;       /* one per syslog_name, n_verdict = T.n_syslog */
 	unsigned n_verdict;
+	bool by_host;                 /* peers are tracked per MTA ("host/domain" keys) */
+	ReportHost *host, fleet;      /* by host name; the fleet sums them */
+	size_t n_host;
 	ReportSection *sec;           /* grown by report_section_new() */
 	size_t n_sec, cap_sec;
 	ReportRanking list[_REPORT_LIST_MAX];

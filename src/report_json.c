@@ -220,6 +220,42 @@ static void j_window_verdicts(Buf *b, const ReportModel *m)
 	buf_puts(b, "],\n");
 }
 
+static void j_host(Buf *b, const ReportHost *h, size_t n_hosts)
+{
+	if (h->name) {
+		buf_puts(b, "{\"host\": ");
+		esc_json(b, h->name);
+	} else
+		buf_printf(b, "{\"hosts\": %zu", n_hosts);
+	buf_printf(b, ", \"mail_sessions\": %llu, \"plaintext_mail\": %llu, \"share_of_mail\": ",
+		   (unsigned long long)h->mail, (unsigned long long)h->plain);
+	j_share(b, h->plain, h->mail);
+	buf_puts(b, ", \"refused_peers\": [");
+	for (size_t i = 0; i < h->n_who; i++) {
+		buf_puts(b, i ? ", {\"peer\": " : "{\"peer\": ");
+		esc_json(b, h->who[i].name);
+		buf_printf(b, ", \"count\": %llu}", (unsigned long long)h->who[i].n);
+	}
+	buf_puts(b, "], \"text\": ");
+	esc_json(b, h->text);
+	buf_putc(b, '}');
+}
+
+/* j_hosts - per MTA and the fleet, only with --postfix.host-label. */
+static void j_hosts(Buf *b, const ReportModel *m)
+{
+	if (!m->by_host)
+		return;
+	buf_puts(b, "  \"hosts\": [");
+	for (size_t i = 0; i < m->n_host; i++) {
+		buf_puts(b, i ? ",\n    " : "\n    ");
+		j_host(b, &m->host[i], m->n_host);
+	}
+	buf_puts(b, "],\n  \"fleet\": ");
+	j_host(b, &m->fleet, m->n_host);
+	buf_puts(b, ",\n");
+}
+
 static void j_unknown_clients(Buf *b, const ReportModel *m)
 {
 	const ReportRanking *r = &m->list[REPORT_LIST_UNKNOWN];
@@ -356,6 +392,7 @@ static void j_tracking(Buf *b, const PeersTotals *T)
 int report_render_json(const ReportModel *m, Buf *b)
 {
 	j_window_verdicts(b, m);
+	j_hosts(b, m);
 	j_inbound(b, m);
 	j_outbound(b, m);
 	j_tracking(b, &m->T);

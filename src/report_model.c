@@ -212,6 +212,14 @@ void report_model_free(ReportModel *m)
 	for (unsigned i = 0; i < m->n_verdict; i++)
 		free(m->verdict[i].text);
 	free(m->verdict);
+	for (size_t i = 0; i < m->n_host; i++) {
+		free(m->host[i].name);
+		free(m->host[i].who);
+		free(m->host[i].text);
+	}
+	free(m->host);
+	free(m->fleet.who);
+	free(m->fleet.text);
 	for (unsigned i = 0; i < _REPORT_LIST_MAX; i++)
 		free(m->list[i].v);
 	free(m->in);
@@ -436,11 +444,31 @@ static int model_rank_all(ReportModel *m)
 /*
  * Verdicts and the window line.
  */
+/* verdict_thin - why a zero is not a green light when the data is thin. */
+static void verdict_thin(ReportModel *m, Buf *b, uint64_t refused, uint64_t mail)
+{
+	char span[48];
+	if (refused > 0 || (mail >= REPORT_VERDICT_MIN_MAIL && m->covered_usec >= REPORT_VERDICT_MIN_USEC))
+		return;
+	report_fmt_span(span, sizeof(span), m->covered_usec);
+	buf_printf(b, "; too little data to call it safe (%llu mail session%s in %s of log; want %d and a day)",
+		   (unsigned long long)mail, mail == 1 ? "" : "s", span, REPORT_VERDICT_MIN_MAIL);
+}
+
+static char *verdict_steal(ReportModel *m, Buf *b)
+{
+	if (buf_error(b) && !m->err)
+		m->err = buf_error(b);
+	char *s = buf_steal(b, NULL);
+	buf_deinit(b);
+	return s;
+}
+
 /* verdict_text - the sentence, the peers that would be refused, and why a
  * zero is not a green light when the data is thin. */
 static void verdict_text(ReportModel *m, ReportVerdict *v, const ReportRanked *who, size_t n_who)
 {
-	char pct[32], span[48];
+	char pct[32];
 	Buf b = BUF_NULL;
 	report_fmt_pct(pct, sizeof(pct), v->refused, v->mail);
 	buf_printf(&b, "enforcing TLS on syslog_name %s would have refused %llu mail session%s from %llu peer%s (%s of mail)",
@@ -450,15 +478,8 @@ static void verdict_text(ReportModel *m, ReportVerdict *v, const ReportRanked *w
 		buf_puts(&b, ": ");
 		report_names(&b, who, n_who);
 	}
-	if (v->refused == 0 && !v->ok) {
-		report_fmt_span(span, sizeof(span), m->covered_usec);
-		buf_printf(&b, "; too little data to call it safe (%llu mail session%s in %s of log; want %d and a day)",
-			   (unsigned long long)v->mail, v->mail == 1 ? "" : "s", span, REPORT_VERDICT_MIN_MAIL);
-	}
-	if (buf_error(&b) && !m->err)
-		m->err = buf_error(&b);
-	v->text = buf_steal(&b, NULL);
-	buf_deinit(&b);
+	verdict_thin(m, &b, v->refused, v->mail);
+	v->text = verdict_steal(m, &b);
 }
 
 /* model_verdicts - one verdict per syslog_name that received mail in the
@@ -492,6 +513,142 @@ static void model_verdicts(ReportModel *m)
 		m->verdict[m->n_verdict++] = v;
 	}
 	free(who);
+}
+
+/*
+ * Per MTA (--postfix.host-label): inbound peers are tracked as
+ * "host/domain", so splitting each key at the first '/' gives every host's
+ * sessions; the host table's fold is the host "other", one row like any.
+ */
+typedef struct HostPeer {
+	const char *key;              /* "host/domain" */
+	size_t hl;                    /* length of the host part */
+	uint64_t mail, plain;
+} HostPeer;
+
+static int host_peer_cmp(const void *a, const void *b)
+{
+	const HostPeer *x = a, *y = b;
+	int c = memcmp(x->key, y->key, x->hl < y->hl ? x->hl : y->hl);
+	return c ? c : x->hl != y->hl ? (x->hl < y->hl ? -1 : 1) : strcmp(x->key, y->key);
+}
+
+static int named_count_cmp(const void *a, const void *b)
+{
+	const ReportNamed *x = a, *y = b;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int named_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const ReportNamed *)a)->name, ((const ReportNamed *)b)->name);
+}
+
+/* model_by_host - a '/' is in no host or domain name: any key with one
+ * means the peers are tracked per host. */
+static bool model_by_host(const ReportModel *m)
+{
+	const PeerStats *v[] = { m->in, m->out, m->dst };
+	size_t n[] = { m->n_in, m->n_out, m->n_dst };
+	for (unsigned d = 0; d < ELEMENTSOF(v); d++)
+		for (size_t i = 0; i < n[d]; i++)
+			if (strchr(v[d][i].key, '/'))
+				return true;
+	return false;
+}
+
+static void host_text(ReportModel *m, ReportHost *h)
+{
+	char pct[32];
+	Buf b = BUF_NULL;
+	report_fmt_pct(pct, sizeof(pct), h->plain, h->mail);
+	if (h->name)
+		buf_printf(&b, "enforcing TLS on %s", h->name);
+	else
+		buf_printf(&b, "on all %zu host%s, enforcing TLS", m->n_host, m->n_host == 1 ? "" : "s");
+	buf_printf(&b, " would have refused %llu mail session%s from %zu peer%s (%s of mail)", (unsigned long long)h->plain,
+		   h->plain == 1 ? "" : "s", h->n_who, h->n_who == 1 ? "" : "s", pct);
+	for (size_t i = 0; i < h->n_who && i < REPORT_NAMES_MAX; i++)
+		buf_printf(&b, "%s%s (%llu)", i ? ", " : ": ", h->who[i].name, (unsigned long long)h->who[i].n);
+	if (h->n_who > REPORT_NAMES_MAX)
+		buf_printf(&b, " +%zu more", h->n_who - REPORT_NAMES_MAX);
+	verdict_thin(m, &b, h->plain, h->mail);
+	h->text = verdict_steal(m, &b);
+}
+
+/* fleet_who - the peers of every host, summed by domain. */
+static void fleet_who(ReportModel *m)
+{
+	ReportHost *f = &m->fleet;
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < m->n_host; i++)
+		n += m->host[i].n_who;
+	f->who = malloc((n ? n : 1) * sizeof(*f->who));
+	if (!f->who) {
+		m->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < m->n_host; i++)
+		for (size_t j = 0; j < m->host[i].n_who; j++)
+			f->who[k++] = m->host[i].who[j];
+	qsort(f->who, n, sizeof(*f->who), named_name_cmp);
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k && !strcmp(f->who[k - 1].name, f->who[i].name))
+			f->who[k - 1].n += f->who[i].n;
+		else
+			f->who[k++] = f->who[i];
+	qsort(f->who, k, sizeof(*f->who), named_count_cmp);
+	f->n_who = k;
+}
+
+static void model_hosts(ReportModel *m)
+{
+	m->by_host = model_by_host(m);
+	if (!m->by_host)
+		return;
+	HostPeer *v = malloc((m->n_in ? m->n_in : 1) * sizeof(*v));
+	m->host = calloc(m->n_in ? m->n_in : 1, sizeof(*m->host));
+	if (!v || !m->host) {
+		free(v);
+		m->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < m->n_in; i++) {
+		const char *k = m->in[i].key, *sl = strchr(k, '/');
+		v[i] = (HostPeer){ k, sl ? (size_t)(sl - k) : 0, report_in_mail(&m->in[i]),
+				   m->in[i].n[peers_in_cell(ENC_PLAINTEXT, true)] };
+	}
+	qsort(v, m->n_in, sizeof(*v), host_peer_cmp);
+	for (size_t i = 0, j; i < m->n_in && !m->err; i = j) {
+		ReportHost *h = &m->host[m->n_host++];
+		/* a key without a host (none is expected) is counted as "other" */
+		h->name = v[i].hl ? strndup(v[i].key, v[i].hl) : strdup("other");
+		for (j = i; j < m->n_in && v[j].hl == v[i].hl && !memcmp(v[j].key, v[i].key, v[i].hl); j++)
+			;
+		h->who = malloc((j - i) * sizeof(*h->who));
+		if (!h->name || !h->who) {
+			m->err = -ENOMEM;
+			break;
+		}
+		for (size_t k = i; k < j; k++) {
+			h->mail += v[k].mail;
+			h->plain += v[k].plain;
+			if (v[k].plain)
+				h->who[h->n_who++] = (ReportNamed){ v[k].key + v[k].hl + !!v[k].hl, v[k].plain };
+		}
+		qsort(h->who, h->n_who, sizeof(*h->who), named_count_cmp);
+		m->fleet.mail += h->mail;
+		m->fleet.plain += h->plain;
+		host_text(m, h);
+	}
+	free(v);
+	if (!m->err)
+		fleet_who(m);
+	if (!m->err)
+		host_text(m, &m->fleet);
 }
 
 static void model_window(ReportModel *m)
@@ -551,6 +708,7 @@ int report_model_build(ReportModel *m, Peers *p, int64_t now_usec, int64_t windo
 	while (m->first_day < m->T.n_days && m->T.day_sessions[m->first_day] == 0)
 		m->first_day++;
 	model_verdicts(m);
+	model_hosts(m);
 	model_banner(m);
 	report_build_sections(m);
 	return m->err;

@@ -118,6 +118,33 @@ static void sec_inbound(ReportModel *m)
 				 (unsigned long long)all, p2, (unsigned long long)mail);
 }
 
+/* sec_hosts - the verdict per MTA (--postfix.host-label only): enforcement
+ * is configured per MTA, so this is the actionable answer; the fleet line
+ * sums it. */
+static void sec_hosts(ReportModel *m)
+{
+	static const ReportColumn cols[] = { { "host", T_ }, { "mail sessions", N_ }, { "plaintext mail", N_ },
+					     { "share", P_ }, { "verdict", T_ } };
+	if (!m->by_host)
+		return;
+	ReportSection *s = report_section_new(m, "hosts", "Per MTA", cols, ELEMENTSOF(cols));
+	if (!s)
+		return;
+	s->empty = "no inbound peer tracked in the window";
+	for (size_t i = 0; i < m->n_host; i++) {
+		const ReportHost *h = &m->host[i];
+		ReportCell *c = report_row(m, s);
+		if (!c)
+			continue;
+		report_cell_text(m, &c[0], h->name);
+		c[1].count = h->mail;
+		c[2].count = h->plain;
+		c[3].pct.part = h->plain, c[3].pct.whole = h->mail;
+		report_cell_text(m, &c[4], h->text);
+	}
+	s->intro = report_strdup(m, m->fleet.text);
+}
+
 static void sec_days(ReportModel *m)
 {
 	static const ReportColumn cols[] = { { "day (UTC)", T_ }, { "sessions", N_ }, { "plaintext", N_ },
@@ -617,7 +644,7 @@ static void sec_tracking(ReportModel *m)
 
 /* the report's sections, in order */
 static void (*const builders[])(ReportModel *m) = {
-	sec_inbound, sec_days, sec_protocols, sec_protocol_floor,                      /* totals, what-if */
+	sec_inbound, sec_hosts, sec_days, sec_protocols, sec_protocol_floor,                      /* totals, what-if */
 	sec_legacy, sec_plaintext, sec_failures, sec_unknown_addresses, sec_unknown_prefixes, /* inbound peers */
 	sec_outbound_totals, sec_always_tls, sec_policy, sec_never_tls, sec_mixed,     /* outbound */
 	sec_tracking,
