@@ -12,12 +12,18 @@ usage: check_fleet.py BINARY DATA_DIR
    every host's series are exactly the single-host series.
 2. The same with three hosts in the rsyslog RFC 3339 rendering, each copy's
    timestamps shifted by a few milliseconds and merged in time order.
+   The report (issue 12 item 4): with the host label a "Per MTA" section
+   and JSON "hosts"/"fleet" whose per-host verdict is the single-host one
+   (49 plaintext mail sessions of 221, from localhost) and whose fleet line
+   is their sum; without it, neither.
 3. A host-cardinality attack: 100 000 invented hostnames, one session each.
    The label values stay at --postfix.hosts-max plus "other", the fold is
    counted, and peak memory does not grow with the number of hostnames.
 """
 import collections
 import heapq
+import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -107,6 +113,56 @@ def check_fleet(binary, name, fleet_log, single, hosts):
     return flat
 
 
+def report(binary, path, fmt, *flags):
+    p = subprocess.run([binary, 'report', f'--format={fmt}', *flags, path], capture_output=True, text=True,
+                       timeout=300)
+    if p.returncode != 0:
+        raise SystemExit(f'report failed ({p.returncode}): {p.stderr}')
+    return json.loads(p.stdout) if fmt == 'json' else p.stdout
+
+
+def schema_errors(doc):
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location('check_report_json',
+                                                  os.path.join(here, '..', 'peers', 'check-report-json.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with open(os.path.join(here, '..', 'peers', 'report.schema.json')) as f:
+        root = json.load(f)
+    errors = []
+    mod.validate(doc, root, root, '$', errors)
+    return errors
+
+
+def two_hosts_report(binary, src, path):
+    """Per MTA: each host's verdict is the single host's; the fleet is the sum."""
+    single = report(binary, src, 'json')
+    (v,) = [v for v in single['verdicts'] if v['syslog_name'] == 'postfix']
+    mail = sum(v['mail_sessions'] for v in single['verdicts'])
+    check((v['refused_mail_sessions'], mail) == (49, 221), f'report: single host {v["refused_mail_sessions"]} of {mail}')
+    check('hosts' not in single and 'fleet' not in single, 'report: hosts without the host label')
+    check('Per MTA' not in report(binary, path, 'text'), 'report: Per MTA without the host label')
+    doc = report(binary, path, 'json', '--postfix.host-label')
+    check(schema_errors(doc) == [], f'report: schema {schema_errors(doc)}')
+    for h, name in zip(doc.get('hosts', []), ('mx1', 'mx2')):
+        want = {'host': name, 'mail_sessions': 221, 'plaintext_mail': 49, 'share_of_mail': 0.2217,
+                'refused_peers': [{'peer': 'localhost', 'count': 49}],
+                'text': f'enforcing TLS on {name} would have refused 49 mail sessions from 1 peer (22.2 % of mail): '
+                        'localhost (49)'}
+        check(h == want, f'report: host {h}')
+    check(len(doc.get('hosts', [])) == 2, f'report: {len(doc.get("hosts", []))} hosts')
+    want = {'hosts': 2, 'mail_sessions': 442, 'plaintext_mail': 98, 'share_of_mail': 0.2217,
+            'refused_peers': [{'peer': 'localhost', 'count': 98}],
+            'text': 'on all 2 hosts, enforcing TLS would have refused 98 mail sessions from 1 peer (22.2 % of mail): '
+                    'localhost (98)'}
+    check(doc.get('fleet') == want, f'report: fleet {doc.get("fleet")}')
+    text = report(binary, path, 'text', '--postfix.host-label')
+    for line in ('Per MTA', want['text'],
+                 '  mx1             221              49  22.2 %  enforcing TLS on mx1 would have refused 49',
+                 '  mx2             221              49  22.2 %  enforcing TLS on mx2 would have refused 49'):
+        check(line in text, f'report text: no line {line!r}')
+
+
 def two_hosts(binary, data, tmp):
     src = os.path.join(data, 'postfix-3.7-maillog.log')
     single = run(binary, src)
@@ -122,6 +178,7 @@ def two_hosts(binary, data, tmp):
                       ('postfix_tls_exporter_sessions_expired_total', 0),
                       ('postfix_tls_outbound_deliveries_total', 174)):
         check(total(flat, fam) == want, f'two hosts: {fam} = {total(flat, fam)}, want {want}')
+    two_hosts_report(binary, src, path)
 
 
 def three_hosts(binary, data, tmp):
