@@ -12,7 +12,8 @@
  * CONTENTS
  *	The window covered (log time); one verdict per syslog_name ("enforcing
  *	TLS on syslog_name X would have refused N mail sessions from M peers
- *	(P % of mail)"); inbound sessions and mail sessions by encryption; the
+ *	(P % of mail)"); with --postfix.host-label the same per MTA and for
+ *	the fleet ("Per MTA", from the "host/domain" peer keys); inbound sessions and mail sessions by encryption; the
  *	plaintext share per UTC day; the TLS protocol mix; peers still using
  *	SSL/TLS 1.0/1.1; peers that sent mail over plaintext (count, share of
  *	their mail and of their sessions, last plaintext, example hosts); peers
@@ -28,6 +29,8 @@
  * tests/peers/report.schema.json)
  *	{ schema, window{seconds,from,to,data_from,newest_event},
  *	  verdicts[{syslog_name,refused_mail_sessions,peers,mail_sessions,share_of_mail,text}],
+ *	  hosts[{host,mail_sessions,plaintext_mail,share_of_mail,refused_peers[{peer,count}],text}]
+ *	  and fleet{hosts,...} (only with --postfix.host-label),
  *	  inbound{by_syslog_name[], totals{sessions,mail_sessions,plaintext_share_of_sessions,
  *	          plaintext_share_of_mail_sessions}, days[], protocols{},
  *	          plaintext_mail_peers[], legacy_protocol_peers[], starttls_failure_peers[],
