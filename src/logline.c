@@ -309,7 +309,7 @@ static int parse_stamp(LoglineClock *c, const char *p, size_t n, int64_t *ret)
 		return parse_rfc3339(c, p, n, ret);
 	if (n >= 10 && is_digit(p[0]))
 		return parse_unix(p, n, ret);
-	if (n >= 8 && p[3] == ' ' && is_digit(p[4]) && p[8] == '-')
+	if (n >= 9 && p[3] == ' ' && is_digit(p[4]) && p[8] == '-')
 		return parse_short_full(c, p, n, ret);
 	return parse_bsd(c, p, n, ret);
 }

@@ -9,6 +9,7 @@
 #include "../harness.h"
 
 #include "logline.h"
+#include "macro.h"
 #include "util.h"
 
 static LoglineClock *clk;
@@ -210,6 +211,31 @@ static void test_durations(void)
 	check(parse_u64("-1", &u) < 0);
 }
 
+/* Every prefix of header shapes, in a heap block of exactly its length:
+ * under AddressSanitizer a read past the end fails (the fuzzer found
+ * "Sat 2026" read one byte past an 8-byte line). */
+static void test_short_lines_no_overread(void)
+{
+	static const char *const shapes[] = {
+		"Sat 2026-12-05 10:01:00 CET mx postfix/smtpd[1]: x",
+		"2026-12-05T10:01:00 mx postfix/smtpd[1]: x",
+		"1764928860.123456 mx postfix/smtpd[1]: x",
+		"<22>1 2026-12-05T10:01:00.123456+01:00 mx postfix/smtpd 123 - - x",
+		"Dec  5 10:01:00 mx postfix/smtpd[1]: x",
+	};
+	for (size_t k = 0; k < ELEMENTSOF(shapes); k++)
+		for (size_t n = 0; n <= strlen(shapes[k]); n++) {
+			char *b = malloc(n ? n : 1);
+			require(b);
+			memcpy(b, shapes[k], n);
+			LogLine ll;
+			int r = logline_parse(clk, b, n, &ll);
+			free(b);
+			if (n == strlen(shapes[k])) /* the whole line parses; its prefixes only must not overread */
+				checkf(r == 0, "not parsed: %s", shapes[k]);
+		}
+}
+
 int main(void)
 {
 	setenv("TZ", "Europe/Berlin", 1); /* a zone with DST: local times must still round-trip */
@@ -222,6 +248,7 @@ int main(void)
 	test_run(test_durations);
 	test_run(test_new_year);
 	test_run(test_pid_range);
+	test_run(test_short_lines_no_overread);
 	logline_clock_free(clk);
 	return test_exit();
 }
