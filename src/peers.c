@@ -36,6 +36,7 @@
 
 #include "metrics.h"
 #include "peers_int.h"
+#include "utf8.h"
 
 const char *const peers_proto_names[PEERS_PROTO_MAX] = {
 	"SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", "other",
@@ -52,8 +53,7 @@ const char *peer_direction_name(PeerDirection d)
  */
 int peers_syslog_index(Peers *p, const char *name, size_t len, bool create)
 {
-	if (len >= PEERS_DOMAIN_MAX)
-		len = PEERS_DOMAIN_MAX - 1;
+	len = utf8_cut(name, len, PEERS_DOMAIN_MAX - 1); /* on a character boundary: the state file holds UTF-8 */
 	for (unsigned i = 0; i < p->n_syslog; i++)
 		if (strlen(p->syslog[i]) == len && !memcmp(p->syslog[i], name, len))
 			return (int)i;
@@ -71,10 +71,10 @@ static const char *syslog_name_at(const Peers *p, unsigned i)
 
 int peers_combo_id(Peers *p, PeerComboKind kind, const char *a, size_t alen, const char *b, size_t blen)
 {
-	if (alen >= COMBO_STR_MAX)
-		alen = COMBO_STR_MAX - 1;
-	if (blen >= COMBO_STR_MAX)
-		blen = COMBO_STR_MAX - 1;
+	/* cut on a character boundary: a cut inside one made a cipher name the
+	 * state file could not load again (found by fuzz-ingest-peers) */
+	alen = utf8_cut(a, alen, COMBO_STR_MAX - 1);
+	blen = utf8_cut(b, blen, COMBO_STR_MAX - 1);
 	char key[2 * COMBO_STR_MAX + 2];
 	key[0] = (char)kind;
 	memcpy(key + 1, a, alen);

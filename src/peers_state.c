@@ -86,9 +86,7 @@ static void put_u64(Buf *b, uint64_t v)
 
 static void put_str(Buf *b, const char *s)
 {
-	size_t n = strlen(s);
-	if (n > 255)
-		n = 255;
+	size_t n = utf8_cut(s, strlen(s), 255); /* the loader wants whole characters */
 	put_u8(b, (uint8_t)n);
 	buf_append(b, s, n);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "peers_int.h"
+#include "utf8.h"
 
 /*
  * Heaps (min by count). The heap an entry is in follows from its label.
@@ -309,8 +310,7 @@ void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
 	if (!t->ex || len == 0)
 		return;
 	uint32_t idx = (uint32_t)(e - t->e);
-	if (len >= PEERS_EXAMPLE_MAX)
-		len = PEERS_EXAMPLE_MAX - 1;
+	len = utf8_cut(s, len, PEERS_EXAMPLE_MAX - 1); /* on a character boundary */
 	for (unsigned i = 0; i < e->n_examples; i++)
 		if (strlen(t->ex[idx][i]) == len && !memcmp(t->ex[idx][i], s, len))
 			return;

@@ -7,6 +7,7 @@
  * render. The first byte chooses small table limits, as in fuzz-ingest.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *err = NULL;
 	int r = peers_load_buffer(again, out.data, out.len, &err);
 	if (r != 0)
-		abort(); /* what we wrote must load whole: see err */
+		{ fprintf(stderr, "reload: %d %s\n", r, err ? err : ""); abort(); } /* what we wrote must load whole: see err */
 	free(err);
 	reports(again, &out);
 done:
