@@ -42,12 +42,33 @@ static size_t seq_len(const unsigned char *p, size_t n)
 	return len;
 }
 
+/* word_printable - whether all 8 bytes of w are printable ASCII (0x20..0x7e).
+ * The borrow tricks can report a false "no" after a byte that really fails,
+ * never a false "yes"; a "no" only sends the caller to the exact loop. */
+static inline bool word_printable(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t below_space = (w - ones * 0x20) & ~w;
+	uint64_t y = w ^ (ones * 0x7f);
+	uint64_t is_del = (y - ones) & ~y;
+	return ((w | below_space | is_del) & high) == 0;
+}
+
 bool utf8_clean(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
-		/* Log lines are nearly all printable ASCII: take those a byte at
-		 * a time without the general decoder. */
+		/* Log lines are nearly all printable ASCII: take those 8 bytes
+		 * at a time (this check reads every byte of input; byte by byte
+		 * it was 10% of --once). */
+		if (end - p >= 8) {
+			uint64_t w;
+			memcpy(&w, p, sizeof(w));
+			if (word_printable(w)) {
+				p += 8;
+				continue;
+			}
+		}
 		if (*p >= 0x20 && *p < 0x7f) {
 			p++;
 			continue;

@@ -25,6 +25,38 @@ static void test_clean(void)
 		require(!utf8_clean(*s, strlen(*s)));
 }
 
+/* clean_bytewise - utf8_clean() without the 8-byte fast path. */
+static bool clean_bytewise(const char *s, size_t n)
+{
+	Buf b = BUF_NULL;
+	utf8_sanitize(&b, s, n);
+	bool same = b.len == n && memcmp(b.data, s, n) == 0;
+	buf_deinit(&b);
+	return same;
+}
+
+/* The word-at-a-time path must agree with the decoder for every byte value
+ * at every position and alignment of a printable string (borrows between
+ * bytes of a word are where SWAR checks go wrong). */
+static void test_clean_words(void)
+{
+	char s[26];
+	for (size_t len = 1; len <= sizeof(s); len++)
+		for (size_t pos = 0; pos < len; pos++)
+			for (unsigned v = 0; v < 256; v++) {
+				memset(s, 'a' + (int)(pos % 26), sizeof(s));
+				s[pos] = (char)v;
+				if (pos + 1 < len)
+					s[pos + 1] = (char)(v ^ 0x20);
+				checkf(utf8_clean(s, len) == clean_bytewise(s, len), "len %zu pos %zu byte %#x", len,
+				       pos, v);
+			}
+	for (unsigned v = 0x20; v < 0x7f; v++) {
+		memset(s, (int)v, sizeof(s));
+		require(utf8_clean(s, sizeof(s)));
+	}
+}
+
 static void check_sanitize(const char *in, const char *want)
 {
 	Buf b = BUF_NULL;
@@ -152,6 +184,7 @@ static void test_long_label_cut_on_boundary(void)
 int main(void)
 {
 	test_run(test_clean);
+	test_run(test_clean_words);
 	test_run(test_sanitize);
 	test_run(test_cut);
 	test_run(test_pipeline_matrix);
