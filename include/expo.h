@@ -26,6 +26,11 @@ int expo_render(Store *s, ExpoFormat fmt, bool with_created, Buf *out);
 void expo_escape_label(Buf *out, const char *v, size_t n);
 /* expo_family_header - the "# HELP" and "# TYPE" lines of one family. */
 void expo_family_header(Buf *out, const FamilyDesc *f, ExpoFormat fmt);
+/* expo_series_name - the name and labels of a sample line, as expo_sample()
+ * writes them (for writers that repeat one series many times). */
+void expo_series_name(Buf *out, const FamilyDesc *f, const Series *se, ExpoFormat fmt, const char *extra_labels);
+/* expo_value - a sample value as expo_sample() writes it. */
+void expo_value(Buf *out, double value);
 /* expo_sample - one sample line of series se with the given value;
  * extra_labels ("a=\"b\",c=\"d\"", already escaped) follow the family's
  * labels; ts_sec >= 0 adds a timestamp (only backfill output has them). */

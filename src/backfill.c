@@ -275,6 +275,30 @@ static int by_id(Backfill *b, Change **ret, size_t **ret_start)
 	return 0;
 }
 
+/* emit_run - the lines "NAME{LABELS} VALUE TS" of one value over steps
+ * [from, end): the part before the timestamp is rendered once (a month at
+ * 5-minute steps repeats it 8640 times). */
+static void emit_run(const Backfill *b, const Buf *name, double value, uint32_t from, uint32_t end, Buf *out,
+		     Buf *line)
+{
+	buf_clear(line);
+	buf_append(line, name->data, name->len);
+	buf_putc(line, ' ');
+	expo_value(line, value);
+	buf_putc(line, ' ');
+	if (buf_error(line)) {
+		if (!out->error) /* out keeps the first error, as appends do */
+			out->error = buf_error(line);
+		return;
+	}
+	int64_t step = b->cfg.step_usec;
+	for (uint32_t k = from; k < end; k++) {
+		buf_append(out, line->data, line->len);
+		buf_put_u64(out, (unsigned long long)((b->base_usec + (int64_t)k * step) / 1000000));
+		buf_putc(out, '\n');
+	}
+}
+
 /* emit - the samples of one series (out == NULL: count them only). A
  * counter also gets a 0 at the step before it first appears: it was 0 then,
  * and without that sample increase() over a window that starts before the
@@ -282,23 +306,32 @@ static int by_id(Backfill *b, Change **ret, size_t **ret_start)
 static uint64_t emit(const Backfill *b, const Change *c, size_t n, const FamilyDesc *f, const Series *se, Buf *out)
 {
 	uint64_t samples = 0;
-	int64_t step = b->cfg.step_usec;
+	Buf name = BUF_NULL, line = BUF_NULL;
+	if (out)
+		expo_series_name(&name, f, se, EXPO_OPENMETRICS, b->extra);
 	if (n && f->type == METRIC_COUNTER && !isnan(c[0].value)) {
 		samples++;
-		if (out)
-			expo_sample(out, f, se, EXPO_OPENMETRICS, 0, b->extra,
-				    (b->base_usec + ((int64_t)c[0].step - 1) * step) / 1000000);
+		if (out) {
+			/* the step before the first: (step - 1) may be -1 */
+			int64_t ts = (b->base_usec + ((int64_t)c[0].step - 1) * b->cfg.step_usec) / 1000000;
+			buf_append(out, name.data, name.len);
+			buf_puts(out, " 0 ");
+			buf_put_u64(out, (unsigned long long)ts);
+			buf_putc(out, '\n');
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t end = i + 1 < n ? c[i + 1].step : b->n_steps;
 		if (isnan(c[i].value))
 			continue;
 		samples += end - c[i].step;
-		for (uint32_t k = c[i].step; out && k < end; k++) {
-			int64_t ts = (b->base_usec + (int64_t)k * step) / 1000000;
-			expo_sample(out, f, se, EXPO_OPENMETRICS, c[i].value, b->extra, ts);
-		}
+		if (out)
+			emit_run(b, &name, c[i].value, c[i].step, end, out, &line);
 	}
+	if (out && buf_error(&name) && !out->error)
+		out->error = buf_error(&name);
+	buf_deinit(&name);
+	buf_deinit(&line);
 	return samples;
 }
 

@@ -98,14 +98,24 @@ void expo_family_header(Buf *out, const FamilyDesc *f, ExpoFormat fmt)
 	buf_puts(out, f->type == METRIC_COUNTER ? " counter\n" : " gauge\n");
 }
 
-void expo_sample(Buf *out, const FamilyDesc *f, const Series *se, ExpoFormat fmt, double value,
-		 const char *extra_labels, int64_t ts_sec)
+void expo_series_name(Buf *out, const FamilyDesc *f, const Series *se, ExpoFormat fmt, const char *extra_labels)
 {
 	bool om = fmt == EXPO_OPENMETRICS;
 	buf_append(out, f->name, base_len(f, om));
 	if (om && f->type == METRIC_COUNTER)
 		buf_puts(out, "_total");
 	put_labels(out, f, se, extra_labels);
+}
+
+void expo_value(Buf *out, double value)
+{
+	put_value(out, value);
+}
+
+void expo_sample(Buf *out, const FamilyDesc *f, const Series *se, ExpoFormat fmt, double value,
+		 const char *extra_labels, int64_t ts_sec)
+{
+	expo_series_name(out, f, se, fmt, extra_labels);
 	buf_putc(out, ' ');
 	put_value(out, value);
 	if (ts_sec >= 0) {
