@@ -38,6 +38,7 @@ struct Backfill {
 	int64_t base_usec;
 	int64_t next_usec; /* next boundary; 0 until the first record */
 	uint32_t n_steps;
+	uint32_t taken;    /* step of the latest snapshot taken + 1; 0: none */
 	double *last;      /* per id: value in the latest snapshot */
 	uint32_t *seen;    /* per id: last step present + 1 */
 	size_t n_ids, cap_ids;
@@ -195,9 +196,12 @@ static uint32_t series_id(Backfill *b, const Series *se)
 	return (uint32_t)b->n_ids++;
 }
 
+/* snapshot - record the changes at step n_steps against the latest snapshot
+ * taken (b->taken - 1), which may be an earlier step: the steps between
+ * were repeats of it (see backfill_observe). */
 static void snapshot(Backfill *b)
 {
-	uint32_t k = b->n_steps;
+	uint32_t k = b->n_steps, prev = b->taken;
 	store_collect(b->store);
 	for (unsigned fi = 0; fi < store_n_families(b->store) && !b->error; fi++) {
 		if (!is_postfix_family(store_family(b->store, fi)))
@@ -210,16 +214,17 @@ static void snapshot(Backfill *b)
 			uint32_t id = series_id(b, series[i]);
 			if (id == UINT32_MAX)
 				break;
-			bool was_present = k > 0 && b->seen[id] == k;
+			bool was_present = prev > 0 && b->seen[id] == prev;
 			if (!was_present || b->last[id] != series[i]->value)
 				record(b, id, series[i]->value);
 			b->last[id] = series[i]->value;
 			b->seen[id] = k + 1;
 		}
 	}
-	for (size_t id = 0; id < b->n_ids && k > 0; id++)
-		if (b->seen[id] == k) /* present in the last snapshot, not in this one */
+	for (size_t id = 0; id < b->n_ids && prev > 0; id++)
+		if (b->seen[id] == prev) /* present in the last snapshot, not in this one */
 			record(b, (uint32_t)id, NAN);
+	b->taken = k + 1;
 	b->n_steps++;
 }
 
@@ -239,8 +244,16 @@ void backfill_observe(Backfill *b, int64_t ts_usec)
 		b->error = -E2BIG;
 		return;
 	}
+	/* Nothing was read between the boundaries this record crosses after
+	 * the first: their snapshots would repeat it, so they only count. A
+	 * quiet night at 5-minute steps costs nothing. */
+	bool first = true;
 	while (ts_usec >= b->next_usec && !b->error) {
-		snapshot(b);
+		if (first)
+			snapshot(b);
+		else
+			b->n_steps++;
+		first = false;
 		b->next_usec += b->cfg.step_usec;
 	}
 }
