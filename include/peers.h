@@ -44,6 +44,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "event.h"
@@ -181,8 +182,19 @@ typedef struct PeerComboCount {
 	uint64_t n;
 } PeerComboCount;
 
+/* peers_key_name - the domain (or address) of a key: with
+ * --postfix.host-label keys are "host/domain" ('/' is in no host or domain
+ * name), and the part before the '/' is the MTA. *ret_host_len is that
+ * part's length, 0 without one. */
+static inline const char *peers_key_name(const char *key, size_t *ret_host_len)
+{
+	const char *sl = strchr(key, '/');
+	*ret_host_len = sl ? (size_t)(sl - key) : 0;
+	return sl ? sl + 1 : key;
+}
+
 typedef struct PeerStats {
-	char key[PEERS_DOMAIN_MAX];   /* domain, or address for PEER_UNKNOWN_ADDR */
+	char key[PEERS_DOMAIN_MAX];   /* domain, or address for PEER_UNKNOWN_ADDR; "host/..." per MTA */
 	char group[PEERS_DOMAIN_MAX]; /* PEER_DESTINATION: the key's registrable domain; else "" */
 	uint64_t n[PEERS_CELLS];      /* window counts by cell */
 	uint64_t total;               /* sum of n */

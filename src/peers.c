@@ -616,8 +616,11 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 /* stats_group - a destination's registrable domain, the report's grouping level */
 static void stats_group(Peers *p, PeerDirection dir, PeerStats *st)
 {
-	if (dir == PEER_DESTINATION)
-		snprintf(st->group, sizeof(st->group), "%s", peers_domain_of_host(p, slice_from(st->key)));
+	if (dir != PEER_DESTINATION)
+		return;
+	size_t host_len; /* per MTA, the host is not part of the domain */
+	const char *name = peers_key_name(st->key, &host_len);
+	snprintf(st->group, sizeof(st->group), "%s", peers_domain_of_host(p, slice_from(name)));
 }
 
 int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, int64_t window_usec,

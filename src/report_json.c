@@ -93,10 +93,28 @@ static void j_combos(Buf *b, const PeerStats *p, PeerComboKind k)
 	buf_putc(b, ']');
 }
 
+/* j_key - "field":NAME, preceded by "host":HOST when the key is per MTA
+ * (--postfix.host-label), so that the name is a domain or address alone.
+ * spaced: the ": " and ", " style of the one-line lists. */
+static void j_key(Buf *b, const char *field, const char *key, bool spaced)
+{
+	size_t hl;
+	const char *name = peers_key_name(key, &hl);
+	if (hl) {
+		char *host = strndup(key, hl);
+		buf_puts(b, spaced ? "\"host\": " : "\"host\":");
+		esc_json(b, host ? host : "");
+		buf_puts(b, spaced ? ", " : ",");
+		free(host);
+	}
+	buf_printf(b, spaced ? "\"%s\": " : "\"%s\":", field);
+	esc_json(b, name);
+}
+
 static void j_inbound_peer(Buf *b, const PeerStats *p)
 {
-	buf_puts(b, "{\"peer\":");
-	esc_json(b, p->key);
+	buf_putc(b, '{');
+	j_key(b, "peer", p->key, false);
 	buf_puts(b, ",\"sessions\":");
 	j_enc(b, p->n, false);
 	buf_puts(b, ",\"mail_sessions\":");
@@ -121,8 +139,8 @@ static void j_inbound_peer(Buf *b, const PeerStats *p)
 static void j_outbound_peer(Buf *b, const PeerStats *p)
 {
 	ReportOutClass o = report_out_class(p);
-	buf_puts(b, "{\"destination\":");
-	esc_json(b, p->key);
+	buf_putc(b, '{');
+	j_key(b, "destination", p->key, false);
 	buf_printf(b, ",\"deliveries\":%llu,\"tls\":%llu,\"plaintext\":%llu,\"without_connection\":%llu,"
 		      "\"sent\":%llu,\"deferred\":%llu,\"bounced\":%llu,\"by_trust\":{",
 		   (unsigned long long)p->total, (unsigned long long)o.tls, (unsigned long long)o.plain,
@@ -153,8 +171,9 @@ static void j_outbound_peer(Buf *b, const PeerStats *p)
 	buf_puts(b, ",\"protocols\":");
 	j_combos(b, p, COMBO_TLS);
 	/* the destination is one recipient domain; the examples are its MX hosts */
+	size_t hl;
 	buf_puts(b, ",\"recipient_domains\":[");
-	esc_json(b, p->key);
+	esc_json(b, peers_key_name(p->key, &hl));
 	buf_puts(b, "],\"mx_hosts\":");
 	j_examples(b, p);
 	buf_puts(b, ",\"first_seen\":");
@@ -262,8 +281,8 @@ static void j_unknown_clients(Buf *b, const ReportModel *m)
 	buf_putc(b, '[');
 	for (size_t i = 0; i < r->n; i++) {
 		const PeerStats *p = r->v[i].p;
-		buf_puts(b, i ? ",\n      {\"address\": " : "\n      {\"address\": ");
-		esc_json(b, p->key);
+		buf_puts(b, i ? ",\n      {" : "\n      {");
+		j_key(b, "address", p->key, true);
 		buf_puts(b, ", \"sessions\": ");
 		j_enc(b, p->n, false);
 		buf_puts(b, ", \"mail_sessions\": ");

@@ -316,13 +316,15 @@ ReportOutClass report_out_class(const PeerStats *p)
  * dot-nexthop" (smtp_tls_secure_cert_match). */
 static bool mx_under(const PeerStats *p)
 {
-	size_t kl = strlen(p->key);
+	size_t host_len;
+	const char *key = peers_key_name(p->key, &host_len);
+	size_t kl = strlen(key);
 	if (p->n_examples == 0 || p->more_examples)
 		return false;
 	for (unsigned i = 0; i < p->n_examples; i++) {
 		const char *h = p->examples[i];
 		size_t hl = strlen(h);
-		if (strcmp(h, p->key) && !(hl > kl + 1 && h[hl - kl - 1] == '.' && !strcmp(h + hl - kl, p->key)))
+		if (strcmp(h, key) && !(hl > kl + 1 && h[hl - kl - 1] == '.' && !strcmp(h + hl - kl, key)))
 			return false;
 	}
 	return true;

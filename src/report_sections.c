@@ -457,13 +457,20 @@ static void sec_always_tls(ReportModel *m)
 	}
 }
 
-/* group_cmp - by registrable domain, then destination: the view groups
- * the policy-map keys under the domain a registrar sells */
+/* group_cmp - by MTA (with --postfix.host-label: each has its own map), then
+ * registrable domain, then destination: the view groups the policy-map keys
+ * under the domain a registrar sells */
 static int group_cmp(const void *a, const void *b)
 {
 	const PeerStats *x = *(const PeerStats *const *)a, *y = *(const PeerStats *const *)b;
-	int r = strcmp(x->group, y->group);
-	return r ? r : strcmp(x->key, y->key);
+	size_t xl, yl;
+	const char *xn = peers_key_name(x->key, &xl), *yn = peers_key_name(y->key, &yl);
+	int r = memcmp(x->key, y->key, MIN(xl, yl));
+	if (!r && xl != yl)
+		r = xl < yl ? -1 : 1;
+	if (!r)
+		r = strcmp(x->group, y->group);
+	return r ? r : strcmp(xn, yn);
 }
 
 /* policy_candidates - the destinations report_policy() suggests a level
@@ -516,8 +523,12 @@ static void sec_policy_candidates(ReportModel *m, const PeerStats **v, size_t n)
 			buf_deinit(&ev);
 			continue;
 		}
-		report_cell_text(m, &c[0], p->group);
-		report_cell_text(m, &c[1], p->key);
+		/* per MTA the group names the host ("mx1/example.com") and the
+		 * key is what goes into that host's map */
+		size_t hl;
+		const char *name = peers_key_name(p->key, &hl);
+		report_cell_text(m, &c[0], hl ? report_printf(m, "%.*s/%s", (int)hl, p->key, p->group) : p->group);
+		report_cell_text(m, &c[1], name);
 		c[2].count = o.sent;
 		c[3].count = o.deferred;
 		c[4].count = o.bounced;
@@ -537,16 +548,21 @@ static void policy_snippet(ReportModel *m, Buf *pol, const PeerStats **v, size_t
 	buf_printf(pol, "# smtp_tls_policy_maps: next-hop domains with TLS deliveries sent and none without TLS\n"
 			"# between %s and %s; the level is what the logged deliveries support\n"
 			"# (see the candidates table). Review, add to the map, then run postmap.\n", from, to);
-	size_t width = 0;
+	size_t width = 0, hl, prev_hl = 0;
 	for (size_t i = 0; i < n; i++)
-		width = MAX(width, strlen(v[i]->key));
+		width = MAX(width, strlen(peers_key_name(v[i]->key, &hl)));
 	for (size_t i = 0; i < n; i++) {
 		Buf ev = BUF_NULL;
 		const char *level = report_policy(v[i], &ev);
 		buf_deinit(&ev);
-		if (i == 0 || strcmp(v[i]->group, v[i - 1]->group))
+		const char *name = peers_key_name(v[i]->key, &hl);
+		bool new_host = hl && (i == 0 || hl != prev_hl || memcmp(v[i]->key, v[i - 1]->key, hl));
+		if (new_host)
+			buf_printf(pol, "# ---- %.*s: this host's smtp_tls_policy_maps ----\n", (int)hl, v[i]->key);
+		if (i == 0 || new_host || strcmp(v[i]->group, v[i - 1]->group))
 			buf_printf(pol, "# %s\n", v[i]->group);
-		buf_printf(pol, "%-*s %s\n", (int)width, v[i]->key, level);
+		buf_printf(pol, "%-*s %s\n", (int)width, name, level);
+		prev_hl = hl;
 	}
 }
 

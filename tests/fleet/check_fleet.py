@@ -134,6 +134,38 @@ def schema_errors(doc):
     return errors
 
 
+def per_host_lists(single, doc):
+    """Every peer, destination and unknown client of each host carries "host"
+    and is exactly the single host's; the policy snippet has one section per
+    host whose keys and levels are the single host's (no "mx1/" in a key)."""
+    lists = [('inbound', 'peers', 'peer'), ('inbound', 'unknown_clients', 'address'),
+             ('outbound', 'destinations', 'destination'), ('outbound', 'always_tls', 'destination'),
+             ('outbound', 'never_tls', 'destination')]
+    for d, name, key in lists:
+        want = sorted(json.dumps(x, sort_keys=True) for x in single[d][name])
+        check(want != [], f'report: single host has no {d} {name}')
+        for h in ('mx1', 'mx2'):
+            got = [dict(x) for x in doc[d][name] if x.get('host') == h]
+            for x in got:
+                del x['host']
+                x.pop('labelled', None)
+            w = [json.loads(x) for x in want]
+            for x in w:
+                x.pop('labelled', None)
+            got = sorted(json.dumps(x, sort_keys=True) for x in got)
+            check(got == sorted(json.dumps(x, sort_keys=True) for x in w),
+                  f'report: {d} {name} of {h} differ from the single host ({len(got)} vs {len(w)})')
+        check(all(x.get('host') in ('mx1', 'mx2') for x in doc[d][name]), f'report: {d} {name} without host')
+    lines = [l for l in single['outbound']['policy_map'].splitlines() if not l.startswith('#')]
+    check(len(lines) == 14, f'report: single host policy map has {len(lines)} keys')
+    sections = re.split(r'^# ---- (\S+): this host.s smtp_tls_policy_maps ----$', doc['outbound']['policy_map'], flags=re.M)
+    hosts = sections[1::2]
+    check(hosts == ['mx1', 'mx2'], f'report: policy map sections {hosts}')
+    for h, body in zip(hosts, sections[2::2]):
+        keys = [l for l in body.splitlines() if l and not l.startswith('#')]
+        check([k.split() for k in keys] == [k.split() for k in lines], f'report: policy map of {h}: {keys[:3]}')
+
+
 def two_hosts_report(binary, src, path):
     """Per MTA: each host's verdict is the single host's; the fleet is the sum."""
     single = report(binary, src, 'json')
@@ -156,6 +188,7 @@ def two_hosts_report(binary, src, path):
             'text': 'on all 2 hosts, enforcing TLS would have refused 98 mail sessions from 1 peer (22.2 % of mail): '
                     'localhost (98)'}
     check(doc.get('fleet') == want, f'report: fleet {doc.get("fleet")}')
+    per_host_lists(single, doc)
     text = report(binary, path, 'text', '--postfix.host-label')
     for line in ('Per MTA', want['text'],
                  '  mx1             221              49  22.2 %  enforcing TLS on mx1 would have refused 49',

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Validate `report --format json` against report.schema.json (a small
 validator for the keywords the schema uses: type, const, enum, required,
-properties, additionalProperties, items, minimum, maximum, $ref) and check
+properties, additionalProperties, items, minimum, maximum, pattern, $ref) and check
 exact figures of the golden scenario of test-report.c."""
 import json
+import re
 import subprocess
 import sys
 
@@ -31,6 +32,8 @@ def validate(v, s, root, path, errors):
         errors.append(f"{path}: {v!r} != {s['const']!r}")
     if "enum" in s and v not in s["enum"]:
         errors.append(f"{path}: {v!r} not in {s['enum']}")
+    if "pattern" in s and isinstance(v, str) and not re.search(s["pattern"], v):
+        errors.append(f"{path}: {v!r} does not match {s['pattern']}")
     if "minimum" in s and v < s["minimum"] or "maximum" in s and v > s["maximum"]:
         errors.append(f"{path}: {v!r} out of range")
     if isinstance(v, dict):
