@@ -4,7 +4,9 @@
  * and peers_state.c (persistence). Not part of the public API.
  *
  * Every array is allocated once in peers_new() and indexed by uint32_t;
- * PEERS_NIL ends lists. Nothing here allocates per event.
+ * PEERS_NIL ends lists. Nothing here allocates per event. A pool is handed
+ * out from its free list, then from its high-water mark (*_hwm: elements
+ * [hwm, cap) were never used and are still the kernel's zero pages).
  */
 #pragma once
 
@@ -67,24 +69,25 @@ typedef struct Table {
 	size_t cap, n;
 	Entry *e;
 	char (*ex)[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX]; /* NULL for PEER_UNKNOWN_ADDR */
-	uint32_t *hash;
+	uint32_t *hash;                /* index + 1 of the chain's first entry; 0: empty */
 	size_t hash_mask;
-	uint32_t free_entry;
+	size_t e_hwm;
+	uint32_t free_entry;           /* entries given back, linked by hnext */
 	uint32_t *uheap, *lheap;
 	size_t nu, nl;
 	Label *labels;
 	size_t max_labelled;
-	uint32_t *label_free;
-	size_t n_label_free;
+	uint32_t *label_free;          /* a stack of labels given back */
+	size_t n_label_free, label_hwm;
 	uint64_t other[PEERS_CELLS];
 	uint64_t total[PEERS_CELLS];
 	uint64_t folded, evicted;
 	bool series_stale;             /* a peer lost its label: drop its series at the next scrape */
 	Slot *slots;
-	size_t slot_cap, n_slots;
+	size_t slot_cap, n_slots, slot_hwm;
 	uint32_t slot_free;
 	ComboCell *cc;                 /* slot_cap * SLOT_CELLS_AVG */
-	size_t cc_cap;
+	size_t cc_cap, cc_hwm;
 	uint32_t cc_free;
 } Table;
 
@@ -132,6 +135,7 @@ struct Peers {
 	unsigned n_syslog;
 
 	Hour *hours;                   /* window_hours, indexed by hour % window_hours */
+	bool hours_dirty;              /* a slot of hours was written since peers_reset() */
 	int64_t newest_usec;           /* 0: nothing seen */
 	int32_t now_hour;
 	uint64_t late_events;
@@ -187,7 +191,8 @@ void peers_after_load(Peers *p);
 /* peers_entry_cmp_count - qsort_r() order of entry indices into table (a
  * Table *): busiest first, then by key, so the order is total. */
 int peers_entry_cmp_count(const void *a, const void *b, void *table);
-void *peers_alloc_touched(size_t n, size_t size);
+/* peers_alloc_zeroed - calloc(): nothing becomes resident until written */
+void *peers_alloc_zeroed(size_t n, size_t size);
 int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours);
 void peers_table_reset(Table *t);
 void peers_table_deinit(Table *t);

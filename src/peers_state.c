@@ -97,7 +97,7 @@ static int save_table(Table *t, Buf *b)
 	if (!idx)
 		return -ENOMEM;
 	size_t n = 0;
-	for (size_t i = 0; i < t->cap && n < t->n; i++)
+	for (size_t i = 0; i < t->e_hwm && n < t->n; i++)
 		if (t->e[i].used)
 			idx[n++] = (uint32_t)i;
 	qsort_r(idx, n, sizeof(*idx), peers_entry_cmp_count, t);
@@ -169,9 +169,10 @@ int peers_save_buffer(Peers *p, Buf *b)
 	/* hours of the current window, newest first */
 	uint32_t nh = 0;
 	int32_t start = p->now_hour - p->window_hours;
-	for (int32_t i = 0; i < p->window_hours; i++)
-		if (p->hours[i].hour != INT32_MIN && p->hours[i].hour > start && p->hours[i].hour <= p->now_hour)
-			nh++;
+	for (int32_t h = p->now_hour; p->newest_usec && h > start; h--) {
+		int32_t w = p->window_hours;
+		nh += p->hours[((h % w) + w) % w].hour == h;
+	}
 	put_u32(b, p->newest_usec ? nh : 0);
 	for (int32_t h = p->now_hour; p->newest_usec && h > start; h--) {
 		int32_t w = p->window_hours;

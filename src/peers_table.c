@@ -14,8 +14,11 @@
  * LIMITS
  *	cap entries per table (--peers.track), max_labelled labelled peers
  *	(--peers.max), cap * 3 + (max_labelled + 1) * window_hours slots.
- *	Everything is allocated and touched in peers_table_init(); events never
- *	allocate.
+ *	Every pool is allocated in peers_table_init(), zeroed by calloc() and not
+ *	touched there: an element is handed out from the pool's free list
+ *	(elements given back) or else its never-used tail (the high-water mark),
+ *	and hash buckets hold index + 1 so that zero is empty. Memory grows with
+ *	what the input uses, up to the bounds; events never allocate.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -97,8 +100,33 @@ static void heap_remove(Table *t, uint32_t idx)
 }
 
 /*
- * Slots.
+ * Slots and combo cells: free list first, then the never-used tail.
  */
+static bool slot_available(const Table *t)
+{
+	return t->slot_free != PEERS_NIL || t->slot_hwm < t->slot_cap;
+}
+
+static uint32_t slot_take(Table *t)
+{
+	uint32_t s = t->slot_free;
+	if (s != PEERS_NIL)
+		t->slot_free = t->slots[s].next;
+	else if (t->slot_hwm < t->slot_cap)
+		s = (uint32_t)t->slot_hwm++;
+	return s;
+}
+
+static uint32_t cell_take(Table *t)
+{
+	uint32_t c = t->cc_free;
+	if (c != PEERS_NIL)
+		t->cc_free = t->cc[c].next;
+	else if (t->cc_hwm < t->cc_cap)
+		c = (uint32_t)t->cc_hwm++;
+	return c;
+}
+
 static void cells_free(Table *t, uint32_t c)
 {
 	while (c != PEERS_NIL) {
@@ -138,7 +166,8 @@ static void prune(Table *t, Entry *e, int32_t cutoff)
 Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len)
 {
 	uint64_t h = hash64(key, len, p->seed);
-	for (uint32_t i = t->hash[h & t->hash_mask]; i != PEERS_NIL; i = t->e[i].hnext)
+	/* a bucket holds index + 1: zero (calloc) is empty, and 0 - 1 is PEERS_NIL */
+	for (uint32_t i = t->hash[h & t->hash_mask] - 1; i != PEERS_NIL; i = t->e[i].hnext)
 		if (t->e[i].key_len == len && !memcmp(t->e[i].key, key, len))
 			return &t->e[i];
 	return NULL;
@@ -161,7 +190,7 @@ static void label_promote(Table *t, Entry *e)
 {
 	uint32_t idx = (uint32_t)(e - t->e);
 	heap_remove(t, idx);
-	uint32_t l = t->label_free[--t->n_label_free];
+	uint32_t l = t->n_label_free > 0 ? t->label_free[--t->n_label_free] : (uint32_t)t->label_hwm++;
 	memset(&t->labels[l], 0, sizeof(t->labels[l]));
 	t->labels[l].entry = idx;
 	e->label = l;
@@ -174,10 +203,15 @@ static void entry_remove(Peers *p, Table *t, Entry *e)
 	if (e->label != PEERS_NIL)
 		label_demote(t, e);
 	heap_remove(t, idx);
-	uint32_t *link = &t->hash[hash64(e->key, e->key_len, p->seed) & t->hash_mask];
-	while (*link != idx)
-		link = &t->e[*link].hnext;
-	*link = e->hnext;
+	uint32_t *bucket = &t->hash[hash64(e->key, e->key_len, p->seed) & t->hash_mask];
+	if (*bucket - 1 == idx) {
+		*bucket = e->hnext + 1;
+	} else {
+		uint32_t i = *bucket - 1;
+		while (t->e[i].hnext != idx)
+			i = t->e[i].hnext;
+		t->e[i].hnext = e->hnext;
+	}
 	slot_free_list(t, e->slots);
 	memset(e, 0, sizeof(*e));
 	e->slots = PEERS_NIL;
@@ -200,9 +234,13 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
 		entry_remove(p, t, &t->e[t->uheap[0]]);
 		t->evicted++;
 	}
+	/* n < cap here: with no entry given back, the tail has one */
 	uint32_t idx = t->free_entry;
+	if (idx != PEERS_NIL)
+		t->free_entry = t->e[idx].hnext;
+	else
+		idx = (uint32_t)t->e_hwm++;
 	Entry *e = &t->e[idx];
-	t->free_entry = e->hnext;
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, len);
 	e->key_len = (uint8_t)len;
@@ -211,10 +249,8 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
 	e->slots = PEERS_NIL;
 	e->count = e->err = inherit;
 	uint32_t *bucket = &t->hash[hash64(key, len, p->seed) & t->hash_mask];
-	e->hnext = *bucket;
-	*bucket = idx;
-	if (t->ex)
-		memset(t->ex[idx], 0, sizeof(t->ex[idx]));
+	e->hnext = *bucket - 1;
+	*bucket = idx + 1;
 	heap_push(t, idx);
 	t->n++;
 	return e;
@@ -243,7 +279,7 @@ void peers_entry_count(Table *t, Entry *e)
 /* reclaim - free slots by dropping the least busy unlabelled peer other than keep. */
 static bool reclaim(Peers *p, Table *t, const Entry *keep)
 {
-	while (t->slot_free == PEERS_NIL) {
+	while (!slot_available(t)) {
 		uint32_t victim = PEERS_NIL;
 		for (size_t i = 0; i < 3 && i < t->nu; i++) {
 			uint32_t c = t->uheap[i];
@@ -267,7 +303,7 @@ Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
 		link = &t->slots[*link].next;
 	if (*link != PEERS_NIL && t->slots[*link].hour == hour)
 		return &t->slots[*link];
-	if (t->slot_free == PEERS_NIL) {
+	if (!slot_available(t)) {
 		if (!reclaim(p, t, e))
 			return NULL;
 		/* reclaim() cannot touch e's list, but recompute the link anyway */
@@ -275,9 +311,8 @@ Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
 		while (*link != PEERS_NIL && t->slots[*link].hour > hour)
 			link = &t->slots[*link].next;
 	}
-	uint32_t s = t->slot_free;
+	uint32_t s = slot_take(t);
 	Slot *sl = &t->slots[s];
-	t->slot_free = sl->next;
 	t->n_slots++;
 	memset(sl, 0, sizeof(*sl));
 	sl->hour = hour;
@@ -295,12 +330,11 @@ void peers_slot_combo_add(Table *t, Slot *sl, PeerComboKind kind, int id, uint32
 			t->cc[*link].n += n;
 			return;
 		}
-	if (id < 0 || t->cc_free == PEERS_NIL) {
+	uint32_t c = id < 0 ? PEERS_NIL : cell_take(t);
+	if (c == PEERS_NIL) {
 		sl->combo_other[kind] += n;
 		return;
 	}
-	uint32_t c = t->cc_free;
-	t->cc_free = t->cc[c].next;
 	t->cc[c] = (ComboCell){ (uint32_t)id, n, PEERS_NIL };
 	*link = c;
 }
@@ -332,7 +366,7 @@ void peers_sweep(Peers *p)
 	int32_t cutoff = p->now_hour - p->window_hours;
 	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
 		Table *t = &p->t[d];
-		for (size_t i = 0; i < t->cap && t->n > 0; i++) {
+		for (size_t i = 0; i < t->e_hwm && t->n > 0; i++) {
 			Entry *e = &t->e[i];
 			if (!e->used)
 				continue;
@@ -364,7 +398,7 @@ int peers_entry_cmp_count(const void *a, const void *b, void *table)
 /* relabel - give the free labels to the busiest unlabelled peers (after a load). */
 static void relabel(Table *t)
 {
-	if (t->n_label_free == 0 || t->nu == 0)
+	if (t->nl >= t->max_labelled || t->nu == 0)
 		return;
 	uint32_t *v = malloc(t->nu * sizeof(*v));
 	if (!v)
@@ -372,7 +406,7 @@ static void relabel(Table *t)
 	size_t n = t->nu;
 	memcpy(v, t->uheap, n * sizeof(*v));
 	qsort_r(v, n, sizeof(*v), peers_entry_cmp_count, t);
-	for (size_t i = 0; i < n && t->n_label_free > 0; i++)
+	for (size_t i = 0; i < n && t->nl < t->max_labelled; i++)
 		label_promote(t, &t->e[v[i]]);
 	free(v);
 }
@@ -390,47 +424,36 @@ void peers_after_load(Peers *p)
 /*
  * Life cycle.
  */
+/* table_clear - empty t, touching only what was used: every pool is handed
+ * out again from its start, and each element is cleared when handed out. */
 static void table_clear(Table *t)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		t->e[i] = (Entry){ .label = PEERS_NIL, .heap = PEERS_NIL, .slots = PEERS_NIL,
-				   .hnext = i + 1 < t->cap ? (uint32_t)(i + 1) : PEERS_NIL };
-	}
-	t->free_entry = 0;
+	if (t->e_hwm > 0)
+		memset(t->hash, 0, (t->hash_mask + 1) * sizeof(*t->hash));
+	t->e_hwm = 0;
+	t->free_entry = PEERS_NIL;
 	t->n = t->nu = t->nl = 0;
-	memset(t->hash, 0xff, (t->hash_mask + 1) * sizeof(*t->hash));
-	memset(t->labels, 0, t->max_labelled * sizeof(*t->labels));
-	for (size_t i = 0; i < t->max_labelled; i++)
-		t->label_free[i] = (uint32_t)(t->max_labelled - 1 - i);
-	t->n_label_free = t->max_labelled;
-	if (t->ex)
-		memset(t->ex, 0, t->cap * sizeof(*t->ex));
-	size_t pool = t->slot_cap;
-	memset(t->slots, 0, pool * sizeof(*t->slots));
-	for (size_t i = 0; i < pool; i++)
-		t->slots[i].next = i + 1 < pool ? (uint32_t)(i + 1) : PEERS_NIL;
-	t->slot_free = pool ? 0 : PEERS_NIL;
-	t->n_slots = 0;
-	for (size_t i = 0; i < t->cc_cap; i++)
-		t->cc[i] = (ComboCell){ 0, 0, i + 1 < t->cc_cap ? (uint32_t)(i + 1) : PEERS_NIL };
-	t->cc_free = t->cc_cap ? 0 : PEERS_NIL;
+	t->label_hwm = t->n_label_free = 0;
+	t->slot_hwm = t->n_slots = 0;
+	t->slot_free = PEERS_NIL;
+	t->cc_hwm = 0;
+	t->cc_free = PEERS_NIL;
 }
 
 /* peers_table_reset - forget every entry of t. */
 void peers_table_reset(Table *t)
 {
 	/* labelled counts move to "other" so the exposed sums stay exact */
-	for (size_t i = 0; i < t->cap; i++)
+	for (size_t i = 0; i < t->e_hwm; i++)
 		if (t->e[i].used && t->e[i].label != PEERS_NIL)
 			label_demote(t, &t->e[i]);
 	table_clear(t);
 }
 
-/* peers_alloc_touched - calloc: the kernel's zero pages, no memset pass of our
- * own. table_clear() writes every element once (free lists, empty hash
- * buckets), so the bounds are resident from the start and RSS does not grow
- * with the input (bench/goals.sh: flat from 1k to 1M peers). */
-void *peers_alloc_touched(size_t n, size_t size)
+/* peers_alloc_zeroed - calloc: the kernel's zero pages, which become
+ * resident only when written, so the bounds cost what the input uses
+ * (bench/goals.sh: RSS bounded with 1M distinct peers). */
+void *peers_alloc_zeroed(size_t n, size_t size)
 {
 	return calloc(n ? n : 1, size ? size : 1);
 }
@@ -448,16 +471,16 @@ int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled,
 	t->cc_cap = t->slot_cap * SLOT_CELLS_AVG;
 	if (t->cc_cap >= PEERS_NIL)
 		return -EINVAL;
-	t->e = peers_alloc_touched(cap, sizeof(*t->e));
-	t->hash = peers_alloc_touched(hs, sizeof(*t->hash));
-	t->uheap = peers_alloc_touched(cap, sizeof(*t->uheap));
-	t->lheap = peers_alloc_touched(max_labelled + 1, sizeof(*t->lheap));
-	t->labels = peers_alloc_touched(max_labelled + 1, sizeof(*t->labels));
-	t->label_free = peers_alloc_touched(max_labelled + 1, sizeof(*t->label_free));
-	t->slots = peers_alloc_touched(t->slot_cap, sizeof(*t->slots));
-	t->cc = peers_alloc_touched(t->cc_cap, sizeof(*t->cc));
+	t->e = peers_alloc_zeroed(cap, sizeof(*t->e));
+	t->hash = peers_alloc_zeroed(hs, sizeof(*t->hash));
+	t->uheap = peers_alloc_zeroed(cap, sizeof(*t->uheap));
+	t->lheap = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->lheap));
+	t->labels = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->labels));
+	t->label_free = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->label_free));
+	t->slots = peers_alloc_zeroed(t->slot_cap, sizeof(*t->slots));
+	t->cc = peers_alloc_zeroed(t->cc_cap, sizeof(*t->cc));
 	if (d != PEER_UNKNOWN_ADDR)
-		t->ex = peers_alloc_touched(cap, sizeof(*t->ex));
+		t->ex = peers_alloc_zeroed(cap, sizeof(*t->ex));
 	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots || !t->cc ||
 	    (d != PEER_UNKNOWN_ADDR && !t->ex))
 		return -ENOMEM;
