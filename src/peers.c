@@ -597,12 +597,11 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 	st->ss_count = e->count;
 	st->ss_error = e->err;
 	st->labelled = e->label != PEERS_NIL;
-	uint32_t idx = (uint32_t)(e - t->e);
 	if (t->ex) {
 		st->n_examples = e->n_examples;
 		st->more_examples = e->more_examples;
 		for (unsigned i = 0; i < e->n_examples && i < PEERS_EXAMPLES; i++)
-			memcpy(st->examples[i], t->ex[idx][i], PEERS_EXAMPLE_MAX);
+			memcpy(st->examples[i], t->ex[e->ex[i]], PEERS_EXAMPLE_MAX);
 	}
 	int32_t start = end - w;
 	for (const Slot *sl = window_slot(t, e->slots, start, end); sl; sl = window_slot(t, sl->next, start, end)) {

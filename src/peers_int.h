@@ -51,6 +51,7 @@ typedef struct Entry {
 	uint8_t used;
 	uint8_t n_examples;
 	uint8_t more_examples;
+	uint32_t ex[PEERS_EXAMPLES];   /* the first n_examples: indices into Table.ex */
 	uint32_t label;                /* index into Table.labels, or PEERS_NIL */
 	uint32_t hnext;                /* hash chain, or free list */
 	uint32_t heap;                 /* position in uheap or lheap */
@@ -68,7 +69,11 @@ typedef struct Table {
 	PeerDirection dir;
 	size_t cap, n;
 	Entry *e;
-	char (*ex)[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX]; /* NULL for PEER_UNKNOWN_ADDR */
+	/* example pool, cap * PEERS_EXAMPLES strings (most peers have one);
+	 * NULL for PEER_UNKNOWN_ADDR */
+	char (*ex)[PEERS_EXAMPLE_MAX];
+	size_t ex_hwm, n_ex_free;
+	uint32_t *ex_free;             /* a stack of strings given back */
 	uint32_t *hash;                /* index + 1 of the chain's first entry; 0: empty */
 	size_t hash_mask;
 	size_t e_hwm;

@@ -114,7 +114,7 @@ static int save_table(Table *t, Buf *b)
 		unsigned nex = t->ex ? e->n_examples : 0;
 		put_u8(b, (uint8_t)nex);
 		for (unsigned i = 0; i < nex; i++)
-			put_str(b, t->ex[idx[k]][i]);
+			put_str(b, t->ex[e->ex[i]]);
 		uint32_t ns = 0;
 		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next)
 			ns++;

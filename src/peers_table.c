@@ -213,6 +213,8 @@ static void entry_remove(Peers *p, Table *t, Entry *e)
 		t->e[i].hnext = e->hnext;
 	}
 	slot_free_list(t, e->slots);
+	for (unsigned i = 0; i < e->n_examples; i++)
+		t->ex_free[t->n_ex_free++] = e->ex[i];
 	memset(e, 0, sizeof(*e));
 	e->slots = PEERS_NIL;
 	e->label = PEERS_NIL;
@@ -343,18 +345,19 @@ void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
 {
 	if (!t->ex || len == 0)
 		return;
-	uint32_t idx = (uint32_t)(e - t->e);
 	len = utf8_cut(s, len, PEERS_EXAMPLE_MAX - 1); /* on a character boundary */
 	for (unsigned i = 0; i < e->n_examples; i++)
-		if (strlen(t->ex[idx][i]) == len && !memcmp(t->ex[idx][i], s, len))
+		if (strlen(t->ex[e->ex[i]]) == len && !memcmp(t->ex[e->ex[i]], s, len))
 			return;
 	if (e->n_examples >= PEERS_EXAMPLES) {
 		e->more_examples = 1;
 		return;
 	}
-	memcpy(t->ex[idx][e->n_examples], s, len);
-	t->ex[idx][e->n_examples][len] = '\0';
-	e->n_examples++;
+	/* the pool holds PEERS_EXAMPLES per entry: it cannot run out */
+	uint32_t x = t->n_ex_free > 0 ? t->ex_free[--t->n_ex_free] : (uint32_t)t->ex_hwm++;
+	memcpy(t->ex[x], s, len);
+	t->ex[x][len] = '\0';
+	e->ex[e->n_examples++] = x;
 }
 
 /*
@@ -438,6 +441,7 @@ static void table_clear(Table *t)
 	t->slot_free = PEERS_NIL;
 	t->cc_hwm = 0;
 	t->cc_free = PEERS_NIL;
+	t->ex_hwm = t->n_ex_free = 0;
 }
 
 /* peers_table_reset - forget every entry of t. */
@@ -479,10 +483,12 @@ int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled,
 	t->label_free = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->label_free));
 	t->slots = peers_alloc_zeroed(t->slot_cap, sizeof(*t->slots));
 	t->cc = peers_alloc_zeroed(t->cc_cap, sizeof(*t->cc));
-	if (d != PEER_UNKNOWN_ADDR)
-		t->ex = peers_alloc_zeroed(cap, sizeof(*t->ex));
+	if (d != PEER_UNKNOWN_ADDR) {
+		t->ex = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex));
+		t->ex_free = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex_free));
+	}
 	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots || !t->cc ||
-	    (d != PEER_UNKNOWN_ADDR && !t->ex))
+	    (d != PEER_UNKNOWN_ADDR && (!t->ex || !t->ex_free)))
 		return -ENOMEM;
 	table_clear(t);
 	return 0;
@@ -499,5 +505,6 @@ void peers_table_deinit(Table *t)
 	free(t->slots);
 	free(t->cc);
 	free(t->ex);
+	free(t->ex_free);
 	memset(t, 0, sizeof(*t));
 }
