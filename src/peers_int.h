@@ -23,6 +23,7 @@
 #define DOMCACHE_SETS 1024
 #define DOMCACHE_WAYS 2
 #define HOST_MAX 256            /* normalised host names: at most 253 bytes */
+#define DOMCACHE_STR_MAX 96     /* longer names (rare) are normalised every time */
 #define PEERS_USEC_MAX (253402300799LL * 1000000) /* 9999-12-31T23:59:59Z: later times are ignored */
 #define USEC_PER_HOUR (3600LL * USEC_PER_SEC)
 
@@ -113,14 +114,23 @@ typedef struct Hour {
 	uint32_t proto_out[PEERS_PROTO_MAX];
 } Hour;
 
+/* A normalised host name. */
+typedef struct DomName {
+	uint16_t norm_len;             /* 0: maps to "unknown" */
+	uint16_t reg_off;              /* registrable domain = norm + reg_off */
+	char norm[HOST_MAX];
+} DomName;
+
+/* A cached DomName: the cache holds only short names, so that all of it
+ * stays small enough to be filled by a busy log (20 k hosts). */
 typedef struct DomCacheEntry {
 	uint64_t hash;
 	uint16_t key_len;              /* 0: empty */
-	uint16_t norm_len;             /* 0: maps to "unknown" */
-	uint16_t reg_off;              /* registrable domain = norm + reg_off */
+	uint16_t norm_len;             /* as in DomName */
+	uint16_t reg_off;
 	uint8_t age;
-	char key[HOST_MAX];
-	char norm[HOST_MAX];
+	char key[DOMCACHE_STR_MAX];
+	char norm[DOMCACHE_STR_MAX];
 } DomCacheEntry;
 
 struct Peers {
@@ -147,7 +157,7 @@ struct Peers {
 
 	DomCacheEntry *dom;            /* DOMCACHE_SETS * DOMCACHE_WAYS */
 	uint64_t dom_hits, dom_misses;
-	char dom_out[HOST_MAX];
+	DomName dom_out;               /* the last name normalised */
 };
 
 extern const char *const peers_proto_names[PEERS_PROTO_MAX];
