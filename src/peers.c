@@ -544,8 +544,8 @@ static void stats_keep(PeerStats *st, PeerComboCount top[_COMBO_KIND_MAX][PEERS_
  * when none is (the list is newest first: a slot at or before start ends it). */
 static const Slot *window_slot(const Table *t, uint32_t s, int32_t start, int32_t end)
 {
-	for (; s != PEERS_NIL; s = t->slots[s].next) {
-		const Slot *sl = &t->slots[s];
+	for (; s != PEERS_NIL; s = peers_slot_at(t, s)->next) {
+		const Slot *sl = peers_slot_at(t, s);
 		if (sl->hour > end)
 			continue;
 		if (sl->hour <= start)
@@ -605,7 +605,7 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 	}
 	int32_t start = end - w;
 	for (const Slot *sl = window_slot(t, e->slots, start, end); sl; sl = window_slot(t, sl->next, start, end)) {
-		for (unsigned c = 0; c < PEERS_CELLS; c++) {
+		for (unsigned c = 0; c < t->n_cells; c++) {
 			st->n[c] += sl->cell[c];
 			st->total += sl->cell[c];
 		}

@@ -33,11 +33,11 @@
 typedef struct Slot {
 	int32_t hour;                  /* hours since the epoch, log time */
 	uint32_t next;                 /* older slot of the same peer */
-	uint32_t cell[PEERS_CELLS];
 	uint32_t proto[PEERS_PROTO_MAX];          /* TLS sessions (deliveries) by protocol */
 	uint32_t legacy_mail;                     /* inbound mail sessions below TLS 1.2 */
 	uint32_t combos;                          /* first ComboCell, or PEERS_NIL */
 	uint32_t combo_other[_COMBO_KIND_MAX];    /* counts that found no cell */
+	uint32_t cell[];               /* Table.n_cells of PEERS_CELLS: inbound uses 6 */
 } Slot;
 
 typedef struct ComboCell {
@@ -89,13 +89,20 @@ typedef struct Table {
 	uint64_t total[PEERS_CELLS];
 	uint64_t folded, evicted;
 	bool series_stale;             /* a peer lost its label: drop its series at the next scrape */
-	Slot *slots;
+	char *slots;                   /* slot_cap Slots of slot_size bytes: peers_slot_at() */
+	size_t slot_size;
+	unsigned n_cells;              /* cells a slot has: the table's cells in use */
 	size_t slot_cap, n_slots, slot_hwm;
 	uint32_t slot_free;
 	ComboCell *cc;                 /* slot_cap * SLOT_CELLS_AVG */
 	size_t cc_cap, cc_hwm;
 	uint32_t cc_free;
 } Table;
+
+static inline Slot *peers_slot_at(const Table *t, uint32_t s)
+{
+	return (Slot *)(t->slots + (size_t)s * t->slot_size);
+}
 
 typedef struct Combo {
 	uint8_t kind;

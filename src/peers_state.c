@@ -116,14 +116,14 @@ static int save_table(Table *t, Buf *b)
 		for (unsigned i = 0; i < nex; i++)
 			put_str(b, t->ex[e->ex[i]]);
 		uint32_t ns = 0;
-		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next)
+		for (uint32_t s = e->slots; s != PEERS_NIL; s = peers_slot_at(t, s)->next)
 			ns++;
 		put_u32(b, ns);
-		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
-			const Slot *sl = &t->slots[s];
+		for (uint32_t s = e->slots; s != PEERS_NIL; s = peers_slot_at(t, s)->next) {
+			const Slot *sl = peers_slot_at(t, s);
 			put_u32(b, (uint32_t)sl->hour);
-			for (unsigned c = 0; c < PEERS_CELLS; c++)
-				put_u32(b, sl->cell[c]);
+			for (unsigned c = 0; c < PEERS_CELLS; c++) /* the file has every cell */
+				put_u32(b, c < t->n_cells ? sl->cell[c] : 0);
 			for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 				put_u32(b, sl->proto[i]);
 			put_u32(b, sl->legacy_mail);
@@ -340,7 +340,11 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 	unsigned nc = version == 1 ? get_u8(r, "slot combos") : get_u16(r, "slot combos");
 	if (r->bad)
 		return;
-	if (hour >= *prev || hour < 0 || nc > (version == 1 ? SLOT_COMBOS_V1 : n_combos))
+	/* the file has every cell; a table keeps the ones its events use */
+	bool cells_ok = true;
+	for (unsigned c = t->n_cells; c < PEERS_CELLS; c++)
+		cells_ok &= cell[c] == 0;
+	if (hour >= *prev || hour < 0 || !cells_ok || nc > (version == 1 ? SLOT_COMBOS_V1 : n_combos))
 		odd(r, "bad slot at hour %d of %s peer '%s'", hour, what, key);
 	else
 		*prev = hour;
@@ -348,7 +352,7 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 	if (e && !r->odd && hour > now_hour - p->window_hours && hour <= now_hour)
 		sl = peers_slot_get(p, t, e, hour);
 	if (sl) {
-		for (unsigned c = 0; c < PEERS_CELLS; c++)
+		for (unsigned c = 0; c < t->n_cells; c++)
 			sl->cell[c] += cell[c];
 		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 			sl->proto[i] += proto[i];

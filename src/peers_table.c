@@ -111,7 +111,7 @@ static uint32_t slot_take(Table *t)
 {
 	uint32_t s = t->slot_free;
 	if (s != PEERS_NIL)
-		t->slot_free = t->slots[s].next;
+		t->slot_free = peers_slot_at(t, s)->next;
 	else if (t->slot_hwm < t->slot_cap)
 		s = (uint32_t)t->slot_hwm++;
 	return s;
@@ -140,9 +140,10 @@ static void cells_free(Table *t, uint32_t c)
 static void slot_free_list(Table *t, uint32_t s)
 {
 	while (s != PEERS_NIL) {
-		uint32_t next = t->slots[s].next;
-		cells_free(t, t->slots[s].combos);
-		t->slots[s].next = t->slot_free;
+		Slot *sl = peers_slot_at(t, s);
+		uint32_t next = sl->next;
+		cells_free(t, sl->combos);
+		sl->next = t->slot_free;
 		t->slot_free = s;
 		t->n_slots--;
 		s = next;
@@ -153,8 +154,8 @@ static void slot_free_list(Table *t, uint32_t s)
 static void prune(Table *t, Entry *e, int32_t cutoff)
 {
 	uint32_t *link = &e->slots;
-	while (*link != PEERS_NIL && t->slots[*link].hour > cutoff)
-		link = &t->slots[*link].next;
+	while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > cutoff)
+		link = &peers_slot_at(t, *link)->next;
 	uint32_t rest = *link;
 	*link = PEERS_NIL;
 	slot_free_list(t, rest);
@@ -301,22 +302,22 @@ static bool reclaim(Peers *p, Table *t, const Entry *keep)
 Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
 {
 	uint32_t *link = &e->slots;
-	while (*link != PEERS_NIL && t->slots[*link].hour > hour)
-		link = &t->slots[*link].next;
-	if (*link != PEERS_NIL && t->slots[*link].hour == hour)
-		return &t->slots[*link];
+	while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > hour)
+		link = &peers_slot_at(t, *link)->next;
+	if (*link != PEERS_NIL && peers_slot_at(t, *link)->hour == hour)
+		return peers_slot_at(t, *link);
 	if (!slot_available(t)) {
 		if (!reclaim(p, t, e))
 			return NULL;
 		/* reclaim() cannot touch e's list, but recompute the link anyway */
 		link = &e->slots;
-		while (*link != PEERS_NIL && t->slots[*link].hour > hour)
-			link = &t->slots[*link].next;
+		while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > hour)
+			link = &peers_slot_at(t, *link)->next;
 	}
 	uint32_t s = slot_take(t);
-	Slot *sl = &t->slots[s];
+	Slot *sl = peers_slot_at(t, s);
 	t->n_slots++;
-	memset(sl, 0, sizeof(*sl));
+	memset(sl, 0, t->slot_size);
 	sl->hour = hour;
 	sl->combos = PEERS_NIL;
 	sl->next = *link;
@@ -481,7 +482,10 @@ int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled,
 	t->lheap = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->lheap));
 	t->labels = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->labels));
 	t->label_free = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->label_free));
-	t->slots = peers_alloc_zeroed(t->slot_cap, sizeof(*t->slots));
+	/* inbound cells are encryption x mail; outbound ones trust x status */
+	t->n_cells = d == PEER_INBOUND || d == PEER_UNKNOWN_ADDR ? _ENC_MAX * 2 : _TRUST_MAX * _DELIVERY_MAX;
+	t->slot_size = sizeof(Slot) + t->n_cells * sizeof(uint32_t);
+	t->slots = peers_alloc_zeroed(t->slot_cap, t->slot_size);
 	t->cc = peers_alloc_zeroed(t->cc_cap, sizeof(*t->cc));
 	if (d != PEER_UNKNOWN_ADDR) {
 		t->ex = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex));
