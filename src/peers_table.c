@@ -469,7 +469,7 @@ int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled,
 	t->cap = cap;
 	t->max_labelled = max_labelled;
 	size_t hs = 1;
-	while (hs < cap * 2)
+	while (hs < cap)
 		hs <<= 1;
 	t->hash_mask = hs - 1;
 	t->slot_cap = cap * 3 + (max_labelled + 1) * (size_t)window_hours;
