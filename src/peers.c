@@ -120,6 +120,7 @@ Hour *peers_hour_get(Peers *p, int32_t hour)
 	if (h->hour != hour) {
 		memset(h, 0, sizeof(*h));
 		h->hour = hour;
+		p->hours_dirty = true;
 	}
 	return h;
 }
@@ -387,14 +388,17 @@ void peers_reset(Peers *p)
 {
 	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
 		peers_table_reset(&p->t[d]);
-	memset(p->combos, 0, COMBO_MAX * sizeof(*p->combos));
+	memset(p->combos, 0, p->n_combos * sizeof(*p->combos));
 	p->n_combos = 0;
 	memset(p->combo_hash, 0xff, sizeof(p->combo_hash));
 	memset(p->syslog, 0, sizeof(p->syslog));
 	p->n_syslog = 0;
-	memset(p->hours, 0, (size_t)p->window_hours * sizeof(*p->hours));
-	for (int32_t i = 0; i < p->window_hours; i++)
-		p->hours[i].hour = INT32_MIN;
+	/* A slot of the calloc'd ring holds hour 0, which only slot 0 can be
+	 * asked for: marking slot 0 empty empties a ring never written. */
+	if (p->hours_dirty)
+		memset(p->hours, 0, (size_t)p->window_hours * sizeof(*p->hours));
+	p->hours_dirty = false;
+	p->hours[0].hour = INT32_MIN;
 	p->newest_usec = 0;
 	p->now_hour = 0;
 	p->late_events = 0;
@@ -435,9 +439,9 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 		r = peers_table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours);
 	if (r == 0)
 		r = peers_table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours);
-	p->combos = peers_alloc_touched(COMBO_MAX, sizeof(*p->combos));
-	p->hours = peers_alloc_touched((size_t)p->window_hours, sizeof(*p->hours));
-	p->dom = peers_alloc_touched(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
+	p->combos = peers_alloc_zeroed(COMBO_MAX, sizeof(*p->combos));
+	p->hours = peers_alloc_zeroed((size_t)p->window_hours, sizeof(*p->hours));
+	p->dom = peers_alloc_zeroed(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
 	if (r == 0 && (!p->combos || !p->hours || !p->dom))
 		r = -ENOMEM;
 	if (r == 0) {
@@ -540,8 +544,8 @@ static void stats_keep(PeerStats *st, PeerComboCount top[_COMBO_KIND_MAX][PEERS_
  * when none is (the list is newest first: a slot at or before start ends it). */
 static const Slot *window_slot(const Table *t, uint32_t s, int32_t start, int32_t end)
 {
-	for (; s != PEERS_NIL; s = t->slots[s].next) {
-		const Slot *sl = &t->slots[s];
+	for (; s != PEERS_NIL; s = peers_slot_at(t, s)->next) {
+		const Slot *sl = peers_slot_at(t, s);
 		if (sl->hour > end)
 			continue;
 		if (sl->hour <= start)
@@ -593,16 +597,15 @@ static void entry_stats(const Peers *p, const Table *t, const Entry *e, int32_t 
 	st->ss_count = e->count;
 	st->ss_error = e->err;
 	st->labelled = e->label != PEERS_NIL;
-	uint32_t idx = (uint32_t)(e - t->e);
 	if (t->ex) {
 		st->n_examples = e->n_examples;
 		st->more_examples = e->more_examples;
 		for (unsigned i = 0; i < e->n_examples && i < PEERS_EXAMPLES; i++)
-			memcpy(st->examples[i], t->ex[idx][i], PEERS_EXAMPLE_MAX);
+			memcpy(st->examples[i], t->ex[e->ex[i]], PEERS_EXAMPLE_MAX);
 	}
 	int32_t start = end - w;
 	for (const Slot *sl = window_slot(t, e->slots, start, end); sl; sl = window_slot(t, sl->next, start, end)) {
-		for (unsigned c = 0; c < PEERS_CELLS; c++) {
+		for (unsigned c = 0; c < t->n_cells; c++) {
 			st->n[c] += sl->cell[c];
 			st->total += sl->cell[c];
 		}
@@ -658,7 +661,7 @@ int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_use
 		return -ENOMEM;
 	size_t n = 0;
 	int32_t end = end_hour(p, now_usec);
-	for (size_t i = 0; i < t->cap && n < t->n; i++) {
+	for (size_t i = 0; i < t->e_hwm && n < t->n; i++) {
 		if (!t->e[i].used)
 			continue;
 		entry_stats(p, t, &t->e[i], end, w, &v[n]);

@@ -13,7 +13,9 @@
  *	Results are cached in a set-associative table keyed by the raw bytes
  *	(seeded hash), so steady-state lookups neither allocate nor call
  *	libpsl. Only a cache miss on a non-ASCII name allocates (libpsl's
- *	psl_str_to_utf8lower()).
+ *	psl_str_to_utf8lower()). Names of DOMCACHE_STR_MAX bytes or more (raw
+ *	or normalised) are not cached: rare, and short slots keep the whole
+ *	cache at 0.4 MB.
  * SECURITY
  *	Input comes from the log. Lengths are checked before every copy; the
  *	cache cannot grow; collisions only cost a re-computation.
@@ -190,7 +192,7 @@ static bool valid_hostname(const char *s, size_t n)
 }
 
 /* compute - fill e->norm / reg_off for key; norm_len 0 means "unknown". */
-static void compute(Peers *p, DomCacheEntry *e, const char *s, size_t n)
+static void compute(Peers *p, DomName *e, const char *s, size_t n)
 {
 	e->norm_len = 0;
 	e->reg_off = 0;
@@ -248,6 +250,27 @@ static void compute(Peers *p, DomCacheEntry *e, const char *s, size_t n)
 	e->reg_off = (uint16_t)off;
 }
 
+/* cache_fill - keep d, the name of host, in the older way of set (age 0 is
+ * the most recently filled). */
+static void cache_fill(DomCacheEntry *set, uint64_t h, Slice host, const DomName *d)
+{
+	DomCacheEntry *e = &set[0];
+	for (unsigned w = 1; w < DOMCACHE_WAYS; w++)
+		if (set[w].key_len == 0 || set[w].age > e->age)
+			e = &set[w];
+	for (unsigned w = 0; w < DOMCACHE_WAYS; w++)
+		if (set[w].age < UINT8_MAX)
+			set[w].age++;
+	e->age = 0;
+	e->hash = h;
+	e->key_len = (uint16_t)host.n;
+	memcpy(e->key, host.p, host.n);
+	e->norm_len = d->norm_len;
+	e->reg_off = d->reg_off;
+	memcpy(e->norm, d->norm, d->norm_len);
+	e->norm[d->norm_len] = '\0';
+}
+
 void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *ret_norm_len,
 			  const char **ret_reg, size_t *ret_reg_len)
 {
@@ -267,28 +290,28 @@ void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *r
 			p->dom_hits++;
 			break;
 		}
-	if (!e) {
-		/* Replace the older way: age 0 is the most recently filled. */
-		e = &set[0];
-		for (unsigned w = 1; w < DOMCACHE_WAYS; w++)
-			if (set[w].key_len == 0 || set[w].age > e->age)
-				e = &set[w];
-		for (unsigned w = 0; w < DOMCACHE_WAYS; w++)
-			if (set[w].age < UINT8_MAX)
-				set[w].age++;
-		e->age = 0;
-		e->hash = h;
-		e->key_len = (uint16_t)host.n;
-		memcpy(e->key, host.p, host.n);
-		compute(p, e, host.p, host.n);
+	const char *norm;
+	size_t norm_len, reg_off;
+	if (e) {
+		norm = e->norm;
+		norm_len = e->norm_len;
+		reg_off = e->reg_off;
+	} else {
+		DomName *d = &p->dom_out;
+		compute(p, d, host.p, host.n);
 		p->dom_misses++;
+		norm = d->norm;
+		norm_len = d->norm_len;
+		reg_off = d->reg_off;
+		if (host.n < DOMCACHE_STR_MAX && norm_len < DOMCACHE_STR_MAX)
+			cache_fill(set, h, host, d);
 	}
-	if (e->norm_len == 0)
+	if (norm_len == 0)
 		return;
-	*ret_norm = e->norm;
-	*ret_norm_len = e->norm_len;
-	*ret_reg = e->norm + e->reg_off;
-	*ret_reg_len = e->norm_len - e->reg_off;
+	*ret_norm = norm;
+	*ret_norm_len = norm_len;
+	*ret_reg = norm + reg_off;
+	*ret_reg_len = norm_len - reg_off;
 }
 
 const char *peers_domain_of_host(Peers *p, Slice host)

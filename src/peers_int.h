@@ -4,7 +4,9 @@
  * and peers_state.c (persistence). Not part of the public API.
  *
  * Every array is allocated once in peers_new() and indexed by uint32_t;
- * PEERS_NIL ends lists. Nothing here allocates per event.
+ * PEERS_NIL ends lists. Nothing here allocates per event. A pool is handed
+ * out from its free list, then from its high-water mark (*_hwm: elements
+ * [hwm, cap) were never used and are still the kernel's zero pages).
  */
 #pragma once
 
@@ -21,6 +23,7 @@
 #define DOMCACHE_SETS 1024
 #define DOMCACHE_WAYS 2
 #define HOST_MAX 256            /* normalised host names: at most 253 bytes */
+#define DOMCACHE_STR_MAX 96     /* longer names (rare) are normalised every time */
 #define PEERS_USEC_MAX (253402300799LL * 1000000) /* 9999-12-31T23:59:59Z: later times are ignored */
 #define USEC_PER_HOUR (3600LL * USEC_PER_SEC)
 
@@ -30,11 +33,11 @@
 typedef struct Slot {
 	int32_t hour;                  /* hours since the epoch, log time */
 	uint32_t next;                 /* older slot of the same peer */
-	uint32_t cell[PEERS_CELLS];
 	uint32_t proto[PEERS_PROTO_MAX];          /* TLS sessions (deliveries) by protocol */
 	uint32_t legacy_mail;                     /* inbound mail sessions below TLS 1.2 */
 	uint32_t combos;                          /* first ComboCell, or PEERS_NIL */
 	uint32_t combo_other[_COMBO_KIND_MAX];    /* counts that found no cell */
+	uint32_t cell[];               /* Table.n_cells of PEERS_CELLS: inbound uses 6 */
 } Slot;
 
 typedef struct ComboCell {
@@ -49,6 +52,7 @@ typedef struct Entry {
 	uint8_t used;
 	uint8_t n_examples;
 	uint8_t more_examples;
+	uint32_t ex[PEERS_EXAMPLES];   /* the first n_examples: indices into Table.ex */
 	uint32_t label;                /* index into Table.labels, or PEERS_NIL */
 	uint32_t hnext;                /* hash chain, or free list */
 	uint32_t heap;                 /* position in uheap or lheap */
@@ -66,27 +70,39 @@ typedef struct Table {
 	PeerDirection dir;
 	size_t cap, n;
 	Entry *e;
-	char (*ex)[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX]; /* NULL for PEER_UNKNOWN_ADDR */
-	uint32_t *hash;
+	/* example pool, cap * PEERS_EXAMPLES strings (most peers have one);
+	 * NULL for PEER_UNKNOWN_ADDR */
+	char (*ex)[PEERS_EXAMPLE_MAX];
+	size_t ex_hwm, n_ex_free;
+	uint32_t *ex_free;             /* a stack of strings given back */
+	uint32_t *hash;                /* index + 1 of the chain's first entry; 0: empty */
 	size_t hash_mask;
-	uint32_t free_entry;
+	size_t e_hwm;
+	uint32_t free_entry;           /* entries given back, linked by hnext */
 	uint32_t *uheap, *lheap;
 	size_t nu, nl;
 	Label *labels;
 	size_t max_labelled;
-	uint32_t *label_free;
-	size_t n_label_free;
+	uint32_t *label_free;          /* a stack of labels given back */
+	size_t n_label_free, label_hwm;
 	uint64_t other[PEERS_CELLS];
 	uint64_t total[PEERS_CELLS];
 	uint64_t folded, evicted;
 	bool series_stale;             /* a peer lost its label: drop its series at the next scrape */
-	Slot *slots;
-	size_t slot_cap, n_slots;
+	char *slots;                   /* slot_cap Slots of slot_size bytes: peers_slot_at() */
+	size_t slot_size;
+	unsigned n_cells;              /* cells a slot has: the table's cells in use */
+	size_t slot_cap, n_slots, slot_hwm;
 	uint32_t slot_free;
 	ComboCell *cc;                 /* slot_cap * SLOT_CELLS_AVG */
-	size_t cc_cap;
+	size_t cc_cap, cc_hwm;
 	uint32_t cc_free;
 } Table;
+
+static inline Slot *peers_slot_at(const Table *t, uint32_t s)
+{
+	return (Slot *)(t->slots + (size_t)s * t->slot_size);
+}
 
 typedef struct Combo {
 	uint8_t kind;
@@ -105,14 +121,23 @@ typedef struct Hour {
 	uint32_t proto_out[PEERS_PROTO_MAX];
 } Hour;
 
+/* A normalised host name. */
+typedef struct DomName {
+	uint16_t norm_len;             /* 0: maps to "unknown" */
+	uint16_t reg_off;              /* registrable domain = norm + reg_off */
+	char norm[HOST_MAX];
+} DomName;
+
+/* A cached DomName: the cache holds only short names, so that all of it
+ * stays small enough to be filled by a busy log (20 k hosts). */
 typedef struct DomCacheEntry {
 	uint64_t hash;
 	uint16_t key_len;              /* 0: empty */
-	uint16_t norm_len;             /* 0: maps to "unknown" */
-	uint16_t reg_off;              /* registrable domain = norm + reg_off */
+	uint16_t norm_len;             /* as in DomName */
+	uint16_t reg_off;
 	uint8_t age;
-	char key[HOST_MAX];
-	char norm[HOST_MAX];
+	char key[DOMCACHE_STR_MAX];
+	char norm[DOMCACHE_STR_MAX];
 } DomCacheEntry;
 
 struct Peers {
@@ -132,13 +157,14 @@ struct Peers {
 	unsigned n_syslog;
 
 	Hour *hours;                   /* window_hours, indexed by hour % window_hours */
+	bool hours_dirty;              /* a slot of hours was written since peers_reset() */
 	int64_t newest_usec;           /* 0: nothing seen */
 	int32_t now_hour;
 	uint64_t late_events;
 
 	DomCacheEntry *dom;            /* DOMCACHE_SETS * DOMCACHE_WAYS */
 	uint64_t dom_hits, dom_misses;
-	char dom_out[HOST_MAX];
+	DomName dom_out;               /* the last name normalised */
 };
 
 extern const char *const peers_proto_names[PEERS_PROTO_MAX];
@@ -187,7 +213,8 @@ void peers_after_load(Peers *p);
 /* peers_entry_cmp_count - qsort_r() order of entry indices into table (a
  * Table *): busiest first, then by key, so the order is total. */
 int peers_entry_cmp_count(const void *a, const void *b, void *table);
-void *peers_alloc_touched(size_t n, size_t size);
+/* peers_alloc_zeroed - calloc(): nothing becomes resident until written */
+void *peers_alloc_zeroed(size_t n, size_t size);
 int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours);
 void peers_table_reset(Table *t);
 void peers_table_deinit(Table *t);

@@ -97,7 +97,7 @@ static int save_table(Table *t, Buf *b)
 	if (!idx)
 		return -ENOMEM;
 	size_t n = 0;
-	for (size_t i = 0; i < t->cap && n < t->n; i++)
+	for (size_t i = 0; i < t->e_hwm && n < t->n; i++)
 		if (t->e[i].used)
 			idx[n++] = (uint32_t)i;
 	qsort_r(idx, n, sizeof(*idx), peers_entry_cmp_count, t);
@@ -114,16 +114,16 @@ static int save_table(Table *t, Buf *b)
 		unsigned nex = t->ex ? e->n_examples : 0;
 		put_u8(b, (uint8_t)nex);
 		for (unsigned i = 0; i < nex; i++)
-			put_str(b, t->ex[idx[k]][i]);
+			put_str(b, t->ex[e->ex[i]]);
 		uint32_t ns = 0;
-		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next)
+		for (uint32_t s = e->slots; s != PEERS_NIL; s = peers_slot_at(t, s)->next)
 			ns++;
 		put_u32(b, ns);
-		for (uint32_t s = e->slots; s != PEERS_NIL; s = t->slots[s].next) {
-			const Slot *sl = &t->slots[s];
+		for (uint32_t s = e->slots; s != PEERS_NIL; s = peers_slot_at(t, s)->next) {
+			const Slot *sl = peers_slot_at(t, s);
 			put_u32(b, (uint32_t)sl->hour);
-			for (unsigned c = 0; c < PEERS_CELLS; c++)
-				put_u32(b, sl->cell[c]);
+			for (unsigned c = 0; c < PEERS_CELLS; c++) /* the file has every cell */
+				put_u32(b, c < t->n_cells ? sl->cell[c] : 0);
 			for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 				put_u32(b, sl->proto[i]);
 			put_u32(b, sl->legacy_mail);
@@ -169,9 +169,10 @@ int peers_save_buffer(Peers *p, Buf *b)
 	/* hours of the current window, newest first */
 	uint32_t nh = 0;
 	int32_t start = p->now_hour - p->window_hours;
-	for (int32_t i = 0; i < p->window_hours; i++)
-		if (p->hours[i].hour != INT32_MIN && p->hours[i].hour > start && p->hours[i].hour <= p->now_hour)
-			nh++;
+	for (int32_t h = p->now_hour; p->newest_usec && h > start; h--) {
+		int32_t w = p->window_hours;
+		nh += p->hours[((h % w) + w) % w].hour == h;
+	}
 	put_u32(b, p->newest_usec ? nh : 0);
 	for (int32_t h = p->now_hour; p->newest_usec && h > start; h--) {
 		int32_t w = p->window_hours;
@@ -339,7 +340,11 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 	unsigned nc = version == 1 ? get_u8(r, "slot combos") : get_u16(r, "slot combos");
 	if (r->bad)
 		return;
-	if (hour >= *prev || hour < 0 || nc > (version == 1 ? SLOT_COMBOS_V1 : n_combos))
+	/* the file has every cell; a table keeps the ones its events use */
+	bool cells_ok = true;
+	for (unsigned c = t->n_cells; c < PEERS_CELLS; c++)
+		cells_ok &= cell[c] == 0;
+	if (hour >= *prev || hour < 0 || !cells_ok || nc > (version == 1 ? SLOT_COMBOS_V1 : n_combos))
 		odd(r, "bad slot at hour %d of %s peer '%s'", hour, what, key);
 	else
 		*prev = hour;
@@ -347,7 +352,7 @@ static void parse_slot(Reader *r, Peers *p, Table *t, Entry *e, int32_t *prev, i
 	if (e && !r->odd && hour > now_hour - p->window_hours && hour <= now_hour)
 		sl = peers_slot_get(p, t, e, hour);
 	if (sl) {
-		for (unsigned c = 0; c < PEERS_CELLS; c++)
+		for (unsigned c = 0; c < t->n_cells; c++)
 			sl->cell[c] += cell[c];
 		for (unsigned i = 0; i < PEERS_PROTO_MAX; i++)
 			sl->proto[i] += proto[i];

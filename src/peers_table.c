@@ -14,8 +14,11 @@
  * LIMITS
  *	cap entries per table (--peers.track), max_labelled labelled peers
  *	(--peers.max), cap * 3 + (max_labelled + 1) * window_hours slots.
- *	Everything is allocated and touched in peers_table_init(); events never
- *	allocate.
+ *	Every pool is allocated in peers_table_init(), zeroed by calloc() and not
+ *	touched there: an element is handed out from the pool's free list
+ *	(elements given back) or else its never-used tail (the high-water mark),
+ *	and hash buckets hold index + 1 so that zero is empty. Memory grows with
+ *	what the input uses, up to the bounds; events never allocate.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -97,8 +100,33 @@ static void heap_remove(Table *t, uint32_t idx)
 }
 
 /*
- * Slots.
+ * Slots and combo cells: free list first, then the never-used tail.
  */
+static bool slot_available(const Table *t)
+{
+	return t->slot_free != PEERS_NIL || t->slot_hwm < t->slot_cap;
+}
+
+static uint32_t slot_take(Table *t)
+{
+	uint32_t s = t->slot_free;
+	if (s != PEERS_NIL)
+		t->slot_free = peers_slot_at(t, s)->next;
+	else if (t->slot_hwm < t->slot_cap)
+		s = (uint32_t)t->slot_hwm++;
+	return s;
+}
+
+static uint32_t cell_take(Table *t)
+{
+	uint32_t c = t->cc_free;
+	if (c != PEERS_NIL)
+		t->cc_free = t->cc[c].next;
+	else if (t->cc_hwm < t->cc_cap)
+		c = (uint32_t)t->cc_hwm++;
+	return c;
+}
+
 static void cells_free(Table *t, uint32_t c)
 {
 	while (c != PEERS_NIL) {
@@ -112,9 +140,10 @@ static void cells_free(Table *t, uint32_t c)
 static void slot_free_list(Table *t, uint32_t s)
 {
 	while (s != PEERS_NIL) {
-		uint32_t next = t->slots[s].next;
-		cells_free(t, t->slots[s].combos);
-		t->slots[s].next = t->slot_free;
+		Slot *sl = peers_slot_at(t, s);
+		uint32_t next = sl->next;
+		cells_free(t, sl->combos);
+		sl->next = t->slot_free;
 		t->slot_free = s;
 		t->n_slots--;
 		s = next;
@@ -125,8 +154,8 @@ static void slot_free_list(Table *t, uint32_t s)
 static void prune(Table *t, Entry *e, int32_t cutoff)
 {
 	uint32_t *link = &e->slots;
-	while (*link != PEERS_NIL && t->slots[*link].hour > cutoff)
-		link = &t->slots[*link].next;
+	while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > cutoff)
+		link = &peers_slot_at(t, *link)->next;
 	uint32_t rest = *link;
 	*link = PEERS_NIL;
 	slot_free_list(t, rest);
@@ -138,7 +167,8 @@ static void prune(Table *t, Entry *e, int32_t cutoff)
 Entry *peers_entry_lookup(Table *t, const Peers *p, const char *key, size_t len)
 {
 	uint64_t h = hash64(key, len, p->seed);
-	for (uint32_t i = t->hash[h & t->hash_mask]; i != PEERS_NIL; i = t->e[i].hnext)
+	/* a bucket holds index + 1: zero (calloc) is empty, and 0 - 1 is PEERS_NIL */
+	for (uint32_t i = t->hash[h & t->hash_mask] - 1; i != PEERS_NIL; i = t->e[i].hnext)
 		if (t->e[i].key_len == len && !memcmp(t->e[i].key, key, len))
 			return &t->e[i];
 	return NULL;
@@ -161,7 +191,7 @@ static void label_promote(Table *t, Entry *e)
 {
 	uint32_t idx = (uint32_t)(e - t->e);
 	heap_remove(t, idx);
-	uint32_t l = t->label_free[--t->n_label_free];
+	uint32_t l = t->n_label_free > 0 ? t->label_free[--t->n_label_free] : (uint32_t)t->label_hwm++;
 	memset(&t->labels[l], 0, sizeof(t->labels[l]));
 	t->labels[l].entry = idx;
 	e->label = l;
@@ -174,11 +204,18 @@ static void entry_remove(Peers *p, Table *t, Entry *e)
 	if (e->label != PEERS_NIL)
 		label_demote(t, e);
 	heap_remove(t, idx);
-	uint32_t *link = &t->hash[hash64(e->key, e->key_len, p->seed) & t->hash_mask];
-	while (*link != idx)
-		link = &t->e[*link].hnext;
-	*link = e->hnext;
+	uint32_t *bucket = &t->hash[hash64(e->key, e->key_len, p->seed) & t->hash_mask];
+	if (*bucket - 1 == idx) {
+		*bucket = e->hnext + 1;
+	} else {
+		uint32_t i = *bucket - 1;
+		while (t->e[i].hnext != idx)
+			i = t->e[i].hnext;
+		t->e[i].hnext = e->hnext;
+	}
 	slot_free_list(t, e->slots);
+	for (unsigned i = 0; i < e->n_examples; i++)
+		t->ex_free[t->n_ex_free++] = e->ex[i];
 	memset(e, 0, sizeof(*e));
 	e->slots = PEERS_NIL;
 	e->label = PEERS_NIL;
@@ -200,9 +237,13 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
 		entry_remove(p, t, &t->e[t->uheap[0]]);
 		t->evicted++;
 	}
+	/* n < cap here: with no entry given back, the tail has one */
 	uint32_t idx = t->free_entry;
+	if (idx != PEERS_NIL)
+		t->free_entry = t->e[idx].hnext;
+	else
+		idx = (uint32_t)t->e_hwm++;
 	Entry *e = &t->e[idx];
-	t->free_entry = e->hnext;
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, len);
 	e->key_len = (uint8_t)len;
@@ -211,10 +252,8 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
 	e->slots = PEERS_NIL;
 	e->count = e->err = inherit;
 	uint32_t *bucket = &t->hash[hash64(key, len, p->seed) & t->hash_mask];
-	e->hnext = *bucket;
-	*bucket = idx;
-	if (t->ex)
-		memset(t->ex[idx], 0, sizeof(t->ex[idx]));
+	e->hnext = *bucket - 1;
+	*bucket = idx + 1;
 	heap_push(t, idx);
 	t->n++;
 	return e;
@@ -243,7 +282,7 @@ void peers_entry_count(Table *t, Entry *e)
 /* reclaim - free slots by dropping the least busy unlabelled peer other than keep. */
 static bool reclaim(Peers *p, Table *t, const Entry *keep)
 {
-	while (t->slot_free == PEERS_NIL) {
+	while (!slot_available(t)) {
 		uint32_t victim = PEERS_NIL;
 		for (size_t i = 0; i < 3 && i < t->nu; i++) {
 			uint32_t c = t->uheap[i];
@@ -263,23 +302,22 @@ static bool reclaim(Peers *p, Table *t, const Entry *keep)
 Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
 {
 	uint32_t *link = &e->slots;
-	while (*link != PEERS_NIL && t->slots[*link].hour > hour)
-		link = &t->slots[*link].next;
-	if (*link != PEERS_NIL && t->slots[*link].hour == hour)
-		return &t->slots[*link];
-	if (t->slot_free == PEERS_NIL) {
+	while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > hour)
+		link = &peers_slot_at(t, *link)->next;
+	if (*link != PEERS_NIL && peers_slot_at(t, *link)->hour == hour)
+		return peers_slot_at(t, *link);
+	if (!slot_available(t)) {
 		if (!reclaim(p, t, e))
 			return NULL;
 		/* reclaim() cannot touch e's list, but recompute the link anyway */
 		link = &e->slots;
-		while (*link != PEERS_NIL && t->slots[*link].hour > hour)
-			link = &t->slots[*link].next;
+		while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > hour)
+			link = &peers_slot_at(t, *link)->next;
 	}
-	uint32_t s = t->slot_free;
-	Slot *sl = &t->slots[s];
-	t->slot_free = sl->next;
+	uint32_t s = slot_take(t);
+	Slot *sl = peers_slot_at(t, s);
 	t->n_slots++;
-	memset(sl, 0, sizeof(*sl));
+	memset(sl, 0, t->slot_size);
 	sl->hour = hour;
 	sl->combos = PEERS_NIL;
 	sl->next = *link;
@@ -295,12 +333,11 @@ void peers_slot_combo_add(Table *t, Slot *sl, PeerComboKind kind, int id, uint32
 			t->cc[*link].n += n;
 			return;
 		}
-	if (id < 0 || t->cc_free == PEERS_NIL) {
+	uint32_t c = id < 0 ? PEERS_NIL : cell_take(t);
+	if (c == PEERS_NIL) {
 		sl->combo_other[kind] += n;
 		return;
 	}
-	uint32_t c = t->cc_free;
-	t->cc_free = t->cc[c].next;
 	t->cc[c] = (ComboCell){ (uint32_t)id, n, PEERS_NIL };
 	*link = c;
 }
@@ -309,18 +346,19 @@ void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
 {
 	if (!t->ex || len == 0)
 		return;
-	uint32_t idx = (uint32_t)(e - t->e);
 	len = utf8_cut(s, len, PEERS_EXAMPLE_MAX - 1); /* on a character boundary */
 	for (unsigned i = 0; i < e->n_examples; i++)
-		if (strlen(t->ex[idx][i]) == len && !memcmp(t->ex[idx][i], s, len))
+		if (strlen(t->ex[e->ex[i]]) == len && !memcmp(t->ex[e->ex[i]], s, len))
 			return;
 	if (e->n_examples >= PEERS_EXAMPLES) {
 		e->more_examples = 1;
 		return;
 	}
-	memcpy(t->ex[idx][e->n_examples], s, len);
-	t->ex[idx][e->n_examples][len] = '\0';
-	e->n_examples++;
+	/* the pool holds PEERS_EXAMPLES per entry: it cannot run out */
+	uint32_t x = t->n_ex_free > 0 ? t->ex_free[--t->n_ex_free] : (uint32_t)t->ex_hwm++;
+	memcpy(t->ex[x], s, len);
+	t->ex[x][len] = '\0';
+	e->ex[e->n_examples++] = x;
 }
 
 /*
@@ -332,7 +370,7 @@ void peers_sweep(Peers *p)
 	int32_t cutoff = p->now_hour - p->window_hours;
 	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
 		Table *t = &p->t[d];
-		for (size_t i = 0; i < t->cap && t->n > 0; i++) {
+		for (size_t i = 0; i < t->e_hwm && t->n > 0; i++) {
 			Entry *e = &t->e[i];
 			if (!e->used)
 				continue;
@@ -364,7 +402,7 @@ int peers_entry_cmp_count(const void *a, const void *b, void *table)
 /* relabel - give the free labels to the busiest unlabelled peers (after a load). */
 static void relabel(Table *t)
 {
-	if (t->n_label_free == 0 || t->nu == 0)
+	if (t->nl >= t->max_labelled || t->nu == 0)
 		return;
 	uint32_t *v = malloc(t->nu * sizeof(*v));
 	if (!v)
@@ -372,7 +410,7 @@ static void relabel(Table *t)
 	size_t n = t->nu;
 	memcpy(v, t->uheap, n * sizeof(*v));
 	qsort_r(v, n, sizeof(*v), peers_entry_cmp_count, t);
-	for (size_t i = 0; i < n && t->n_label_free > 0; i++)
+	for (size_t i = 0; i < n && t->nl < t->max_labelled; i++)
 		label_promote(t, &t->e[v[i]]);
 	free(v);
 }
@@ -390,47 +428,37 @@ void peers_after_load(Peers *p)
 /*
  * Life cycle.
  */
+/* table_clear - empty t, touching only what was used: every pool is handed
+ * out again from its start, and each element is cleared when handed out. */
 static void table_clear(Table *t)
 {
-	for (size_t i = 0; i < t->cap; i++) {
-		t->e[i] = (Entry){ .label = PEERS_NIL, .heap = PEERS_NIL, .slots = PEERS_NIL,
-				   .hnext = i + 1 < t->cap ? (uint32_t)(i + 1) : PEERS_NIL };
-	}
-	t->free_entry = 0;
+	if (t->e_hwm > 0)
+		memset(t->hash, 0, (t->hash_mask + 1) * sizeof(*t->hash));
+	t->e_hwm = 0;
+	t->free_entry = PEERS_NIL;
 	t->n = t->nu = t->nl = 0;
-	memset(t->hash, 0xff, (t->hash_mask + 1) * sizeof(*t->hash));
-	memset(t->labels, 0, t->max_labelled * sizeof(*t->labels));
-	for (size_t i = 0; i < t->max_labelled; i++)
-		t->label_free[i] = (uint32_t)(t->max_labelled - 1 - i);
-	t->n_label_free = t->max_labelled;
-	if (t->ex)
-		memset(t->ex, 0, t->cap * sizeof(*t->ex));
-	size_t pool = t->slot_cap;
-	memset(t->slots, 0, pool * sizeof(*t->slots));
-	for (size_t i = 0; i < pool; i++)
-		t->slots[i].next = i + 1 < pool ? (uint32_t)(i + 1) : PEERS_NIL;
-	t->slot_free = pool ? 0 : PEERS_NIL;
-	t->n_slots = 0;
-	for (size_t i = 0; i < t->cc_cap; i++)
-		t->cc[i] = (ComboCell){ 0, 0, i + 1 < t->cc_cap ? (uint32_t)(i + 1) : PEERS_NIL };
-	t->cc_free = t->cc_cap ? 0 : PEERS_NIL;
+	t->label_hwm = t->n_label_free = 0;
+	t->slot_hwm = t->n_slots = 0;
+	t->slot_free = PEERS_NIL;
+	t->cc_hwm = 0;
+	t->cc_free = PEERS_NIL;
+	t->ex_hwm = t->n_ex_free = 0;
 }
 
 /* peers_table_reset - forget every entry of t. */
 void peers_table_reset(Table *t)
 {
 	/* labelled counts move to "other" so the exposed sums stay exact */
-	for (size_t i = 0; i < t->cap; i++)
+	for (size_t i = 0; i < t->e_hwm; i++)
 		if (t->e[i].used && t->e[i].label != PEERS_NIL)
 			label_demote(t, &t->e[i]);
 	table_clear(t);
 }
 
-/* peers_alloc_touched - calloc: the kernel's zero pages, no memset pass of our
- * own. table_clear() writes every element once (free lists, empty hash
- * buckets), so the bounds are resident from the start and RSS does not grow
- * with the input (bench/goals.sh: flat from 1k to 1M peers). */
-void *peers_alloc_touched(size_t n, size_t size)
+/* peers_alloc_zeroed - calloc: the kernel's zero pages, which become
+ * resident only when written, so the bounds cost what the input uses
+ * (bench/goals.sh: RSS bounded with 1M distinct peers). */
+void *peers_alloc_zeroed(size_t n, size_t size)
 {
 	return calloc(n ? n : 1, size ? size : 1);
 }
@@ -441,25 +469,30 @@ int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled,
 	t->cap = cap;
 	t->max_labelled = max_labelled;
 	size_t hs = 1;
-	while (hs < cap * 2)
+	while (hs < cap)
 		hs <<= 1;
 	t->hash_mask = hs - 1;
 	t->slot_cap = cap * 3 + (max_labelled + 1) * (size_t)window_hours;
 	t->cc_cap = t->slot_cap * SLOT_CELLS_AVG;
 	if (t->cc_cap >= PEERS_NIL)
 		return -EINVAL;
-	t->e = peers_alloc_touched(cap, sizeof(*t->e));
-	t->hash = peers_alloc_touched(hs, sizeof(*t->hash));
-	t->uheap = peers_alloc_touched(cap, sizeof(*t->uheap));
-	t->lheap = peers_alloc_touched(max_labelled + 1, sizeof(*t->lheap));
-	t->labels = peers_alloc_touched(max_labelled + 1, sizeof(*t->labels));
-	t->label_free = peers_alloc_touched(max_labelled + 1, sizeof(*t->label_free));
-	t->slots = peers_alloc_touched(t->slot_cap, sizeof(*t->slots));
-	t->cc = peers_alloc_touched(t->cc_cap, sizeof(*t->cc));
-	if (d != PEER_UNKNOWN_ADDR)
-		t->ex = peers_alloc_touched(cap, sizeof(*t->ex));
+	t->e = peers_alloc_zeroed(cap, sizeof(*t->e));
+	t->hash = peers_alloc_zeroed(hs, sizeof(*t->hash));
+	t->uheap = peers_alloc_zeroed(cap, sizeof(*t->uheap));
+	t->lheap = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->lheap));
+	t->labels = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->labels));
+	t->label_free = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->label_free));
+	/* inbound cells are encryption x mail; outbound ones trust x status */
+	t->n_cells = d == PEER_INBOUND || d == PEER_UNKNOWN_ADDR ? _ENC_MAX * 2 : _TRUST_MAX * _DELIVERY_MAX;
+	t->slot_size = sizeof(Slot) + t->n_cells * sizeof(uint32_t);
+	t->slots = peers_alloc_zeroed(t->slot_cap, t->slot_size);
+	t->cc = peers_alloc_zeroed(t->cc_cap, sizeof(*t->cc));
+	if (d != PEER_UNKNOWN_ADDR) {
+		t->ex = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex));
+		t->ex_free = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex_free));
+	}
 	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots || !t->cc ||
-	    (d != PEER_UNKNOWN_ADDR && !t->ex))
+	    (d != PEER_UNKNOWN_ADDR && (!t->ex || !t->ex_free)))
 		return -ENOMEM;
 	table_clear(t);
 	return 0;
@@ -476,5 +509,6 @@ void peers_table_deinit(Table *t)
 	free(t->slots);
 	free(t->cc);
 	free(t->ex);
+	free(t->ex_free);
 	memset(t, 0, sizeof(*t));
 }

@@ -196,14 +196,21 @@ def two_hosts_report(binary, src, path):
         check(line in text, f'report text: no line {line!r}')
 
 
+def host_log(src, path, hosts):
+    """src (host mx1) as each of hosts logs it, interleaved line by line: the
+    same PIDs, endpoints and queue IDs, as identical MTAs log them (also used
+    by tests/integration/test_backfill_fleet.py)."""
+    with open(src) as f, open(path, 'w') as out:
+        for line in f:
+            for h in hosts:
+                out.write(line.replace(' mx1 ', f' {h} ', 1))
+
+
 def two_hosts(binary, data, tmp):
     src = os.path.join(data, 'postfix-3.7-maillog.log')
     single = run(binary, src)
     path = os.path.join(tmp, 'two.log')
-    with open(src) as f, open(path, 'w') as out:
-        for line in f:
-            out.write(line)
-            out.write(line.replace(' mx1 ', ' mx2 ', 1))
+    host_log(src, path, ['mx1', 'mx2'])
     flat = check_fleet(binary, 'two hosts', path, single, ['mx1', 'mx2'])
     # The issue's table, literally.
     for fam, want in (('postfix_tls_inbound_sessions_total', 638), ('postfix_tls_inbound_connections_total', 638),

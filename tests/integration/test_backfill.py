@@ -101,6 +101,30 @@ def scalar(expr, t):
     return float(res[0]["value"][1]) if res else 0.0
 
 
+def start_prometheus(tmp, data, rule_files=()):
+    """Prometheus on the blocks in data, listening on PROM_PORT, answering
+    queries when this returns (test_backfill_fleet.py uses another port)."""
+    cfg = os.path.join(tmp, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
+        if rule_files:
+            f.write("rule_files:\n" + "".join(f"  - {p}\n" for p in rule_files))
+    prom = subprocess.Popen(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
+                             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{PROM_PORT}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(150):
+        try:
+            if api("query", query="1")["status"] == "success":
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        prom.kill()
+        sys.exit(f"FAIL: prometheus did not answer on 127.0.0.1:{PROM_PORT} (port busy?): "
+                 + prom.communicate()[1][-500:])
+    return prom
+
+
 def main():
     exe, corpus = sys.argv[1], sys.argv[2]
     for tool in ("promtool", "prometheus"):
@@ -136,18 +160,7 @@ def main():
         r = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=744h", om, data],
                            capture_output=True, text=True)
         check(r.returncode == 0, f"promtool create-blocks-from openmetrics: {r.stderr[-300:]}")
-        cfg = os.path.join(tmp, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
-        prom = subprocess.Popen(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
-                                 "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{PROM_PORT}"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        for _ in range(150):
-            try:
-                if api("query", query="1")["status"] == "success":
-                    break
-            except OSError:
-                time.sleep(0.2)
+        prom = start_prometheus(tmp, data)
         rep = json.loads(subprocess.run([exe, "report", "--format=json", "--window=60d", log],
                                         capture_output=True, text=True).stdout)
         days = [d for d in rep["inbound"]["days"] if d["sessions"]]
