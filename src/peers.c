@@ -197,6 +197,7 @@ static void account(Peers *p, Table *t, const char *key, size_t len, const Event
 		if (ev->plain && ev->ts > e->last_plain)
 			e->last_plain = ev->ts;
 	}
+	peers_table_note_hour(t, peers_hour_of(e->last_seen)); /* a new entry may have none: 0 */
 	if (ev->example.n > 0)
 		peers_add_example(t, e, ev->example.p, ev->example.n);
 	if (!ev->in_window)

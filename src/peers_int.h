@@ -57,6 +57,7 @@ typedef struct Entry {
 	uint32_t hnext;                /* hash chain, or free list */
 	uint32_t heap;                 /* position in uheap or lheap */
 	uint32_t slots;                /* newest first */
+	int32_t oldest;                /* hour of the last slot; INT32_MAX: none */
 	uint64_t count, err;           /* Space-Saving */
 	int64_t first_seen, last_seen, last_plain;
 } Entry;
@@ -75,6 +76,10 @@ typedef struct Table {
 	char (*ex)[PEERS_EXAMPLE_MAX];
 	size_t ex_hwm, n_ex_free;
 	uint32_t *ex_free;             /* a stack of strings given back */
+	/* No entry has a slot or a last_seen in an hour before this: the
+	 * hourly sweep has nothing to do in the table while the window's
+	 * cutoff is below it. INT32_MIN: not known (sweep). */
+	int32_t sweep_due;
 	uint32_t *hash;                /* index + 1 of the chain's first entry; 0: empty */
 	size_t hash_mask;
 	size_t e_hwm;
@@ -187,6 +192,14 @@ static inline int32_t peers_hour_of(int64_t usec)
 	if (usec > PEERS_USEC_MAX)
 		usec = PEERS_USEC_MAX;
 	return (int32_t)(usec / USEC_PER_HOUR);
+}
+
+/* peers_table_note_hour - an entry of t now has a slot or last_seen in
+ * hour: the sweep may have work from then on. */
+static inline void peers_table_note_hour(Table *t, int32_t hour)
+{
+	if (hour < t->sweep_due)
+		t->sweep_due = hour;
 }
 
 /* peers.c, used by peers_state.c */

@@ -412,6 +412,7 @@ static void parse_table(Reader *r, Peers *p, Table *t, bool apply, const int *co
 				e->first_seen = first;
 				e->last_seen = last;
 				e->last_plain = last_plain;
+				peers_table_note_hour(t, peers_hour_of(last));
 			}
 		}
 		for (unsigned i = 0; i < nex && !r->bad; i++) {

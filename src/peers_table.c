@@ -150,15 +150,25 @@ static void slot_free_list(Table *t, uint32_t s)
 	}
 }
 
-/* prune - free the slots of e at or before cutoff (the list is newest first). */
-static void prune(Table *t, Entry *e, int32_t cutoff)
+/* prune - free the slots of e at or before cutoff (the list is newest first);
+ * returns the hour of the oldest slot kept. */
+static int32_t prune(Table *t, Entry *e, int32_t cutoff)
 {
+	/* the walk reads every slot kept (a busy peer has one per hour of
+	 * the window): only take it when the oldest has expired */
+	if (e->oldest > cutoff)
+		return e->oldest;
+	int32_t oldest = INT32_MAX;
 	uint32_t *link = &e->slots;
-	while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > cutoff)
+	while (*link != PEERS_NIL && peers_slot_at(t, *link)->hour > cutoff) {
+		oldest = peers_slot_at(t, *link)->hour;
 		link = &peers_slot_at(t, *link)->next;
+	}
 	uint32_t rest = *link;
 	*link = PEERS_NIL;
 	slot_free_list(t, rest);
+	e->oldest = oldest;
+	return oldest; /* of the slots kept; INT32_MAX: none */
 }
 
 /*
@@ -250,6 +260,7 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
 	e->used = 1;
 	e->label = PEERS_NIL;
 	e->slots = PEERS_NIL;
+	e->oldest = INT32_MAX;
 	e->count = e->err = inherit;
 	uint32_t *bucket = &t->hash[hash64(key, len, p->seed) & t->hash_mask];
 	e->hnext = *bucket - 1;
@@ -322,6 +333,9 @@ Slot *peers_slot_get(Peers *p, Table *t, Entry *e, int32_t hour)
 	sl->combos = PEERS_NIL;
 	sl->next = *link;
 	*link = s;
+	if (sl->next == PEERS_NIL)
+		e->oldest = hour;
+	peers_table_note_hour(t, hour);
 	return sl;
 }
 
@@ -370,14 +384,22 @@ void peers_sweep(Peers *p)
 	int32_t cutoff = p->now_hour - p->window_hours;
 	for (unsigned d = 0; d < _PEER_DIR_MAX; d++) {
 		Table *t = &p->t[d];
+		/* A log shorter than the window never expires anything: skip
+		 * the walk over every entry and slot (once an hour of log). */
+		if (cutoff < t->sweep_due)
+			continue;
+		int32_t due = INT32_MAX;
 		for (size_t i = 0; i < t->e_hwm && t->n > 0; i++) {
 			Entry *e = &t->e[i];
 			if (!e->used)
 				continue;
-			prune(t, e, cutoff);
-			if (peers_hour_of(e->last_seen) <= cutoff)
+			int32_t oldest = prune(t, e, cutoff), last = peers_hour_of(e->last_seen);
+			if (last <= cutoff)
 				entry_remove(p, t, e);
+			else
+				due = MIN(due, MIN(oldest, last));
 		}
+		t->sweep_due = due;
 	}
 }
 
@@ -443,6 +465,7 @@ static void table_clear(Table *t)
 	t->cc_hwm = 0;
 	t->cc_free = PEERS_NIL;
 	t->ex_hwm = t->n_ex_free = 0;
+	t->sweep_due = INT32_MIN;
 }
 
 /* peers_table_reset - forget every entry of t. */
