@@ -10,12 +10,13 @@
  *	is itself a public suffix ("localhost", "co.uk") is its own peer.
  *	IP literals, "unknown", "other" and anything invalid map to "unknown".
  *
- *	Results are cached in a set-associative table keyed by the raw bytes
- *	(seeded hash), so steady-state lookups neither allocate nor call
- *	libpsl. Only a cache miss on a non-ASCII name allocates (libpsl's
- *	psl_str_to_utf8lower()). Names of DOMCACHE_STR_MAX bytes or more (raw
- *	or normalised) are not cached: rare, and short slots keep the whole
- *	cache at 0.4 MB.
+ *	Results for ASCII names are cached in a set-associative table keyed by
+ *	the name lower-cased without trailing dots (seeded hash), so
+ *	steady-state lookups neither allocate nor call libpsl, whose
+ *	psl_registrable_domain() costs about 11 000 instructions. Non-ASCII
+ *	names and names of DOMCACHE_NAME_MAX bytes or more are normalised every
+ *	time (rare; only they allocate, in psl_str_to_utf8lower()); short
+ *	entries keep the 4096-entry cache at 512 KB.
  * SECURITY
  *	Input comes from the log. Lengths are checked before every copy; the
  *	cache cannot grow; collisions only cost a re-computation.
@@ -250,25 +251,44 @@ static void compute(Peers *p, DomName *e, const char *s, size_t n)
 	e->reg_off = (uint16_t)off;
 }
 
-/* cache_fill - keep d, the name of host, in the older way of set (age 0 is
+/* cache_key - the cache key of host (lower-cased, without trailing dots)
+ * into key; its length, or 0 when host is not cached (non-ASCII, empty or
+ * too long). */
+static size_t cache_key(Slice host, char key[static DOMCACHE_NAME_MAX])
+{
+	size_t n = host.n;
+	while (n > 0 && host.p[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= DOMCACHE_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)host.p[i];
+		if (c >= 0x80)
+			return 0;
+		key[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	key[n] = '\0';
+	return n;
+}
+
+/* cache_fill - keep the result d of key in the oldest way of set (age 0 is
  * the most recently filled). */
-static void cache_fill(DomCacheEntry *set, uint64_t h, Slice host, const DomName *d)
+static DomCacheEntry *cache_fill(DomCacheEntry *set, uint64_t h, const char *key, size_t n, const DomName *d)
 {
 	DomCacheEntry *e = &set[0];
 	for (unsigned w = 1; w < DOMCACHE_WAYS; w++)
-		if (set[w].key_len == 0 || set[w].age > e->age)
+		if (set[w].len == 0 || set[w].age > e->age)
 			e = &set[w];
 	for (unsigned w = 0; w < DOMCACHE_WAYS; w++)
 		if (set[w].age < UINT8_MAX)
 			set[w].age++;
 	e->age = 0;
 	e->hash = h;
-	e->key_len = (uint16_t)host.n;
-	memcpy(e->key, host.p, host.n);
-	e->norm_len = d->norm_len;
-	e->reg_off = d->reg_off;
-	memcpy(e->norm, d->norm, d->norm_len);
-	e->norm[d->norm_len] = '\0';
+	e->len = (uint8_t)n;
+	e->valid = d->norm_len > 0;
+	e->reg_off = (uint8_t)d->reg_off;
+	memcpy(e->name, key, n + 1); /* for ASCII, the normalised name is the key */
+	return e;
 }
 
 void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *ret_norm_len,
@@ -281,30 +301,34 @@ void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *r
 	if (host.n == 0 || host.n >= HOST_MAX)
 		return;
 
-	uint64_t h = hash64(host.p, host.n, p->seed);
-	DomCacheEntry *set = p->dom + (h % DOMCACHE_SETS) * DOMCACHE_WAYS;
-	DomCacheEntry *e = NULL;
-	for (unsigned w = 0; w < DOMCACHE_WAYS; w++)
-		if (set[w].key_len == host.n && set[w].hash == h && !memcmp(set[w].key, host.p, host.n)) {
-			e = &set[w];
-			p->dom_hits++;
-			break;
-		}
+	char key[DOMCACHE_NAME_MAX];
+	size_t kn = cache_key(host, key);
 	const char *norm;
 	size_t norm_len, reg_off;
-	if (e) {
-		norm = e->norm;
-		norm_len = e->norm_len;
+	if (kn > 0) {
+		uint64_t h = hash64(key, kn, p->seed);
+		DomCacheEntry *set = p->dom + (h % DOMCACHE_SETS) * DOMCACHE_WAYS, *e = NULL;
+		for (unsigned w = 0; w < DOMCACHE_WAYS && !e; w++)
+			if (set[w].len == kn && set[w].hash == h && !memcmp(set[w].name, key, kn))
+				e = &set[w];
+		if (e) {
+			p->dom_hits++;
+		} else {
+			compute(p, &p->dom_out, host.p, host.n);
+			p->dom_misses++;
+			e = cache_fill(set, h, key, kn, &p->dom_out);
+		}
+		if (!e->valid)
+			return;
+		norm = e->name;
+		norm_len = e->len;
 		reg_off = e->reg_off;
 	} else {
-		DomName *d = &p->dom_out;
-		compute(p, d, host.p, host.n);
+		compute(p, &p->dom_out, host.p, host.n);
 		p->dom_misses++;
-		norm = d->norm;
-		norm_len = d->norm_len;
-		reg_off = d->reg_off;
-		if (host.n < DOMCACHE_STR_MAX && norm_len < DOMCACHE_STR_MAX)
-			cache_fill(set, h, host, d);
+		norm = p->dom_out.norm;
+		norm_len = p->dom_out.norm_len;
+		reg_off = p->dom_out.reg_off;
 	}
 	if (norm_len == 0)
 		return;
