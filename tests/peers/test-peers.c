@@ -80,6 +80,8 @@ static void test_domains(void)
 		{ "<script>.example.com", "unknown" },
 		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com", "unknown" }, /* 64-byte label */
 		{ "under_score.example.net", "example.net" },
+		/* 133 bytes: longer than a cache entry, normalised every time */
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.Example.com", "example.com" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *got = peers_domain_of_host(p, slice_from(cases[i].in));
