@@ -125,12 +125,19 @@ def start_prometheus(tmp, data, rule_files=()):
     return prom
 
 
-def main():
-    exe, corpus = sys.argv[1], sys.argv[2]
+def missing_tools():
+    """True (after saying which) when promtool or prometheus is absent."""
     for tool in ("promtool", "prometheus"):
         if not shutil.which(tool):
             print(f"SKIP: {tool} not installed (Debian package 'prometheus')")
-            return 77
+            return True
+    return False
+
+
+def main():
+    exe, corpus = sys.argv[1], sys.argv[2]
+    if missing_tools():
+        return 77
     tmp = tempfile.mkdtemp(prefix="pte-backfill-")
     prom = None
     try:

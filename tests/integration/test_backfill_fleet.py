@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("PTE_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fleet"))
 import check_fleet  # noqa: E402  (host_log, run: --once parsed)
-import test_backfill as tb  # noqa: E402  (check, api, start_prometheus)
+import test_backfill as tb  # noqa: E402  (check, api, start_prometheus, missing_tools)
 
 tb.PROM_PORT = 19592
 JOB = "postfix_tls"
@@ -254,10 +254,8 @@ def check_host_variable(single, t0, t):
 
 def main():
     exe, corpus = sys.argv[1], sys.argv[2]
-    for tool in ("promtool", "prometheus"):
-        if not shutil.which(tool):
-            print(f"SKIP: {tool} not installed (Debian package 'prometheus')")
-            return 77
+    if tb.missing_tools():
+        return 77
     tmp = tempfile.mkdtemp(prefix="pte-backfill-fleet-")
     prom = None
     rules = os.path.join(ROOT, "dashboards", "prometheus", "postfix-tls.rules.yml")
