@@ -527,7 +527,13 @@ static void sec_policy_candidates(ReportModel *m, const PeerStats **v, size_t n)
 		 * key is what goes into that host's map */
 		size_t hl;
 		const char *name = peers_key_name(p->key, &hl);
-		report_cell_text(m, &c[0], hl ? report_printf(m, "%.*s/%s", (int)hl, p->key, p->group) : p->group);
+		if (hl) {
+			char *g = report_printf(m, "%.*s/%s", (int)hl, p->key, p->group);
+			report_cell_text(m, &c[0], g);
+			free(g);
+		} else {
+			report_cell_text(m, &c[0], p->group);
+		}
 		report_cell_text(m, &c[1], name);
 		c[2].count = o.sent;
 		c[3].count = o.deferred;

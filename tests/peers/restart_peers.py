@@ -141,8 +141,15 @@ def main():
         with open(log, "a") as f:
             f.writelines(lines[cut:])
         wait_lines(len(lines) - cut, "after the restart")
-        grown = json.loads(get("/report?format=json"))
-        n_grown = sum(sum(x["sessions"].values()) for x in grown["inbound"]["peers"])
+        # /report is rendered again only after ten times its last rendering
+        # cost (at least 100 ms; http.c REPORT_REUSE_FACTOR): under a
+        # sanitizer that can outlast the wait for the lines, so poll
+        for _ in range(50):
+            grown = json.loads(get("/report?format=json"))
+            n_grown = sum(sum(x["sessions"].values()) for x in grown["inbound"]["peers"])
+            if n_grown > n_before:
+                break
+            time.sleep(0.2)
         check(n_grown > n_before, f"counts keep growing: {n_before} -> {n_grown}")
         ref = subprocess.run([exe, "report", "--format", "json", "--window", "366d", src], env=env,
                              capture_output=True, text=True)
