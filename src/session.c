@@ -147,24 +147,30 @@ void sessions_entry_touch(Sessions *s, Entry *e, int64_t ts)
  * comes first so that no host/endpoint split is ambiguous.
  * Return: the key, or SLICE_NULL when out of memory.
  */
+#define KEY_HOST_OFF (1 + sizeof(uint32_t) + sizeof(uint32_t))
 static Slice make_key(Sessions *s, EntryKind kind, const ProgInfo *prog, uint32_t pid, Slice ep)
 {
+	_Static_assert(sizeof(prog->id) == sizeof(uint32_t), "KEY_HOST_OFF");
+	/* one reservation and plain copies: this runs for nearly every line */
 	Buf *b = &s->keybuf;
-	buf_clear(b);
-	char k = (char)kind;
 	uint32_t hn = (uint32_t)s->host.n;
-	buf_append(b, &k, 1);
-	buf_append(b, &prog->id, sizeof(prog->id));
-	buf_append(b, &hn, sizeof(hn));
-	buf_append(b, s->host.p, s->host.n);
+	size_t n = KEY_HOST_OFF + hn + (ep.p ? ep.n : sizeof(pid));
+	buf_clear(b);
+	if (buf_reserve(b, n) < 0)
+		return SLICE_NULL;
+	char *d = b->data;
+	d[0] = (char)kind;
+	memcpy(d + 1, &prog->id, sizeof(prog->id));
+	memcpy(d + 1 + sizeof(prog->id), &hn, sizeof(hn));
+	if (hn)
+		memcpy(d + KEY_HOST_OFF, s->host.p, hn);
 	if (ep.p)
-		buf_append(b, ep.p, ep.n);
+		memcpy(d + KEY_HOST_OFF + hn, ep.p, ep.n);
 	else
-		buf_append(b, &pid, sizeof(pid));
-	return buf_error(b) ? SLICE_NULL : (Slice){ b->data, b->len };
+		memcpy(d + KEY_HOST_OFF + hn, &pid, sizeof(pid));
+	b->len = n;
+	return (Slice){ b->data, b->len };
 }
-
-#define KEY_HOST_OFF (1 + sizeof(uint32_t) + sizeof(uint32_t))
 
 /* entry_host - the host part of an entry's key. */
 static Slice entry_host(const Entry *e)
