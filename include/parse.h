@@ -31,6 +31,9 @@ int parser_new_table(Parser **ret, const Rule *table, size_t n_rules, char **ret
 Parser *parser_free(Parser *p);
 /* parser_jit - whether PCRE2 JIT is active (false under MemoryDenyWriteExecute). */
 bool parser_jit(const Parser *p);
+/* parser_use_scanners - match the rules that have one with scan.c's
+ * scanner (the default) or with their PCRE2 pattern, the reference. */
+void parser_use_scanners(Parser *p, bool on);
 
 /* parser_match - 0 with *ret filled; PARSE_NO_MATCH when a relevant line
  * matched no rule; PARSE_IRRELEVANT when the line is of no interest. */

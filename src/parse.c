@@ -6,7 +6,9 @@
  *	each behind a cheap literal test (prefix or memmem) so that most lines
  *	never reach PCRE2. Patterns are compiled without PCRE2_UTF (log lines
  *	are bytes, not necessarily valid UTF-8). Named groups are resolved to
- *	GroupId slots once at start-up.
+ *	GroupId slots once at start-up. The hottest rules have hand-written
+ *	scanners (scan.c) that return what their patterns return; the patterns
+ *	stay the reference (parser_use_scanners(p, false) for comparisons).
  * DIAGNOSTICS
  *	A pattern that does not compile is a programming error reported by
  *	parser_new() as -EINVAL and a malloc'd message naming the rule; JIT
@@ -22,6 +24,7 @@
 #include "error.h"
 #include "macro.h"
 #include "parse.h"
+#include "scan.h"
 
 /* Only relevance literals in the first bytes count: later parts of a line
  * carry client-chosen text (HELO names, addresses) that must not make an
@@ -36,6 +39,7 @@
 typedef struct CompiledRule {
 	pcre2_code *code;
 	bool jit;
+	ScanFn scan; /* scan.c's hand-written matcher, or NULL: PCRE2 */
 	size_t prefix_len;
 	size_t contains_len;
 	size_t contains_window; /* bytes searched: the literal starts within rule->within */
@@ -61,6 +65,7 @@ struct Parser {
 	size_t relevance_len[64];
 	pcre2_match_data *md;
 	bool jit;
+	bool scanners; /* use CompiledRule.scan (only over rules.c's own table) */
 };
 
 int parser_new(Parser **ret, char **ret_error)
@@ -79,6 +84,7 @@ int parser_new_table(Parser **ret, const Rule *table, size_t n_rules, char **ret
 		return -ENOMEM;
 	p->rules = table;
 	p->n_rules = (unsigned)n_rules;
+	p->scanners = true;
 	uint32_t jit_available = 0;
 	pcre2_config(PCRE2_CONFIG_JIT, &jit_available);
 	p->jit = jit_available;
@@ -102,6 +108,8 @@ int parser_new_table(Parser **ret, const Rule *table, size_t n_rules, char **ret
 			p->jit = false;
 		for (unsigned g = 0; g < _G_MAX; g++)
 			cr->group[g] = pcre2_substring_number_from_name(cr->code, (PCRE2_SPTR)rules_group_names[g]);
+		/* a scanner implements rules.c's pattern, not a test table's */
+		cr->scan = table == rules ? scan_for(rule->id) : NULL;
 		cr->prefix_len = rule->prefix ? strlen(rule->prefix) : 0;
 		cr->contains_len = rule->contains ? strlen(rule->contains) : 0;
 		cr->contains_window = (rule->within ? rule->within : LITERAL_WINDOW) + cr->contains_len;
@@ -146,6 +154,11 @@ bool parser_jit(const Parser *p)
 	return p->jit;
 }
 
+void parser_use_scanners(Parser *p, bool on)
+{
+	p->scanners = on;
+}
+
 static bool literal_ok(const Rule *rule, const CompiledRule *cr, Slice msg)
 {
 	if (cr->prefix_len && (msg.n < cr->prefix_len || memcmp(msg.p, rule->prefix, cr->prefix_len) != 0))
@@ -175,6 +188,12 @@ static bool try_rule(Parser *p, unsigned i, Slice msg, Match *ret)
 	CompiledRule *cr = &p->r[i];
 	if (!literal_ok(rule, cr, msg))
 		return false;
+	if (cr->scan && p->scanners) {
+		if (!cr->scan(msg, ret))
+			return false;
+		ret->rule = rule->id;
+		return true;
+	}
 	int rc = cr->jit ? pcre2_jit_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL)
 			 : pcre2_match(cr->code, (PCRE2_SPTR)msg.p, msg.n, 0, 0, p->md, NULL);
 	if (rc < 0)

@@ -1,0 +1,100 @@
+/*
+ * test-scan.c - scan.c's scanners answer as the PCRE2 patterns of rules.c
+ * they replace: on every example line of every rule, on edge cases, and on
+ * every string of up to 6 bytes from an alphabet of the patterns' hard
+ * characters after each scanned prefix.
+ */
+#include "../harness.h"
+
+#include "../fuzz/scan_diff.h"
+#include "logline.h"
+#include "macro.h"
+#include "util.h"
+
+static Parser *p;
+
+static void same(const char *msg, size_t n)
+{
+	char why[256];
+	checkf(scan_diff(p, (Slice){ msg, n }, why, sizeof(why)) == 0, "%s: \"%.*s\"", why, (int)n, msg);
+}
+
+static void test_examples(void)
+{
+	LoglineClock *clk;
+	require(logline_clock_new(&clk, now_realtime_usec()) == 0);
+	unsigned matched = 0;
+	for (unsigned i = 0; i < _R_MAX; i++)
+		for (const char *const *ex = rules[i].examples; *ex; ex++) {
+			LogLine ll;
+			require(logline_parse(clk, *ex, strlen(*ex), &ll) == 0);
+			same(ll.msg.p, ll.msg.n);
+			Match m;
+			if (scan_for((RuleId)i) && parser_match_rule(p, (RuleId)i, ll.msg, &m) == 0)
+				matched++;
+		}
+	/* connect has 3 examples, disconnect 5: all match through the scanner */
+	check_u64(matched, 8);
+	logline_clock_free(clk);
+}
+
+static void test_edges(void)
+{
+	static const char *const cases[] = {
+		"connect from localhost[127.0.0.1]", "connect from ", "connect from  x", "connect from x ",
+		"connect from a\tb", "connect from a\vb", "connect from a\fb", "connect from a\rb", "connect from a\nb",
+		"connect from \xc3\xa9[192.0.2.1]", "connect from x\x85y", "connect from x\xa0y", "connect fromx",
+		"disconnect from ", "disconnect from x", "disconnect from x ", "disconnect from x  ehlo=1",
+		"disconnect from x ehlo=1", "disconnect from x ehlo=1 ", "disconnect from x commands=0/0",
+		"disconnect from x commands=0/", "disconnect from x commands=0/x", "disconnect from x a=1/2/3",
+		"disconnect from x Ehlo=1", "disconnect from x =1", "disconnect from x a=", "disconnect from x a=b",
+		"disconnect from x notes=bare_lf", "disconnect from x ehlo=1 notes=bare_lf", "disconnect from x notes=5",
+		"disconnect from x notes=12abc", "disconnect from x notes=", "disconnect from x notes=a b",
+		"disconnect from x notes=a notes=b", "disconnect from x ehlo=1 notes=a ehlo=1", "disconnect from x\tehlo=1",
+		"disconnect from x ehlo=1\tnotes=a", "disconnect from x ehlo=1 notes=a\t", "disconnect from x notes=\xff",
+		"disconnect from x ehlo=1x", "disconnect from x ehlo=99999999999999999999 quit=1",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+		same(cases[i], strlen(cases[i]));
+	static const char nul[] = "disconnect from a\0b ehlo=1";
+	same(nul, sizeof(nul) - 1);
+}
+
+/* every string over the alphabet up to max bytes, after prefix */
+static void test_exhaustive(const char *prefix, unsigned max)
+{
+	static const char alpha[] = { ' ', 'a', '=', '1', '/', '\t', 'n' };
+	enum { A = sizeof(alpha) };
+	char msg[64];
+	size_t pl = strlen(prefix);
+	memcpy(msg, prefix, pl);
+	for (unsigned len = 0; len <= max; len++) {
+		unsigned long total = 1;
+		for (unsigned i = 0; i < len; i++)
+			total *= A;
+		for (unsigned long v = 0; v < total; v++) {
+			unsigned long x = v;
+			for (unsigned i = 0; i < len; i++, x /= A)
+				msg[pl + i] = alpha[x % A];
+			same(msg, pl + len);
+		}
+	}
+}
+
+static void test_alphabet(void)
+{
+	test_exhaustive("connect from ", 5);
+	test_exhaustive("disconnect from a", 6);
+	test_exhaustive("disconnect from a notes=", 4);
+	test_exhaustive("disconnect from a ehlo=1", 5);
+}
+
+int main(void)
+{
+	require(parser_new(&p, NULL) == 0);
+	test_run(test_examples);
+	test_run(test_edges);
+	test_run(test_alphabet);
+	parser_free(p);
+	return test_exit();
+}
