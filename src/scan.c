@@ -107,6 +107,151 @@ static bool scan_disconnect(Slice m, Match *ret)
 	return true;
 }
 
+/* word - whether m has the literal s at *i; advances past it if so. */
+static bool word(Slice m, size_t *i, const char *s)
+{
+	size_t l = strlen(s);
+	if (m.n - *i < l || memcmp(m.p + *i, s, l) != 0)
+		return false;
+	*i += l;
+	return true;
+}
+
+/* token - "\S+" at *i: its slice (empty: none), *i past it. */
+static Slice token(Slice m, size_t *i)
+{
+	size_t l = nonspace(m.p + *i, m.n - *i);
+	Slice t = { m.p + *i, l };
+	*i += l;
+	return t;
+}
+
+/* paren - " \(([^)]*)\)" at *i: the inside (NULL: none), *i past it. */
+static Slice paren(Slice m, size_t *i)
+{
+	size_t j = *i;
+	if (!word(m, &j, " ("))
+		return SLICE_NULL;
+	const char *close = memchr(m.p + j, ')', m.n - j);
+	if (!close)
+		return SLICE_NULL;
+	Slice in = { m.p + j, (size_t)(close - (m.p + j)) };
+	*i = (size_t)(close - m.p) + 1;
+	return in;
+}
+
+/* digits - "\d+" at *i. */
+static bool digits(Slice m, size_t *i)
+{
+	size_t j = *i;
+	while (j < m.n && is_digit((unsigned char)m.p[j]))
+		j++;
+	if (j == *i)
+		return false;
+	*i = j;
+	return true;
+}
+
+/* signature - "(?: WHO-signature \S+(?: \([^)]*\))?(?: WHO-digest \S+)?)?" */
+static void signature(Slice m, size_t *i, const char *sig, const char *dig)
+{
+	size_t j = *i;
+	if (!word(m, &j, sig) || token(m, &j).n == 0)
+		return;
+	paren(m, &j);
+	size_t k = j;
+	if (word(m, &k, dig) && token(m, &k).n > 0)
+		j = k;
+	*i = j;
+}
+
+/* tls_rest - from "(?<proto>" to the end of the TLS summary pattern, at i.
+ * Every token is a maximal \S run and every optional part starts with a
+ * word no other part starts with, so taking each part when it is there is
+ * what PCRE2's backtracking ends with. */
+static bool tls_rest(Slice m, size_t i, Match *ret)
+{
+	size_t start = i;
+	if (!word(m, &i, "SSLv") && !word(m, &i, "TLSv"))
+		return false;
+	size_t v = i;
+	while (i < m.n && (is_digit((unsigned char)m.p[i]) || m.p[i] == '.'))
+		i++;
+	if (i == v)
+		return false;
+	Slice proto = { m.p + start, i - start };
+	if (!word(m, &i, " with cipher "))
+		return false;
+	Slice cipher = token(m, &i);
+	if (cipher.n == 0 || !word(m, &i, " (") || !digits(m, &i) || !word(m, &i, "/") || !digits(m, &i) ||
+	    !word(m, &i, " bits)"))
+		return false;
+	Slice kex = SLICE_NULL, kexparm = SLICE_NULL;
+	size_t j = i;
+	if (word(m, &j, " key-exchange ") && (kex = token(m, &j)).n > 0) {
+		kexparm = paren(m, &j);
+		i = j;
+	} else {
+		kex = SLICE_NULL;
+	}
+	signature(m, &i, " server-signature ", " server-digest ");
+	signature(m, &i, " client-signature ", " client-digest ");
+	if (i != m.n)
+		return false;
+	ret->g[G_PROTO] = proto;
+	ret->g[G_CIPHER] = cipher;
+	ret->g[G_KEX] = kex;
+	ret->g[G_KEXPARM] = kexparm;
+	return true;
+}
+
+/* "^(?:(?<trust>Anonymous|Untrusted|Trusted|Verified) )?TLS connection
+ * (?<usage>established|reused) (?<dir>from|to) (?<peer>\S+)(?: to
+ * (?<sni>[^\s:]+))?: " then tls_rest(). The peer is the whole token when
+ * " to SNI: " follows it; else the token less a final ':' that ": " ends. */
+static bool scan_tls_summary(Slice m, Match *ret)
+{
+	static const char *const trusts[] = { "Anonymous ", "Untrusted ", "Trusted ", "Verified " };
+	size_t i = 0;
+	Slice trust = SLICE_NULL;
+	for (unsigned t = 0; t < 4 && !trust.p; t++)
+		if (word(m, &i, trusts[t]))
+			trust = (Slice){ m.p, i - 1 };
+	size_t u = i + 15;
+	if (!word(m, &i, "TLS connection ") || !(word(m, &i, "established ") || word(m, &i, "reused ")))
+		return false;
+	Slice usage = { m.p + u, i - u - 1 };
+	size_t d = i;
+	if (!word(m, &i, "from ") && !word(m, &i, "to "))
+		return false;
+	Slice dir = { m.p + d, i - d - 1 };
+	Slice peer = token(m, &i);
+	if (peer.n == 0)
+		return false;
+	clear(ret);
+	size_t j = i;
+	if (word(m, &j, " to ")) {
+		size_t s = j;
+		while (j < m.n && m.p[j] != ':' && !is_space((unsigned char)m.p[j]))
+			j++;
+		Slice sni = { m.p + s, j - s };
+		if (sni.n > 0 && word(m, &j, ": ") && tls_rest(m, j, ret)) {
+			ret->g[G_SNI] = sni;
+			goto found;
+		}
+	}
+	/* the peer less its final ':', then ": " */
+	if (peer.n < 2 || peer.p[peer.n - 1] != ':' || i >= m.n || m.p[i] != ' ' || !tls_rest(m, i + 1, ret))
+		return false;
+	peer.n--;
+found:
+	ret->g[G_TRUST] = trust;
+	ret->g[G_USAGE] = usage;
+	ret->g[G_DIR] = dir;
+	ret->g[G_PEER] = peer;
+	return true;
+}
+
 ScanFn scan_for(RuleId id)
 {
 	switch (id) {
@@ -114,6 +259,8 @@ ScanFn scan_for(RuleId id)
 		return scan_connect;
 	case R_DISCONNECT:
 		return scan_disconnect;
+	case R_TLS_SUMMARY:
+		return scan_tls_summary;
 	default:
 		return NULL;
 	}

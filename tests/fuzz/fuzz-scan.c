@@ -14,11 +14,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const prefixes[] = { "", "connect from ", "disconnect from ", "disconnect from h[192.0.2.1]" };
+	static const char *const prefixes[] = {
+		"", "connect from ", "disconnect from ", "disconnect from h[192.0.2.1]",
+		"Anonymous TLS connection established from ", "TLS connection reused to h[192.0.2.1]:25",
+		"Trusted TLS connection established to h: TLSv1.3 with cipher X (256/256 bits)",
+		"TLS connection established from h: TLSv1.2 with cipher X (1/1 bits) key-exchange",
+	};
 	static Parser *p;
 	if (!p && parser_new(&p, NULL) < 0)
 		abort();
-	const char *pre = size ? prefixes[data[0] & 3] : "";
+	const char *pre = size ? prefixes[data[0] & 7] : "";
 	if (size) {
 		data++;
 		size--;
