@@ -98,8 +98,9 @@ static void test_exhaustive(const char *prefix, unsigned max)
 {
 	static const char alpha[] = { ' ', 'a', '=', '1', '/', '\t', 'n', ':', '(', ')' };
 	enum { A = sizeof(alpha) };
-	char msg[64];
+	char msg[160];
 	size_t pl = strlen(prefix);
+	require(pl + max <= sizeof(msg));
 	memcpy(msg, prefix, pl);
 	for (unsigned len = 0; len <= max; len++) {
 		unsigned long total = 1;
