@@ -54,13 +54,32 @@ static inline bool word_printable(uint64_t w)
 	return ((w | below_space | is_del) & high) == 0;
 }
 
+/* block_printable - whether the 16 bytes at p are printable ASCII. GCC's
+ * vector extension (clang has it too) compiles to two compares and a mask
+ * test with SSE2 or NEON, and to plain code elsewhere. */
+typedef unsigned char U8x16 __attribute__((vector_size(16)));
+typedef signed char S8x16 __attribute__((vector_size(16)));
+static inline bool block_printable(const unsigned char *p)
+{
+	U8x16 v;
+	memcpy(&v, p, sizeof(v));
+	S8x16 bad = (v < 0x20) | (v > 0x7e);
+	uint64_t half[2];
+	memcpy(half, &bad, sizeof(half));
+	return (half[0] | half[1]) == 0;
+}
+
 bool utf8_clean(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
-		/* Log lines are nearly all printable ASCII: take those 8 bytes
-		 * at a time (this check reads every byte of input; byte by byte
-		 * it was 10% of --once). */
+		/* Log lines are nearly all printable ASCII: take those 16, then
+		 * 8 bytes at a time (this check reads every byte of input; byte
+		 * by byte it was 10% of --once). */
+		if (end - p >= 16 && block_printable(p)) {
+			p += 16;
+			continue;
+		}
 		if (end - p >= 8) {
 			uint64_t w;
 			memcpy(&w, p, sizeof(w));
