@@ -34,6 +34,8 @@ typedef struct LogLine {
 	Slice prog;      /* full identifier, e.g. "postfix/submission/smtpd" */
 	Slice msg;       /* text after "prog[pid]: " */
 	uint32_t pid;
+	Slice line;      /* the text line the fields are cut from (at ASCII
+			  * separators); SLICE_NULL for a journal entry */
 } LogLine;
 
 typedef struct LoglineClock LoglineClock;

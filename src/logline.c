@@ -80,13 +80,19 @@ static inline int d2(const char *p)
 	return (p[0] - '0') * 10 + (p[1] - '0');
 }
 
-static bool digits_at(const char *p, const char *pattern)
+/* clock_at - "dd:dd:dd" at p (8 bytes readable). Spelled out: it runs for
+ * every line, and the pattern loop it replaces was 4 % of ingest. */
+static inline bool clock_at(const char *p)
 {
-	/* pattern: 'd' a digit, any other byte itself */
-	for (; *pattern; p++, pattern++)
-		if (*pattern == 'd' ? !is_digit(*p) : *p != *pattern)
-			return false;
-	return true;
+	return is_digit(p[0]) && is_digit(p[1]) && p[2] == ':' && is_digit(p[3]) && is_digit(p[4]) &&
+	       p[5] == ':' && is_digit(p[6]) && is_digit(p[7]);
+}
+
+/* date_at - "dddd-dd-dd" at p (10 bytes readable). */
+static inline bool date_at(const char *p)
+{
+	return is_digit(p[0]) && is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3]) && p[4] == '-' &&
+	       is_digit(p[5]) && is_digit(p[6]) && p[7] == '-' && is_digit(p[8]) && is_digit(p[9]);
 }
 
 static int month_index(const char *p)
@@ -190,7 +196,7 @@ static int parse_bsd(LoglineClock *c, const char *p, size_t n, int64_t *ret)
 	} else {
 		return -EBADMSG;
 	}
-	if (i + 9 > n || !digits_at(p + i, " dd:dd:dd"))
+	if (i + 9 > n || p[i] != ' ' || !clock_at(p + i + 1))
 		return -EBADMSG;
 	int mon = month_index(p) + 1;
 	int hour = d2(p + i + 1), min = d2(p + i + 4), sec = d2(p + i + 7);
@@ -244,8 +250,7 @@ static int parse_zone(const char *p, size_t n, size_t *i, int64_t *off)
  * Returns bytes consumed. */
 static int parse_rfc3339(LoglineClock *c, const char *p, size_t n, int64_t *ret)
 {
-	if (n < 19 || !digits_at(p, "dddd-dd-dd") || (p[10] != 'T' && p[10] != ' ') ||
-	    !digits_at(p + 11, "dd:dd:dd"))
+	if (n < 19 || !date_at(p) || (p[10] != 'T' && p[10] != ' ') || !clock_at(p + 11))
 		return -EBADMSG;
 	int year = d2(p) * 100 + d2(p + 2), mon = d2(p + 5), day = d2(p + 8);
 	int hour = d2(p + 11), min = d2(p + 14), sec = d2(p + 17);
@@ -411,6 +416,7 @@ int logline_parse(LoglineClock *c, const char *line, size_t len, LogLine *ret)
 {
 	const char *p = line, *end = line + len;
 	int64_t ts;
+	ret->line = (Slice){ line, len };
 
 	/* "<PRI>": files written by a network syslog receiver or logger(1). */
 	if (p < end && *p == '<') {
