@@ -322,21 +322,25 @@ static int parse_stamp(LoglineClock *c, const char *p, size_t n, int64_t *ret)
 /* parse_prog - "prog[pid]: msg" or "prog: msg" at p. */
 static int parse_prog(const char *p, const char *end, LogLine *ret)
 {
-	/* The program name may itself contain '/' but not ' ' or '['. */
+	/* The program name may itself contain '/' but not ' ' or '['. A table
+	 * of the bytes that end it: this loop runs over every line. */
+	static const bool prog_end[256] = { ['['] = true, [':'] = true, [' '] = true };
 	const char *prog = p;
-	while (p < end && *p != '[' && *p != ':' && *p != ' ')
+	while (p < end && !prog_end[(unsigned char)*p])
 		p++;
 	if (p >= end || p == prog)
 		return -EBADMSG;
 	ret->prog = (Slice){ prog, (size_t)(p - prog) };
 	ret->pid = 0;
 	if (*p == '[') {
+		/* 1 to 10 digits and ']'; more than UINT32_MAX would wrap */
 		const char *d = ++p;
+		uint64_t pid = 0;
 		while (p < end && is_digit(*p) && p - d < 10)
-			p++;
-		/* slice_to_u32 refuses what does not fit: 9999999999 would wrap */
-		if (p >= end || *p != ']' || !slice_to_u32((Slice){ d, (size_t)(p - d) }, &ret->pid))
+			pid = pid * 10 + (unsigned)(*p++ - '0');
+		if (p == d || p >= end || *p != ']' || pid > UINT32_MAX)
 			return -EBADMSG;
+		ret->pid = (uint32_t)pid;
 		p++;
 	}
 	if (p + 1 == end && p[0] == ':') {
