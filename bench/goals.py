@@ -22,7 +22,7 @@ DESCRIPTION
 	    stay within the 16 MiB goal; the 1k figure is printed beside it for
 	    information (it is lower: table memory is touched only when used)
 
-	FILE is ../shared/bench/genlog.py --lines 1000000 --hosts 20000 --seed 1
+	FILE is bench/genlog.py --lines 1000000 --hosts 20000 --seed 1
 	(BSD stamps, 139 MB), J the same lines through bench/journal's
 	syslog2export.py and systemd-journal-remote. Inputs are cached in
 	--cache-dir. Time is wall time and CPU time (user + system, from
@@ -34,7 +34,7 @@ DESCRIPTION
 	the report identical for FILE and FILE.gz).
 
 	Exit status 0 when it could measure (goals may FAIL), 1 when a run failed
-	or a count changed. Without ../shared/bench it prints why and exits 0.
+	or a count changed.
 
 USAGE
 	bench/goals.sh [BINARY] [--runs 5] [--cache-dir DIR] [--skip-ppe]
@@ -56,8 +56,7 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.environ.get("PTE_SHARED", os.path.join(HERE, "..", "..", "shared"))
-GENLOG = os.path.join(SHARED, "bench", "genlog.py")
+GENLOG = os.path.join(HERE, "genlog.py")
 HANDSHAKES = 92975  # inbound TLS handshakes in genlog --lines 1000000 --hosts 20000 --seed 1
 PPE = "prometheus-postfix-exporter"
 MiB = 1024
@@ -215,9 +214,6 @@ def main():
 	ap.add_argument("--skip-ppe", action="store_true")
 	ap.add_argument("--skip-journal", action="store_true")
 	a = ap.parse_args()
-	if not os.path.exists(GENLOG):
-		print("goals: skipped: %s is absent (the benchmark log comes from ../shared/bench)" % GENLOG)
-		return 0
 	if not os.access("/usr/bin/time", os.X_OK):
 		die("needs /usr/bin/time (Debian package 'time')")
 	os.makedirs(a.cache_dir, exist_ok=True)

@@ -6,7 +6,7 @@
 #   The binary defaults to $PTE_BINARY, then build/src/postfix_tls_exporter.
 #   Installs Debian's prometheus-postfix-exporter when absent (as root).
 #   Needs python3, /usr/bin/time (package 'time'), systemd-journal-remote
-#   for the journal goal. Skips with a message when ../shared/bench is absent.
+#   for the journal goal.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${PTE_BINARY:-$here/../build/src/postfix_tls_exporter}
@@ -15,6 +15,4 @@ case ${1:-} in
 *) bin=$1; shift ;;
 esac
 [ -x "$bin" ] || { echo "goals.sh: no executable '$bin'; pass the binary as the first argument" >&2; exit 2; }
-: "${PTE_SHARED:=$here/../../shared}"
-export PTE_SHARED
 exec python3 "$here/goals.py" --binary "$bin" "$@"

@@ -16,6 +16,4 @@ case ${1:-} in
 *) bin=$1; shift ;;
 esac
 [ -x "$bin" ] || { echo "ingest.sh: no executable '$bin'; pass the binary as the first argument" >&2; exit 2; }
-: "${PTE_SHARED:=$here/../../shared}"
-export PTE_SHARED
 exec python3 "$here/ingest_bench.py" --binary "$bin" "$@"

@@ -5,7 +5,7 @@ DESCRIPTION
 	A benchmark, not a test: it prints figures and asserts nothing except
 	that the runs succeed and count every line.
 
-	1. Generates the benchmark log with ../shared/bench/genlog.py (default
+	1. Generates the benchmark log with bench/genlog.py (default
 	   --lines 1000000 --hosts 20000 --seed 1) in the BSD syslog and the
 	   RFC 3339 formats, cached in --cache-dir (the generator takes
 	   seconds per million lines; the cache key is the arguments).
@@ -42,8 +42,7 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.environ.get("PTE_SHARED", os.path.join(HERE, "..", "..", "shared"))
-GENLOG = os.path.join(SHARED, "bench", "genlog.py")
+GENLOG = os.path.join(HERE, "genlog.py")
 LINES_RE = re.compile(rb"^postfix_tls_exporter_lines_read_total (\S+)$", re.M)
 
 

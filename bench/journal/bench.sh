@@ -16,7 +16,6 @@ build=${1:-$root/build}
 lines=${2:-1000000}
 runs=${BENCH_RUNS:-3}
 work=${BENCH_WORK:-/tmp/pte-bench-journal}
-shared=${PTE_SHARED:-$root/../shared}
 bin=$build/src/postfix_tls_exporter
 remote=/lib/systemd/systemd-journal-remote
 [ -x "$remote" ] || remote=/usr/lib/systemd/systemd-journal-remote
@@ -29,7 +28,7 @@ journal=$work/bench-$lines.journal
 if [ ! -s "$journal" ]; then
 	echo "generating $lines entries into $journal ..." >&2
 	rm -f "$work"/bench-"$lines"*.journal
-	python3 "$shared/bench/genlog.py" --lines "$lines" --seed 1 --format bsd |
+	python3 "$root/bench/genlog.py" --lines "$lines" --seed 1 --format bsd |
 		python3 "$here/syslog2export.py" --year 2024 |
 		"$remote" --output="$journal" --split-mode=none - 2>"$work/remote.log"
 fi

@@ -5,7 +5,7 @@ the flood.
 
 Usage: bench/web/auth_flood.py [BINARY] [--lines N] [--hosts N] [--flooders N] [--cost N]
   BINARY defaults to $PTE_BINARY, then build/src/postfix_tls_exporter.
-  The log is ../shared/bench/genlog.py --lines N --hosts N --seed 1 (cached
+  The log is bench/genlog.py --lines N --hosts N --seed 1 (cached
   in $PTE_BENCH_CACHE, default /tmp/pte-bench-cache).
 
 Each run starts the daemon on 127.0.0.1:19896 with a --web.config.file that
@@ -31,6 +31,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from benchlog import cached_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PORT = 19896
@@ -156,18 +158,7 @@ def main():
     ap.add_argument("--flooders", type=int, default=8)
     ap.add_argument("--cost", type=int, default=10)
     a = ap.parse_args()
-    shared = os.environ.get("PTE_SHARED", os.path.join(HERE, "../../../shared"))
-    cache = os.environ.get("PTE_BENCH_CACHE", "/tmp/pte-bench-cache")
-    os.makedirs(cache, exist_ok=True)
-    os.chmod(cache, 0o755)
-    log = os.path.join(cache, f"genlog-l{a.lines}-h{a.hosts}-s1-bsd.log")
-    if not os.path.exists(log):
-        subprocess.run([sys.executable, os.path.join(shared, "bench/genlog.py"), "--lines", str(a.lines),
-                        "--hosts", str(a.hosts), "--seed", "1", "--out", log + ".tmp"], check=True)
-        os.rename(log + ".tmp", log)
-    os.chmod(log, 0o644)
-    with open(log, "rb") as f:
-        lines = sum(1 for _ in f)
+    log, lines = cached_log(a.lines, a.hosts)
     cdir = tempfile.mkdtemp(prefix="pte-auth-flood-cfg.")
     os.chmod(cdir, 0o755)
     config = os.path.join(cdir, "web.yml")

@@ -3,7 +3,7 @@
 #
 # Usage: bench/web/load.sh [path-to-binary]
 #   The binary defaults to $PTE_BINARY, then build/src/postfix_tls_exporter.
-#   The log is ../shared/bench/genlog.py --lines 1000000 --hosts 20000
+#   The log is bench/genlog.py --lines 1000000 --hosts 20000
 #   --seed 1, cached in $PTE_BENCH_CACHE (default /tmp/pte-bench-cache) under
 #   the same name bench/ingest.sh uses.
 #
@@ -25,7 +25,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-${PTE_BINARY:-$here/../../build/src/postfix_tls_exporter}}
 [ -x "$bin" ] || { echo "load.sh: no executable '$bin'; pass the binary as the first argument" >&2; exit 2; }
-shared=${PTE_SHARED:-$here/../../../shared}
 for t in wrk curl python3; do
 	command -v "$t" >/dev/null || { echo "load.sh: '$t' is not installed (Debian package '$t')" >&2; exit 2; }
 done
@@ -39,7 +38,7 @@ mkdir -p "$cache"
 chmod 755 "$cache"
 if [ ! -s "$log" ]; then
 	echo "# generating $log"
-	python3 "$shared/bench/genlog.py" --lines 1000000 --hosts 20000 --seed 1 --out "$log.tmp"
+	python3 "$here/../genlog.py" --lines 1000000 --hosts 20000 --seed 1 --out "$log.tmp"
 	mv "$log.tmp" "$log"
 fi
 chmod 644 "$log"

@@ -4,7 +4,7 @@ is flooded (issue 15 item 8), against the same run without the flood.
 
 Usage: bench/web/report_flood.py [BINARY] [--lines N] [--hosts N]
   BINARY defaults to $PTE_BINARY, then build/src/postfix_tls_exporter.
-  The log is ../shared/bench/genlog.py --lines N --hosts N --seed 1 (cached
+  The log is bench/genlog.py --lines N --hosts N --seed 1 (cached
   in $PTE_BENCH_CACHE, default /tmp/pte-bench-cache).
 
 Each run starts the daemon on 127.0.0.1:19895 reading the log from the
@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+from benchlog import cached_log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PORT = 19895
@@ -137,18 +139,7 @@ def main():
     ap.add_argument("--lines", type=int, default=300000)
     ap.add_argument("--hosts", type=int, default=10000)
     a = ap.parse_args()
-    shared = os.environ.get("PTE_SHARED", os.path.join(HERE, "../../../shared"))
-    cache = os.environ.get("PTE_BENCH_CACHE", "/tmp/pte-bench-cache")
-    os.makedirs(cache, exist_ok=True)
-    os.chmod(cache, 0o755)
-    log = os.path.join(cache, f"genlog-l{a.lines}-h{a.hosts}-s1-bsd.log")
-    if not os.path.exists(log):
-        subprocess.run([sys.executable, os.path.join(shared, "bench/genlog.py"), "--lines", str(a.lines),
-                        "--hosts", str(a.hosts), "--seed", "1", "--out", log + ".tmp"], check=True)
-        os.rename(log + ".tmp", log)
-    os.chmod(log, 0o644)
-    with open(log, "rb") as f:
-        lines = sum(1 for _ in f)
+    log, lines = cached_log(a.lines, a.hosts)
     print(f"# {lines} lines, {a.hosts} hosts; 6 clients loop on /report, 20 slow readers of ?format=json")
     print(f"{'run':<10} {'ingest s':>9} {'/metrics p50 ms':>16} {'p99 ms':>8} {'peak RSS MB':>12} {'errors':>7}")
     ok = True

@@ -55,7 +55,7 @@ DESCRIPTION
 	group still runs.
 
 USAGE
-	test_file_follow.py [BINARY]	(or PTE_BINARY; PTE_SHARED for ../shared/bench/genlog.py)
+	test_file_follow.py [BINARY]	(or PTE_BINARY)
 	PTE_TIME_FACTOR=N scales every timeout (sanitizer or valgrind builds).
 
 	When run as root the daemon is started with --user=nobody, as it
@@ -78,9 +78,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.environ.get("PTE_SOURCE_ROOT", os.path.join(HERE, "..", ".."))
 CORPUS = os.path.join(HERE, "..", "data", "postfix-3.7-maillog.log")
-# The benchmark log generator lives next to the repository, not in it.
-SHARED = os.environ.get("PTE_SHARED", os.path.join(SOURCE_ROOT, "..", "shared"))
-GENLOG = os.path.join(SHARED, "bench", "genlog.py")
+# the benchmark log generator, bench/genlog.py
+GENLOG = os.path.join(SOURCE_ROOT, "bench", "genlog.py")
 TIME_FACTOR = float(os.environ.get("PTE_TIME_FACTOR", "1"))
 MAX_LINE = 8192  # the daemon's default --source.max-line-length
 PORTS = range(19500, 19600)
@@ -858,10 +857,6 @@ def test_promtool(ctx):
 
 
 def test_scrape_under_ingest(ctx):
-	if not os.path.exists(GENLOG):
-		log("ok %d - scrape-ingest # SKIP no log generator at %s" % (ctx.steps + 1, GENLOG))
-		ctx.steps += 1
-		return
 	path = os.path.join(ctx.dir, "gen.log")
 	with open(path, "wb") as f:
 		subprocess.run([sys.executable, GENLOG, "--lines", "300000", "--hosts", "2000", "--seed", "1"],
