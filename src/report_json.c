@@ -15,11 +15,11 @@
 
 #include "report_int.h"
 
-static void esc_json(Buf *b, const char *s)
+static void esc_json_n(Buf *b, const char *s, size_t n)
 {
 	buf_putc(b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\')
 			buf_printf(b, "\\%c", c);
 		else if (c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&')
@@ -28,6 +28,11 @@ static void esc_json(Buf *b, const char *s)
 			buf_putc(b, (char)c);
 	}
 	buf_putc(b, '"');
+}
+
+static void esc_json(Buf *b, const char *s)
+{
+	esc_json_n(b, s, strlen(s));
 }
 
 static void j_time(Buf *b, int64_t usec)
@@ -101,11 +106,9 @@ static void j_key(Buf *b, const char *field, const char *key, bool spaced)
 	size_t hl;
 	const char *name = peers_key_name(key, &hl);
 	if (hl) {
-		char *host = strndup(key, hl);
 		buf_puts(b, spaced ? "\"host\": " : "\"host\":");
-		esc_json(b, host ? host : "");
+		esc_json_n(b, key, hl);
 		buf_puts(b, spaced ? ", " : ",");
-		free(host);
 	}
 	buf_printf(b, spaced ? "\"%s\": " : "\"%s\":", field);
 	esc_json(b, name);

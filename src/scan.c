@@ -110,10 +110,9 @@ static bool scan_disconnect(Slice m, Match *ret)
 /* word - whether m has the literal s at *i; advances past it if so. */
 static bool word(Slice m, size_t *i, const char *s)
 {
-	size_t l = strlen(s);
-	if (m.n - *i < l || memcmp(m.p + *i, s, l) != 0)
+	if (!slice_has_prefix((Slice){ m.p + *i, m.n - *i }, s))
 		return false;
-	*i += l;
+	*i += strlen(s);
 	return true;
 }
 
