@@ -125,6 +125,20 @@ def start_prometheus(tmp, data, rule_files=()):
     return prom
 
 
+def cleanup(prom, tmp):
+    """Stop Prometheus (if it was started) and remove the work directory."""
+    if prom:
+        prom.terminate()
+        prom.wait(timeout=20)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def summary():
+    """Print the count line; the exit status."""
+    print(f"{checks - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
 def missing_tools():
     """True (after saying which) when promtool or prometheus is absent."""
     for tool in ("promtool", "prometheus"):
@@ -190,12 +204,8 @@ def main():
         print(f"backfill: {n_days} days, {sum(len(v) for v in hist.values())} samples, {len(hist)} series; "
               f"backfill {t_backfill:.2f}s vs --once {t_once:.2f}s")
     finally:
-        if prom:
-            prom.terminate()
-            prom.wait(timeout=20)
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{checks - len(failures)} passed, {len(failures)} failed")
-    return 1 if failures else 0
+        cleanup(prom, tmp)
+    return summary()
 
 
 if __name__ == "__main__":

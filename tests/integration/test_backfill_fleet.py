@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("PTE_SOURCE_ROOT") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "fleet"))
 import check_fleet  # noqa: E402  (host_log, run: --once parsed)
-import test_backfill as tb  # noqa: E402  (check, api, start_prometheus, missing_tools)
+import test_backfill as tb  # noqa: E402  (check, api, start_prometheus, missing_tools, cleanup, summary)
 
 tb.PROM_PORT = 19592
 JOB = "postfix_tls"
@@ -282,12 +282,8 @@ def main():
         print(f"backfill-fleet: 4 MTAs ({CENTRAL} hosts mx1 mx2, mx3:10125, mx4:10125), "
               f"{t0}..{t}, per MTA {[single[f] for f in REPORT_FIELDS]} (sessions, plaintext, mail, plaintext mail)")
     finally:
-        if prom:
-            prom.terminate()
-            prom.wait(timeout=20)
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{tb.checks - len(tb.failures)} passed, {len(tb.failures)} failed")
-    return 1 if tb.failures else 0
+        tb.cleanup(prom, tmp)
+    return tb.summary()
 
 
 if __name__ == "__main__":
