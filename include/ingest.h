@@ -17,6 +17,17 @@
 #include "store.h"
 
 typedef struct Ingest Ingest;
+
+/* IngestCounts - the per-line counters, kept where the lines are read */
+typedef struct IngestCounts {
+	uint64_t lines_read;
+	uint64_t postfix_lines; /* records of an accepted syslog name and a daemon we parse */
+	uint64_t malformed;
+	uint64_t oversized;
+	uint64_t invalid_utf8;
+	uint64_t future;
+	int64_t last_event_usec;
+} IngestCounts;
 typedef struct Peers Peers;
 
 typedef struct IngestConfig {
@@ -77,3 +88,16 @@ uint64_t ingest_postfix_lines(const Ingest *in);
 bool ingest_jit(const Ingest *in);
 size_t ingest_sessions_open(const Ingest *in);
 int64_t ingest_last_event_usec(const Ingest *in);
+
+/* ingest_pipeline_start - from now on, the lines handed in are parsed in
+ * the caller's thread and applied (sessions, counters, peers, the clock
+ * hook) in a second thread, in the same order and with the same result.
+ * Until ingest_pipeline_stop() the caller must not touch the store, the
+ * peers or anything the clock hook touches without ingest_sync() first.
+ * Return: 0, or a negative errno (the lines are then applied in the
+ * caller's thread, as before). */
+int ingest_pipeline_start(Ingest *in);
+/* ingest_sync - wait until every line handed in so far is applied */
+void ingest_sync(Ingest *in);
+/* ingest_pipeline_stop - apply what is pending, end the second thread */
+void ingest_pipeline_stop(Ingest *in);

@@ -26,6 +26,8 @@ int64_t now_realtime_usec(void);
  * Return: 1 raised, 0 already there, negative errno. */
 int rlimit_nofile_raise(void);
 int64_t now_monotonic_usec(void);
+/* cpus_available - CPUs this process may run on (its affinity mask), at least 1 */
+int cpus_available(void);
 
 /* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -79,12 +79,14 @@ static struct {
 	const char *log_level;
 	const char *log_format;
 	const char *report_format;
+	bool pipeline;
 	bool version;
 	bool help;
 } arg;
 
 static const Flag flags[] = {
 	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true, .min = 64, .max = 1 << 20 },
+	{ "source.pipeline", FLAG_BOOL, &arg.pipeline, NULL, "true", "When reading to the end (--once, report, backfill) from files on 2 or more CPUs, parse lines in one thread and count them in a second; --no-source.pipeline does both in one (default {}).", true },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
 	{ "postfix.internal-relay", FLAG_STRING, &arg.internal_relay, "REGEX", INGEST_INTERNAL_RELAY_DEFAULT, "smtp relay= values that are internal hops, kept out of the peer tables and the report (default {}: content filters on loopback; LMTP and unix-socket relays are always internal; empty: none).", true },
@@ -303,6 +305,22 @@ static int read_all(Daemon *d, bool progress)
 		return -ENODATA;
 	}
 	return 0;
+}
+
+/* read_all_piped - read_all(), counting in a second thread when
+ * --source.pipeline allows (see ingest_pipeline_start()) */
+static int read_all_piped(Daemon *d, bool progress)
+{
+	bool pipe = arg.pipeline && cpus_available() > 1;
+	for (size_t i = 0; i < d->n_sources; i++)
+		pipe &= !strcmp(d->sources[i]->ops->kind, "file"); /* the journal source counts in the store */
+	if (pipe && ingest_pipeline_start(d->ingest) < 0)
+		log_debug("no second thread; parsing and counting in one");
+	else if (pipe)
+		log_debug("parsing in this thread, counting in a second thread");
+	int r = read_all(d, progress);
+	ingest_pipeline_stop(d->ingest);
+	return r;
 }
 
 static void save_state(Daemon *d)
@@ -576,7 +594,7 @@ static int read_to_end(Daemon *d, char **paths, bool progress)
 {
 	if (setup_core(d, true) < 0 || open_sources(d, paths, false) < 0)
 		return EXIT_USAGE;
-	return read_all(d, progress) < 0 ? 1 : 0;
+	return read_all_piped(d, progress) < 0 ? 1 : 0;
 }
 
 /* print_and_done - --once and report: out to stdout when all went well,
@@ -649,7 +667,7 @@ static int run_backfill(void)
 	}
 	if (r == 0) {
 		ingest_set_clock_hook(d.ingest, on_clock, b);
-		r = read_all(&d, isatty(STDERR_FILENO)) < 0 ? 1 : 0;
+		r = read_all_piped(&d, isatty(STDERR_FILENO)) < 0 ? 1 : 0;
 	}
 	if (r == 0)
 		r = backfill_output(b);

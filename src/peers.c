@@ -442,7 +442,9 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 		r = peers_table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours);
 	p->combos = peers_alloc_zeroed(COMBO_MAX, sizeof(*p->combos));
 	p->hours = peers_alloc_zeroed((size_t)p->window_hours, sizeof(*p->hours));
-	p->dom = peers_alloc_zeroed(DOMCACHE_SETS * DOMCACHE_WAYS, sizeof(*p->dom));
+	/* one line more, to start the sets on a line (calloc's zero pages are untouched) */
+	p->dom_mem = peers_alloc_zeroed(DOMCACHE_SETS * DOMCACHE_WAYS + 64 / sizeof(*p->dom), sizeof(*p->dom));
+	p->dom = p->dom_mem ? (DomCacheEntry *)(((uintptr_t)p->dom_mem + 63) & ~(uintptr_t)63) : NULL;
 	if (r == 0 && (!p->combos || !p->hours || !p->dom))
 		r = -ENOMEM;
 	if (r == 0) {
@@ -471,7 +473,7 @@ Peers *peers_free(Peers *p)
 		peers_table_deinit(&p->t[d]);
 	free(p->combos);
 	free(p->hours);
-	free(p->dom);
+	free(p->dom_mem);
 	if (p->psl && p->psl != psl_builtin())
 		psl_free((psl_ctx_t *)p->psl);
 	free(p);

@@ -15,11 +15,13 @@
  *	steady-state lookups neither allocate nor call libpsl, whose
  *	psl_registrable_domain() costs about 11 000 instructions. Non-ASCII
  *	names and names of DOMCACHE_NAME_MAX bytes or more are normalised every
- *	time (rare; only they allocate, in psl_str_to_utf8lower()); short
- *	entries keep the 4096-entry cache at 512 KB.
+ *	time (rare; only they allocate, in psl_str_to_utf8lower()). An entry
+ *	holds the key's hash, not its bytes (see DomCacheEntry), so that the
+ *	32 768 entries take 512 KB.
  * SECURITY
  *	Input comes from the log. Lengths are checked before every copy; the
- *	cache cannot grow; collisions only cost a re-computation.
+ *	cache cannot grow; a set collision only costs a re-computation, a
+ *	64-bit one is as unlikely as guessing the random seed.
  */
 #include <string.h>
 
@@ -273,7 +275,7 @@ static size_t cache_key(Slice host, char key[static DOMCACHE_NAME_MAX])
 
 /* cache_fill - keep the result d of key in the oldest way of set (age 0 is
  * the most recently filled). */
-static DomCacheEntry *cache_fill(DomCacheEntry *set, uint64_t h, const char *key, size_t n, const DomName *d)
+static DomCacheEntry *cache_fill(DomCacheEntry *set, uint64_t h, size_t n, const DomName *d)
 {
 	DomCacheEntry *e = &set[0];
 	for (unsigned w = 1; w < DOMCACHE_WAYS; w++)
@@ -287,7 +289,6 @@ static DomCacheEntry *cache_fill(DomCacheEntry *set, uint64_t h, const char *key
 	e->len = (uint8_t)n;
 	e->valid = d->norm_len > 0;
 	e->reg_off = (uint8_t)d->reg_off;
-	memcpy(e->name, key, n + 1); /* for ASCII, the normalised name is the key */
 	return e;
 }
 
@@ -301,7 +302,7 @@ void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *r
 	if (host.n == 0 || host.n >= HOST_MAX)
 		return;
 
-	char key[DOMCACHE_NAME_MAX];
+	char *key = p->dom_key;
 	size_t kn = cache_key(host, key);
 	const char *norm;
 	size_t norm_len, reg_off;
@@ -309,18 +310,18 @@ void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *r
 		uint64_t h = hash64(key, kn, p->seed);
 		DomCacheEntry *set = p->dom + (h % DOMCACHE_SETS) * DOMCACHE_WAYS, *e = NULL;
 		for (unsigned w = 0; w < DOMCACHE_WAYS && !e; w++)
-			if (set[w].len == kn && set[w].hash == h && !memcmp(set[w].name, key, kn))
+			if (set[w].len == kn && set[w].hash == h)
 				e = &set[w];
 		if (e) {
 			p->dom_hits++;
 		} else {
 			compute(p, &p->dom_out, host.p, host.n);
 			p->dom_misses++;
-			e = cache_fill(set, h, key, kn, &p->dom_out);
+			e = cache_fill(set, h, kn, &p->dom_out);
 		}
 		if (!e->valid)
 			return;
-		norm = e->name;
+		norm = key; /* for an ASCII name, the normalised name is the key */
 		norm_len = e->len;
 		reg_off = e->reg_off;
 	} else {

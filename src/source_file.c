@@ -194,6 +194,7 @@ static const char *open_hint(int r)
 
 static void set_up(SourceFile *f, bool up)
 {
+	ingest_sync(f->ingest); /* the store is the second thread's while it counts */
 	f->base.up = up;
 	Slice l[] = { slice_from(f->base.name) };
 	store_set(f->store, M_SOURCE_UP, l, up ? 1 : 0);

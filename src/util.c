@@ -2,6 +2,8 @@
  * util.c - checked parsing, clocks, calendar arithmetic, hashing.
  */
 #include <errno.h>
+#include <sched.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -184,4 +186,13 @@ int rlimit_nofile_raise(void)
 		return 0;
 	rl.rlim_cur = rl.rlim_max;
 	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 1;
+}
+
+int cpus_available(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
 }

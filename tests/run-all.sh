@@ -5,7 +5,9 @@
 #      package build/install)
 #   2. clang with ASan+UBSan: the suites that exercise our C code in-process
 #      or through the daemon
-#   3. clang with libFuzzer: each fuzz target for a short run from its corpus
+#   3. clang with TSan: the corpus suite, whose --once, report and backfill
+#      runs count in a second thread (--source.pipeline)
+#   4. clang with libFuzzer: each fuzz target for a short run from its corpus
 # Ends with one line "N passed, N failed, N skipped" (a skipped test, e.g. one
 # whose tool is missing, is not counted as passed).
 set -uo pipefail
@@ -24,7 +26,7 @@ run_suite() { # build-dir meson-test-args...
 }
 
 echo "== gcc, -Dwerror=true"
-rm -rf build-ci build-asan build-fuzz
+rm -rf build-ci build-asan build-tsan build-fuzz
 meson setup build-ci -Dwerror=true -Dbuildtype=debugoptimized >/dev/null || exit 1
 ninja -C build-ci || exit 1
 run_suite build-ci
@@ -38,6 +40,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suite build-asan --suite unit --suite corpus --suite fuzz-regression --suite integration \
   --suite journal --suite web --suite peers --timeout-multiplier 3
+
+echo "== clang, TSan"
+CC=clang meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+  -Dbuildtype=debug >/dev/null || exit 1
+ninja -C build-tsan || exit 1
+TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan --suite corpus --timeout-multiplier 3
 
 echo "== clang, libFuzzer (${fuzz_seconds}s per target)"
 CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
@@ -63,7 +71,8 @@ for t in $(find build-fuzz -maxdepth 3 -type f -executable -name 'fuzz-*' ! -nam
   rm -rf "$work"
 done
 
-python3 - "$fuzz_pass" "$fuzz_fail" build-ci/meson-logs/testlog-gcc.json build-asan/meson-logs/testlog.json <<'PY'
+python3 - "$fuzz_pass" "$fuzz_fail" build-ci/meson-logs/testlog-gcc.json build-asan/meson-logs/testlog.json \
+  build-tsan/meson-logs/testlog.json <<'PY'
 import json, sys
 passed, failed, skipped = int(sys.argv[1]), int(sys.argv[2]), 0
 for path in sys.argv[3:]:

@@ -1,0 +1,33 @@
+/*
+ * queue.h - hand records from one thread to a consumer thread, in order.
+ *
+ * The producer writes records into fixed-size blocks; a full block is
+ * published and the consumer thread, which the queue owns, calls the
+ * consume function on it. Nothing is copied twice and nothing is allocated
+ * per record: the blocks are allocated once (and touched only as used).
+ * One producer only. The producer must not touch what the consumer works
+ * on until queue_sync() returns.
+ */
+#pragma once
+
+#include <stddef.h>
+
+typedef struct Queue Queue;
+
+/* called in the consumer thread with one published block of records */
+typedef void (*QueueConsumeFn)(void *userdata, const char *records, size_t n);
+
+/* queue_new - n_blocks blocks of block_size bytes and the consumer thread.
+ * Return: 0, -ENOMEM, or the error of pthread_create() (negative). */
+int queue_new(Queue **ret, size_t block_size, size_t n_blocks, QueueConsumeFn fn, void *userdata);
+/* queue_free - publish what is pending, wait for the consumer, join it. */
+Queue *queue_free(Queue *q);
+
+/* queue_reserve - room for n contiguous bytes in the block being filled
+ * (publishing it and waiting for a free one when it is full); NULL when n
+ * is larger than a block. queue_commit() adds the n bytes to the block. */
+void *queue_reserve(Queue *q, size_t n);
+void queue_commit(Queue *q, size_t n);
+/* queue_sync - publish what is pending and wait until the consumer has
+ * processed every block: afterwards the producer may touch its data. */
+void queue_sync(Queue *q);
