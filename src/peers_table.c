@@ -361,8 +361,11 @@ void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
 	if (!t->ex || len == 0)
 		return;
 	len = utf8_cut(s, len, PEERS_EXAMPLE_MAX - 1); /* on a character boundary */
+	/* equal bytes and then the stored string's NUL: the same string, found
+	 * without a strlen (len < PEERS_EXAMPLE_MAX, so the compare stays in
+	 * the stored buffer; s from a log line holds no NUL) */
 	for (unsigned i = 0; i < e->n_examples; i++)
-		if (strlen(t->ex[e->ex[i]]) == len && !memcmp(t->ex[e->ex[i]], s, len))
+		if (!memcmp(t->ex[e->ex[i]], s, len) && t->ex[e->ex[i]][len] == '\0')
 			return;
 	if (e->n_examples >= PEERS_EXAMPLES) {
 		e->more_examples = 1;

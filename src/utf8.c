@@ -69,9 +69,30 @@ static inline bool block_printable(const unsigned char *p)
 	return (half[0] | half[1]) == 0;
 }
 
+/* bad_bytes - the bytes at p (16) that are not printable ASCII, as signed
+ * bytes: 0x80..0xff are negative, so one signed compare and one equality
+ * find them all (SSE2's pcmpgtb is signed; unsigned takes more). */
+static inline S8x16 bad_bytes(const unsigned char *p)
+{
+	S8x16 v;
+	memcpy(&v, p, sizeof(v));
+	return (v < 0x20) | (v == 0x7f);
+}
+
 bool utf8_clean(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	/* A whole line of printable ASCII, checked without a branch per block;
+	 * the last block overlaps the one before it. */
+	if (n >= 16) {
+		S8x16 bad = bad_bytes(end - 16);
+		for (const unsigned char *q = p; end - q >= 16; q += 16)
+			bad |= bad_bytes(q);
+		uint64_t half[2];
+		memcpy(half, &bad, sizeof(half));
+		if ((half[0] | half[1]) == 0)
+			return true;
+	}
 	while (p < end) {
 		/* Log lines are nearly all printable ASCII: take those 16, then
 		 * 8 bytes at a time (this check reads every byte of input; byte
