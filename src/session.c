@@ -52,7 +52,6 @@ int sessions_new(Sessions **ret, Store *store, size_t max_entries, int64_t max_a
 static void entry_free(void *p)
 {
 	Entry *e = p;
-	free(e->key);
 	free(e->peer);
 	free(e->proto);
 	free(e->cipher);
@@ -216,14 +215,11 @@ Entry *sessions_entry_create(Sessions *s, EntryKind kind, const ProgInfo *prog, 
 	Slice k = make_key(s, kind, prog, pid, ep);
 	if (!k.p)
 		return NULL;
-	Entry *e = calloc(1, sizeof(*e));
+	/* the key lives after the entry: one allocation instead of two */
+	Entry *e = calloc(1, sizeof(*e) + k.n);
 	if (!e)
 		return NULL;
-	e->key = malloc(k.n);
-	if (!e->key) {
-		free(e);
-		return NULL;
-	}
+	e->key = (char *)(e + 1);
 	memcpy(e->key, k.p, k.n);
 	e->keylen = k.n;
 	e->hash = htable_hash(&s->map, e->key, k.n);

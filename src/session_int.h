@@ -30,7 +30,7 @@ struct Entry {
 	Entry *prev, *next; /* LRU list of its kind, most recent first */
 	EntryKind kind;
 	uint64_t hash;          /* of key, in Sessions.map */
-	char *key;              /* see make_key() */
+	char *key;              /* see make_key(); in the same allocation, after the entry */
 	size_t keylen;
 	const ProgInfo *prog;
 	int64_t last_ts;
