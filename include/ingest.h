@@ -94,9 +94,11 @@ int64_t ingest_last_event_usec(const Ingest *in);
  * hook) in a second thread, in the same order and with the same result.
  * Until ingest_pipeline_stop() the caller must not touch the store, the
  * peers or anything the clock hook touches without ingest_sync() first.
+ * block_size: bytes per queue block, 0 for the default (16 KiB; the tests
+ * use small blocks, so that records often do not fit one).
  * Return: 0, or a negative errno (the lines are then applied in the
  * caller's thread, as before). */
-int ingest_pipeline_start(Ingest *in);
+int ingest_pipeline_start(Ingest *in, size_t block_size);
 /* ingest_sync - wait until every line handed in so far is applied */
 void ingest_sync(Ingest *in);
 /* ingest_pipeline_stop - apply what is pending, end the second thread */

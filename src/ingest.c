@@ -648,13 +648,14 @@ void ingest_oversized(Ingest *in)
 #define PIPE_BLOCK (16 * 1024)
 #define PIPE_BLOCKS 8
 
-int ingest_pipeline_start(Ingest *in)
+int ingest_pipeline_start(Ingest *in, size_t block_size)
 {
 	if (in->queue)
 		return 0;
 	in->last_clock_usec = 0;
 	in->shown = in->n;
-	int r = queue_new(&in->queue, PIPE_BLOCK, PIPE_BLOCKS, consume, in);
+	int r = queue_new(&in->queue, block_size ? (block_size + 63) & ~(size_t)63 : PIPE_BLOCK, PIPE_BLOCKS,
+			  consume, in);
 	if (r < 0)
 		return r;
 	in->counts_apart = true;

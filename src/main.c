@@ -320,7 +320,7 @@ static int read_all_piped(Daemon *d, bool progress)
 	 * reading thread hardly does). */
 	if (pipe)
 		mallopt(M_ARENA_MAX, 1);
-	if (pipe && ingest_pipeline_start(d->ingest) < 0)
+	if (pipe && ingest_pipeline_start(d->ingest, 0) < 0)
 		log_debug("no second thread; parsing and counting in one");
 	else if (pipe)
 		log_debug("parsing in this thread, counting in a second thread");
