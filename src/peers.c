@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "metrics.h"
 #include "peers_int.h"
@@ -652,6 +653,22 @@ int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_u
 	return 0;
 }
 
+/* huge_pages - ask for 2 MB pages inside a large array about to be
+ * written whole: 10 k peers' statistics are 20 MB, and 4 KB page faults
+ * were a sixth of the report's time on a VM. A hint only. */
+static void huge_pages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t huge = 2u << 20;
+	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), b = ((uintptr_t)p + n) & ~(huge - 1);
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 static int stats_cmp(const void *a, const void *b)
 {
 	return strcmp(((const PeerStats *)a)->key, ((const PeerStats *)b)->key);
@@ -665,9 +682,11 @@ int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_use
 	if (w < 0)
 		return -ERANGE;
 	Table *t = &p->t[dir];
-	PeerStats *v = malloc((t->n ? t->n : 1) * sizeof(*v));
+	size_t bytes = (t->n ? t->n : 1) * sizeof(PeerStats);
+	PeerStats *v = calloc(1, bytes);
 	if (!v)
 		return -ENOMEM;
+	huge_pages(v, bytes);
 	size_t n = 0;
 	int32_t end = end_hour(p, now_usec);
 	uint16_t pos[COMBO_MAX] = { 0 };
