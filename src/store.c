@@ -72,12 +72,32 @@ static inline size_t clamp_len(Slice v)
 	return v.p ? utf8_cut(v.p, v.n, STORE_LABEL_MAX) : 0;
 }
 
+_Static_assert(STORE_LABEL_MAX < 256, "key_hash packs a value's length in one byte");
+
+/* key_hash - of the family and the (clamped) values. Short keys, nearly
+ * all of them, are packed with their lengths and hashed in one call: a
+ * call per value cost twice as much for the four or five short values of
+ * a typical series. */
 static uint64_t key_hash(const Store *s, unsigned family, const Slice *values, unsigned n)
 {
-	uint64_t h = htable_hash(&s->map, &family, sizeof(family));
-	for (unsigned i = 0; i < n; i++)
-		h = hash64(values[i].p ? values[i].p : "", clamp_len(values[i]), h ^ (i + 1));
-	return h;
+	unsigned char packed[256];
+	size_t k = 0;
+	memcpy(packed, &family, sizeof(family));
+	k += sizeof(family);
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = clamp_len(values[i]);
+		if (k + 1 + len > sizeof(packed)) {
+			uint64_t h = htable_hash(&s->map, &family, sizeof(family));
+			for (unsigned j = 0; j < n; j++)
+				h = hash64(values[j].p ? values[j].p : "", clamp_len(values[j]), h ^ (j + 1));
+			return h;
+		}
+		packed[k++] = (unsigned char)len;
+		if (len)
+			memcpy(packed + k, values[i].p, len);
+		k += len;
+	}
+	return htable_hash(&s->map, packed, k);
 }
 
 typedef struct Key {
