@@ -6,7 +6,7 @@
 #   2. clang with ASan+UBSan: the suites that exercise our C code in-process
 #      or through the daemon
 #   3. clang with TSan: the corpus suite, whose --once, report and backfill
-#      runs count in a second thread (--source.pipeline)
+#      runs count in a second thread (--source.pipeline), and the queue's test
 #   4. clang with libFuzzer: each fuzz target for a short run from its corpus
 # Ends with one line "N passed, N failed, N skipped" (a skipped test, e.g. one
 # whose tool is missing, is not counted as passed).
@@ -46,6 +46,8 @@ CC=clang meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=fal
   -Dbuildtype=debug >/dev/null || exit 1
 ninja -C build-tsan || exit 1
 TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan --suite corpus --timeout-multiplier 3
+cp build-tsan/meson-logs/testlog.json build-tsan/meson-logs/testlog-corpus.json
+TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan unit-queue --timeout-multiplier 3
 
 echo "== clang, libFuzzer (${fuzz_seconds}s per target)"
 CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
@@ -72,7 +74,7 @@ for t in $(find build-fuzz -maxdepth 3 -type f -executable -name 'fuzz-*' ! -nam
 done
 
 python3 - "$fuzz_pass" "$fuzz_fail" build-ci/meson-logs/testlog-gcc.json build-asan/meson-logs/testlog.json \
-  build-tsan/meson-logs/testlog.json <<'PY'
+  build-tsan/meson-logs/testlog-corpus.json build-tsan/meson-logs/testlog.json <<'PY'
 import json, sys
 passed, failed, skipped = int(sys.argv[1]), int(sys.argv[2]), 0
 for path in sys.argv[3:]:
