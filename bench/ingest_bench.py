@@ -279,9 +279,10 @@ def main():
 	print("  load    %.2f %.2f %.2f at start (other work on the machine inflates wall times)" % load)
 	print("  input   genlog.py --lines %d --hosts %d --seed %d" % (a.lines, a.hosts, a.seed))
 	print()
-	print("File ingest: --once --source.start=beginning, median of %d runs (one core)" % a.runs)
+	print("File ingest: --once --source.start=beginning, median of %d runs (two threads with 2+ CPUs:"
+	      " --source.pipeline)" % a.runs)
 	print("  lines/s and MB/s are per wall-clock second; lines/CPUs and MB/CPUs divide by user+system")
-	print("  CPU time, i.e. the rate on an otherwise idle core.")
+	print("  CPU time, i.e. the rate per core of work (both threads' CPU counts).")
 	print("  %-8s %9s %7s %7s %10s %7s %7s %10s %8s %9s" % ("format", "lines", "MB", "wall s", "lines/s", "MB/s",
 							      "CPU s", "lines/CPUs", "MB/CPUs", "peak RSS"))
 	for fmt, n, size, wall, cpu, rss, lo, hi in rows:
