@@ -439,12 +439,16 @@ _Static_assert(_G_MAX <= 32 && _R_MAX <= 256, "EvHead.mask and EvHead.rule");
 
 #define EV_ALIGN(n) (((n) + 7) & ~(size_t)7)
 
-/* put - copy a fixed-size record into the queue; false: no room at all */
+/* put - copy a fixed-size record into the queue. false: larger than a
+ * block (tiny test blocks); the consumer is then idle, and the caller
+ * applies the record itself. */
 static bool put(Ingest *in, const void *rec, size_t n)
 {
 	void *p = queue_reserve(in->queue, n);
-	if (!p)
+	if (!p) {
+		queue_sync(in->queue);
 		return false;
+	}
 	memcpy(p, rec, n);
 	queue_commit(in->queue, n);
 	return true;
@@ -468,8 +472,10 @@ static void emit_clock(Ingest *in, int64_t ts)
 		return;
 	in->last_clock_usec = ts;
 	EvClock c = { .h = { .size = sizeof(c), .kind = EV_CLOCK, .ts = ts }, .n = in->n };
-	if (!put(in, &c, sizeof(c)))
+	if (!put(in, &c, sizeof(c))) {
+		in->shown = c.n; /* as consume() does */
 		back_clock(in, ts);
+	}
 }
 
 static void emit_unrecognized(Ingest *in, const ProgInfo *pi)

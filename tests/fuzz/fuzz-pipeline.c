@@ -5,7 +5,9 @@
  * blocks are small (the first byte picks 64 to 1024 bytes), so records
  * often fill a block, wrap the ring, or do not fit at all and take the
  * path that applies them after a sync. The first byte also picks the
- * session and peer limits and a long --source.max-line-length.
+ * session and peer limits and a long --source.max-line-length. A clock
+ * hook, as backfill has, renders the metrics at each new stamp: the two
+ * runs must see the same store at the same points of the log.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +37,26 @@ static void feed(Ingest *in, size_t max_line, const uint8_t *data, size_t size)
 	}
 }
 
-/* run - metrics then the JSON report into out; false if it could not start */
+typedef struct Clock {
+	Store *store;
+	Buf *out;
+	int64_t last;
+} Clock;
+
+/* on_clock - at each new stamp (the pipeline hands on only new ones), the
+ * metrics as the back half has them */
+static void on_clock(void *userdata, int64_t ts)
+{
+	Clock *c = userdata;
+	if (ts == c->last)
+		return;
+	c->last = ts;
+	buf_printf(c->out, "@%lld\n", (long long)ts);
+	expo_render(c->store, EXPO_TEXT, false, c->out);
+}
+
+/* run - the metrics at each stamp, then at the end, then the JSON report,
+ * into out; false if it could not start */
 static bool run(const uint8_t *data, size_t size, uint8_t knobs, size_t block, Buf *out)
 {
 	Store *store = NULL;
@@ -51,6 +72,9 @@ static bool run(const uint8_t *data, size_t size, uint8_t knobs, size_t block, B
 	    peers_new(&p, store, &pc) < 0)
 		goto done;
 	ingest_set_peers(in, p);
+	Clock clock = { store, out, 0 };
+	if (knobs & 0x80)
+		ingest_set_clock_hook(in, on_clock, &clock);
 	if (block && ingest_pipeline_start(in, block) < 0)
 		goto done;
 	feed(in, c.max_line, data, size);
