@@ -17,7 +17,8 @@ typedef struct Queue Queue;
 /* called in the consumer thread with one published block of records */
 typedef void (*QueueConsumeFn)(void *userdata, const char *records, size_t n);
 
-/* queue_new - n_blocks blocks of block_size bytes and the consumer thread.
+/* queue_new - n_blocks blocks of block_size bytes (rounded up to a multiple
+ * of 64, so that each starts on a cache line) and the consumer thread.
  * Return: 0, -ENOMEM, or the error of pthread_create() (negative). */
 int queue_new(Queue **ret, size_t block_size, size_t n_blocks, QueueConsumeFn fn, void *userdata);
 /* queue_free - publish what is pending, wait for the consumer, join it. */

@@ -660,8 +660,7 @@ int ingest_pipeline_start(Ingest *in, size_t block_size)
 		return 0;
 	in->last_clock_usec = 0;
 	in->shown = in->n;
-	int r = queue_new(&in->queue, block_size ? (block_size + 63) & ~(size_t)63 : PIPE_BLOCK, PIPE_BLOCKS,
-			  consume, in);
+	int r = queue_new(&in->queue, block_size ? block_size : PIPE_BLOCK, PIPE_BLOCKS, consume, in);
 	if (r < 0)
 		return r;
 	in->counts_apart = true;

@@ -127,9 +127,9 @@ int queue_new(Queue **ret, size_t block_size, size_t n_blocks, QueueConsumeFn fn
 	memset(q, 0, sizeof(*q));
 	q->fn = fn;
 	q->userdata = userdata;
-	q->block_size = block_size;
+	q->block_size = (block_size + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1); /* blocks start on a line */
 	q->n_blocks = n_blocks;
-	q->mem = aligned_alloc(CACHE_LINE, block_size * n_blocks); /* block_size: a multiple of 64 */
+	q->mem = aligned_alloc(CACHE_LINE, q->block_size * n_blocks);
 	q->used = calloc(n_blocks, sizeof(*q->used));
 	if (!q->mem || !q->used || pthread_mutex_init(&q->lock, NULL) != 0) {
 		free(q->mem);

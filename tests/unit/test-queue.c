@@ -97,6 +97,11 @@ static void test_too_big(void)
 	check(queue_reserve(q, 128) != NULL);
 	queue_free(q);
 	check_u64(s.blocks, 0); /* nothing committed: nothing consumed */
+	/* a block size is rounded up to whole cache lines */
+	require(queue_new(&q, 100, 4, consume, &s) == 0);
+	check(queue_reserve(q, 128) != NULL);
+	check(queue_reserve(q, 129) == NULL);
+	queue_free(q);
 }
 
 static void test_sync_empty(void)
