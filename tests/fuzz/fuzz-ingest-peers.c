@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "expo.h"
+#include "feed.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "peers.h"
@@ -19,20 +20,6 @@
 #include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void feed(Ingest *in, size_t max_line, const uint8_t *data, size_t size)
-{
-	const char *p = (const char *)data, *end = p + size;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n > max_line)
-			ingest_oversized(in);
-		else
-			ingest_line(in, p, n);
-		p += n + 1;
-	}
-}
 
 /* reports - every format; a failure other than out of memory is a bug */
 static void reports(Peers *p, Buf *out)
@@ -63,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ingest_new(&in, store, &c, NULL) < 0 || peers_new(&p, store, &pc) < 0 || peers_new(&again, NULL, &pc) < 0)
 		goto done;
 	ingest_set_peers(in, p);
-	feed(in, c.max_line, data, size);
+	fuzz_feed(in, c.max_line, data, size);
 	expo_render(store, EXPO_TEXT, false, &out);
 	reports(p, &out);
 	buf_clear(&out);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "expo.h"
+#include "feed.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "store.h"
@@ -32,16 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		store_free(store);
 		return 0;
 	}
-	const char *p = (const char *)data, *end = p + size;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n > c.max_line)
-			ingest_oversized(in);
-		else
-			ingest_line(in, p, n);
-		p += n + 1;
-	}
+	fuzz_feed(in, c.max_line, data, size);
 	Buf out = BUF_NULL;
 	expo_render(store, EXPO_TEXT, false, &out);
 	expo_render(store, EXPO_OPENMETRICS, true, &out);

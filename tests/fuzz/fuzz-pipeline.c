@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "expo.h"
+#include "feed.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "peers.h"
@@ -22,20 +23,6 @@
 #include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void feed(Ingest *in, size_t max_line, const uint8_t *data, size_t size)
-{
-	const char *p = (const char *)data, *end = p + size;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n > max_line)
-			ingest_oversized(in);
-		else
-			ingest_line(in, p, n);
-		p += n + 1;
-	}
-}
 
 typedef struct Clock {
 	Store *store;
@@ -77,7 +64,7 @@ static bool run(const uint8_t *data, size_t size, uint8_t knobs, size_t block, B
 		ingest_set_clock_hook(in, on_clock, &clock);
 	if (block && ingest_pipeline_start(in, block) < 0)
 		goto done;
-	feed(in, c.max_line, data, size);
+	fuzz_feed(in, c.max_line, data, size);
 	ingest_pipeline_stop(in);
 	expo_render(store, EXPO_TEXT, false, out);
 	buf_puts(out, "\n----\n");
