@@ -439,59 +439,6 @@ _Static_assert(_G_MAX <= 32 && _R_MAX <= 256, "EvHead.mask and EvHead.rule");
 
 #define EV_ALIGN(n) (((n) + 7) & ~(size_t)7)
 
-/* put - copy a fixed-size record into the queue. false: larger than a
- * block (tiny test blocks); the consumer is then idle, and the caller
- * applies the record itself. */
-static bool put(Ingest *in, const void *rec, size_t n)
-{
-	void *p = queue_reserve(in->queue, n);
-	if (!p) {
-		queue_sync(in->queue);
-		return false;
-	}
-	memcpy(p, rec, n);
-	queue_commit(in->queue, n);
-	return true;
-}
-
-static void emit_prog(Ingest *in, const ProgInfo *pi)
-{
-	EvHead h = { .size = sizeof(h), .kind = EV_PROG, .pi = pi };
-	if (!in->queue || !put(in, &h, sizeof(h)))
-		back_prog(in, pi);
-}
-
-static void emit_clock(Ingest *in, int64_t ts)
-{
-	if (!in->queue) {
-		back_clock(in, ts);
-		return;
-	}
-	/* The same stamp again changes nothing in the backfill's clock. */
-	if (ts == in->last_clock_usec)
-		return;
-	in->last_clock_usec = ts;
-	EvClock c = { .h = { .size = sizeof(c), .kind = EV_CLOCK, .ts = ts }, .n = in->n };
-	if (!put(in, &c, sizeof(c))) {
-		in->shown = c.n; /* as consume() does */
-		back_clock(in, ts);
-	}
-}
-
-static void emit_unrecognized(Ingest *in, const ProgInfo *pi)
-{
-	EvHead h = { .size = sizeof(h), .kind = EV_UNRECOGNIZED, .pi = pi };
-	if (!in->queue || !put(in, &h, sizeof(h)))
-		back_unrecognized(in, pi);
-}
-
-static void emit_sweep(Ingest *in, int64_t ts)
-{
-	EvHead h = { .size = sizeof(h), .kind = EV_SWEEP, .ts = ts };
-	if (!in->queue || !put(in, &h, sizeof(h)))
-		back_sweep(in, ts);
-}
-
 static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const Match *m)
 {
 	if (!in->queue) {
@@ -538,47 +485,96 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 	queue_commit(in->queue, n);
 }
 
-/* consume - the consumer thread's side: each record to the back half */
+/* apply - one record to the back half: in the consumer thread, or in the
+ * caller's when there is no queue or the record does not fit a block */
+static void apply(Ingest *in, const char *rec)
+{
+	EvHead h;
+	memcpy(&h, rec, sizeof(h));
+	switch (h.kind) {
+	case EV_CLOCK: {
+		EvClock c;
+		memcpy(&c, rec, sizeof(c));
+		in->shown = c.n;
+		back_clock(in, h.ts);
+		break;
+	}
+	case EV_PROG:
+		back_prog(in, h.pi);
+		break;
+	case EV_UNRECOGNIZED:
+		back_unrecognized(in, h.pi);
+		break;
+	case EV_SWEEP:
+		back_sweep(in, h.ts);
+		break;
+	case EV_LINE: {
+		const uint32_t *off = (const uint32_t *)(rec + sizeof(h));
+		const char *host = (const char *)(off + 2 * h.n_groups), *span = host + h.host_n;
+		LogLine ll = { .ts_usec = h.ts, .host = { host, h.host_n }, .prog = h.pi->prog,
+			       .msg = { span, h.span_n }, .pid = h.pid, .line = SLICE_NULL };
+		Match m;
+		memset(&m, 0, sizeof(m)); /* every group SLICE_NULL */
+		m.rule = (RuleId)h.rule;
+		for (uint32_t bits = h.mask; bits; bits &= bits - 1, off += 2)
+			m.g[__builtin_ctz(bits)] = (Slice){ span + off[0], off[1] };
+		back_line(in, h.pi, &ll, &m);
+		break;
+	}
+	}
+}
+
+/* consume - the consumer thread's side: each record of a block in turn */
 static void consume(void *userdata, const char *p, size_t n)
 {
 	Ingest *in = userdata;
-	const char *end = p + n;
-	while (p < end) {
-		EvHead h;
-		memcpy(&h, p, sizeof(h));
-		switch (h.kind) {
-		case EV_CLOCK: {
-			EvClock c;
-			memcpy(&c, p, sizeof(c));
-			in->shown = c.n;
-			back_clock(in, h.ts);
-			break;
-		}
-		case EV_PROG:
-			back_prog(in, h.pi);
-			break;
-		case EV_UNRECOGNIZED:
-			back_unrecognized(in, h.pi);
-			break;
-		case EV_SWEEP:
-			back_sweep(in, h.ts);
-			break;
-		case EV_LINE: {
-			const uint32_t *off = (const uint32_t *)(p + sizeof(h));
-			const char *host = (const char *)(off + 2 * h.n_groups), *span = host + h.host_n;
-			LogLine ll = { .ts_usec = h.ts, .host = { host, h.host_n }, .prog = h.pi->prog,
-				       .msg = { span, h.span_n }, .pid = h.pid, .line = SLICE_NULL };
-			Match m;
-			memset(&m, 0, sizeof(m)); /* every group SLICE_NULL */
-			m.rule = (RuleId)h.rule;
-			for (uint32_t bits = h.mask; bits; bits &= bits - 1, off += 2)
-				m.g[__builtin_ctz(bits)] = (Slice){ span + off[0], off[1] };
-			back_line(in, h.pi, &ll, &m);
-			break;
-		}
-		}
-		p += h.size;
+	for (const char *end = p + n; p < end; p += ((const EvHead *)p)->size)
+		apply(in, p);
+}
+
+/* emit - a fixed-size record (not EV_LINE) to the back half: queued, or
+ * applied here without a queue or when it is larger than a block (tiny
+ * test blocks; the consumer is idle after the sync) */
+static void emit(Ingest *in, const void *rec, size_t n)
+{
+	void *p = in->queue ? queue_reserve(in->queue, n) : NULL;
+	if (p) {
+		memcpy(p, rec, n);
+		queue_commit(in->queue, n);
+		return;
 	}
+	if (in->queue)
+		queue_sync(in->queue);
+	apply(in, rec);
+}
+
+static void emit_prog(Ingest *in, const ProgInfo *pi)
+{
+	EvHead h = { .size = sizeof(h), .kind = EV_PROG, .pi = pi };
+	emit(in, &h, sizeof(h));
+}
+
+/* emit_clock - the clock hook's stamp; the same stamp again changes nothing
+ * in the backfill's clock, so only new ones are handed on */
+static void emit_clock(Ingest *in, int64_t ts)
+{
+	if (ts == in->last_clock_usec)
+		return;
+	in->last_clock_usec = ts;
+	EvClock c = { .h = { .size = sizeof(c), .kind = EV_CLOCK, .ts = ts }, .n = in->n };
+	emit(in, &c, sizeof(c));
+}
+
+static void emit_unrecognized(Ingest *in, const ProgInfo *pi)
+{
+	EvHead h = { .size = sizeof(h), .kind = EV_UNRECOGNIZED, .pi = pi };
+	emit(in, &h, sizeof(h));
+}
+
+static void emit_sweep(Ingest *in, int64_t ts)
+{
+	EvHead h = { .size = sizeof(h), .kind = EV_SWEEP, .ts = ts };
+	emit(in, &h, sizeof(h));
 }
 
 /* handle - the front half of one record */
