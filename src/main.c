@@ -14,8 +14,8 @@
  *	configuration error.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>

@@ -54,29 +54,23 @@ static inline bool word_printable(uint64_t w)
 	return ((w | below_space | is_del) & high) == 0;
 }
 
-/* block_printable - whether the 16 bytes at p are printable ASCII. GCC's
- * vector extension (clang has it too) compiles to two compares and a mask
- * test with SSE2 or NEON, and to plain code elsewhere. */
-typedef unsigned char U8x16 __attribute__((vector_size(16)));
-typedef signed char S8x16 __attribute__((vector_size(16)));
-static inline bool block_printable(const unsigned char *p)
-{
-	U8x16 v;
-	memcpy(&v, p, sizeof(v));
-	S8x16 bad = (v < 0x20) | (v > 0x7e);
-	uint64_t half[2];
-	memcpy(half, &bad, sizeof(half));
-	return (half[0] | half[1]) == 0;
-}
-
 /* bad_bytes - the bytes at p (16) that are not printable ASCII, as signed
  * bytes: 0x80..0xff are negative, so one signed compare and one equality
- * find them all (SSE2's pcmpgtb is signed; unsigned takes more). */
+ * find them all. GCC's vector extension (clang has it too) compiles this
+ * to SSE2 or NEON, and to plain code elsewhere. */
+typedef signed char S8x16 __attribute__((vector_size(16)));
 static inline S8x16 bad_bytes(const unsigned char *p)
 {
 	S8x16 v;
 	memcpy(&v, p, sizeof(v));
 	return (v < 0x20) | (v == 0x7f);
+}
+
+static inline bool none(S8x16 bad)
+{
+	uint64_t half[2];
+	memcpy(half, &bad, sizeof(half));
+	return (half[0] | half[1]) == 0;
 }
 
 bool utf8_clean(const char *s, size_t n)
@@ -88,16 +82,14 @@ bool utf8_clean(const char *s, size_t n)
 		S8x16 bad = bad_bytes(end - 16);
 		for (const unsigned char *q = p; end - q >= 16; q += 16)
 			bad |= bad_bytes(q);
-		uint64_t half[2];
-		memcpy(half, &bad, sizeof(half));
-		if ((half[0] | half[1]) == 0)
+		if (none(bad))
 			return true;
 	}
 	while (p < end) {
 		/* Log lines are nearly all printable ASCII: take those 16, then
 		 * 8 bytes at a time (this check reads every byte of input; byte
 		 * by byte it was 10% of --once). */
-		if (end - p >= 16 && block_printable(p)) {
+		if (end - p >= 16 && none(bad_bytes(p))) {
 			p += 16;
 			continue;
 		}

@@ -3,12 +3,12 @@
  */
 #include <errno.h>
 #include <sched.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
