@@ -654,7 +654,6 @@ int ingest_pipeline_start(Ingest *in, size_t block_size)
 {
 	if (in->queue)
 		return 0;
-	in->last_clock_usec = 0;
 	in->shown = in->n;
 	int r = queue_new(&in->queue, block_size ? block_size : PIPE_BLOCK, PIPE_BLOCKS, consume, in);
 	if (r < 0)
