@@ -99,6 +99,8 @@ int64_t ingest_last_event_usec(const Ingest *in);
  * Return: 0, or a negative errno (the lines are then applied in the
  * caller's thread, as before). */
 int ingest_pipeline_start(Ingest *in, size_t block_size);
+/* ingest_pipelined - whether a second thread applies the lines */
+bool ingest_pipelined(const Ingest *in);
 /* ingest_sync - wait until every line handed in so far is applied */
 void ingest_sync(Ingest *in);
 /* ingest_pipeline_stop - apply what is pending, end the second thread */

@@ -662,6 +662,11 @@ int ingest_pipeline_start(Ingest *in, size_t block_size)
 	return 0;
 }
 
+bool ingest_pipelined(const Ingest *in)
+{
+	return in->queue != NULL;
+}
+
 void ingest_sync(Ingest *in)
 {
 	if (in->queue)

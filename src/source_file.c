@@ -14,7 +14,7 @@
 #include <zlib.h>
 
 #include "buf.h"
-#include "config.h"
+#include "gz.h"
 #include "log.h"
 #include "logline.h"
 #include "macro.h"
@@ -23,127 +23,12 @@
 #include "statefile.h"
 #include "util.h"
 
-#if HAVE_ISAL
-#include <isa-l/igzip_lib.h>
-#endif
 
 #define READ_CHUNK (64 * 1024)     /* ~500 lines: the deadline is checked per chunk */
 #define HEAD_HASH_BYTES 256          /* identity of a file: hash of its first bytes */
 #define STATE_MAX 4096
 #define RECHECK_USEC (1 * USEC_PER_SEC) /* path check when inotify is silent (NFS) */
 #define RETRY_MAX_USEC (60 * USEC_PER_SEC) /* longest wait between opens of a file we may not read */
-
-/*
- * GzReader - a .gz file read whole, once, as a stream of decompressed bytes.
- * With ISA-L (HAVE_ISAL) its inflate does the work: zlib's inflate alone
- * took about as long as parsing the lines (0.70 s against 0.14 s of CPU for
- * the 139 MB benchmark log), which made a .gz log twice as slow as the
- * plain file. Members of a concatenated gzip file are read one after the
- * other, as gzread() does.
- */
-#if HAVE_ISAL
-typedef struct GzReader {
-	int fd;
-	const char *error;
-	struct inflate_state st;
-	uint8_t in[READ_CHUNK];
-} GzReader;
-
-static GzReader *gz_open(int fd)
-{
-	GzReader *g = malloc(sizeof(*g));
-	if (!g)
-		return NULL;
-	g->fd = fd;
-	g->error = NULL;
-	isal_inflate_init(&g->st);
-	g->st.crc_flag = ISAL_GZIP;
-	return g;
-}
-
-/* gz_read - up to n decompressed bytes; 0 at the end, -EIO (g->error) on
- * corrupt or truncated input, or a read(2) error. What was decompressed
- * before the damage is returned first. */
-static ssize_t gz_read(GzReader *g, char *out, size_t n)
-{
-	struct inflate_state *st = &g->st;
-	if (g->error)
-		return -EIO;
-	st->next_out = (uint8_t *)out;
-	st->avail_out = (uint32_t)MIN(n, (size_t)UINT32_MAX);
-	while (st->avail_out > 0) {
-		if (st->avail_in == 0) {
-			ssize_t k = read(g->fd, g->in, sizeof(g->in));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				return -errno;
-			if (k == 0) {
-				if (st->block_state == ISAL_BLOCK_FINISH)
-					break;
-				g->error = "unexpected end of file";
-				break;
-			}
-			st->next_in = g->in;
-			st->avail_in = (uint32_t)k;
-		}
-		if (st->block_state == ISAL_BLOCK_FINISH) {
-			if (st->next_in[0] != 0x1f)
-				break; /* trailing garbage after a member ends the file, as in gzread() */
-			uint8_t *next_in = st->next_in;
-			uint32_t avail_in = st->avail_in;
-			isal_inflate_reset(st);
-			st->crc_flag = ISAL_GZIP;
-			st->next_in = next_in;
-			st->avail_in = avail_in;
-		}
-		if (isal_inflate(st) != ISAL_DECOMP_OK) {
-			g->error = "invalid or corrupt gzip data";
-			break;
-		}
-	}
-	size_t got = n - st->avail_out;
-	return got > 0 || !g->error ? (ssize_t)got : -EIO;
-}
-
-static void gz_close(GzReader *g)
-{
-	close(g->fd);
-	free(g);
-}
-#else
-typedef struct GzReader {
-	gzFile f;
-	const char *error;
-} GzReader;
-
-static GzReader *gz_open(int fd)
-{
-	GzReader *g = malloc(sizeof(*g));
-	if (g && !(g->f = gzdopen(fd, "rb"))) {
-		free(g);
-		g = NULL;
-	}
-	return g;
-}
-
-static ssize_t gz_read(GzReader *g, char *out, size_t n)
-{
-	int k = gzread(g->f, out, (unsigned)MIN(n, (size_t)INT_MAX));
-	int e = Z_OK;
-	const char *msg = gzerror(g->f, &e);
-	/* a truncated file ends with 0 and Z_BUF_ERROR, not with an error */
-	if (e != Z_OK)
-		g->error = e == Z_BUF_ERROR ? "unexpected end of file" : msg;
-	return k >= 0 ? k : -EIO;
-}
-
-static void gz_close(GzReader *g)
-{
-	gzclose(g->f);
-	free(g);
-}
-#endif
 
 typedef struct SourceFile {
 	Source base;
@@ -156,9 +41,11 @@ typedef struct SourceFile {
 	SourceStart start;
 	bool follow;
 	bool is_stdin;
-	bool eof;          /* stdin closed / gz done */
+	bool stream;       /* stdin, a pipe or a character device: no size, no offset, no rotation */
+	bool eof;          /* stream closed / gz done */
 	int fd;
-	GzReader *gz;
+	Gz *gz;
+	bool gz_started;   /* gz_ahead() was considered */
 	int inotify_fd;
 	dev_t dev;
 	ino_t ino;
@@ -203,8 +90,8 @@ static void set_up(SourceFile *f, bool up)
 static void close_file(SourceFile *f)
 {
 	if (f->gz) {
-		gz_close(f->gz);
-		f->gz = NULL;
+		f->gz = gz_close(f->gz);
+		f->gz_started = false;
 		f->fd = -1;
 	}
 	if (f->fd >= 0 && !f->is_stdin)
@@ -287,22 +174,29 @@ static int open_path(SourceFile *f, const char *path, bool from_start)
 		close(fd);
 		return r;
 	}
+	if (!S_ISREG(st.st_mode) && !f->follow) {
+		/* A pipe (report <(zcat mail.log.*.gz), /dev/stdin) is read to
+		 * its end like standard input: blocking, since with O_NONBLOCK
+		 * "no data yet" would end the read early and count a part of
+		 * it. The blocking open waits for a named pipe's writer. */
+		close(fd);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
 	unsigned char magic[2];
-	bool gz = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+	bool gz = S_ISREG(st.st_mode) && pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 	close_file(f);
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
+	/* Followed, a named pipe stays on inotify like a file (a writer such
+	 * as rsyslog's ompipe reopens it). */
+	f->stream = !S_ISREG(st.st_mode) && !f->follow;
 	if (gz) {
 		/* Rotated and compressed logs (mail.log.2.gz) are read whole, once. */
-		int dfd = dup(fd);
-		close(fd);
-		f->gz = dfd >= 0 ? gz_open(dfd) : NULL;
-		if (!f->gz) {
-			if (dfd >= 0)
-				close(dfd);
-			return -EIO;
-		}
-		f->fd = dfd;
+		if ((r = gz_open(&f->gz, fd)) < 0)
+			return r;
+		f->fd = fd;
 		return 0;
 	}
 	f->fd = fd;
@@ -355,7 +249,7 @@ static void note_opened(SourceFile *f)
 /* gz_end - at the end of a compressed file: was it whole? */
 static void gz_end(SourceFile *f)
 {
-	const char *msg = f->gz->error;
+	const char *msg = gz_error(f->gz);
 	if (msg) {
 		f->base.damaged = true;
 		/* zlib names a gzdopen()ed file "<fd:N>: "; we have its name */
@@ -369,10 +263,20 @@ static void gz_end(SourceFile *f)
 /* read_fd - read to EOF or deadline. Return 1 if the deadline cut it short. */
 static int read_fd(SourceFile *f, int64_t deadline)
 {
+	if (f->gz && !f->gz_started) {
+		f->gz_started = true;
+		/* While a second thread counts, this one would otherwise
+		 * inflate and parse in turn, the slower half by far. A third
+		 * thread pays only with a third CPU: on two, three threads
+		 * took as long as two (bench/goals.sh). */
+		if (ingest_pipelined(f->ingest) && cpus_available() > 2 && gz_ahead(f->gz) < 0)
+			log_debug("source %s: inflating in the reading thread", f->path);
+	}
 	for (;;) {
 		ssize_t n;
+		const char *p = f->chunk;
 		if (f->gz) {
-			n = gz_read(f->gz, f->chunk, READ_CHUNK);
+			n = gz_next(f->gz, &p);
 			if (n < 0) {
 				gz_end(f);
 				return 0;
@@ -390,13 +294,22 @@ static int read_fd(SourceFile *f, int64_t deadline)
 		if (n == 0) {
 			if (f->gz)
 				gz_end(f);
-			if (f->is_stdin)
+			if (f->stream)
 				f->eof = true;
 			if (!f->follow)
 				flush_partial(f);
 			return 0;
 		}
-		feed(f, f->offset, f->chunk, (size_t)n);
+		if (f->stream && f->offset == 0 && n >= 2 && (unsigned char)f->chunk[0] == 0x1f &&
+		    (unsigned char)f->chunk[1] == 0x8b) {
+			/* A pipe cannot be peeked at before it is read, as a file is */
+			log_warn("%s is gzip-compressed data on a pipe, which is not decompressed: name the .gz file, "
+				 "or decompress it into the pipe (zcat)", f->path);
+			f->base.damaged = true;
+			f->eof = true;
+			return 0;
+		}
+		feed(f, f->offset, p, (size_t)n);
 		f->offset += n;
 		if (now_monotonic_usec() >= deadline)
 			return 1;
@@ -442,7 +355,7 @@ static void check_path(SourceFile *f)
 	if (f->gz)
 		return;
 	struct stat fst;
-	if (fstat(f->fd, &fst) == 0 && fst.st_size < f->offset) {
+	if (fstat(f->fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size < f->offset) {
 		log_info("source %s: truncated, reading from the start", f->path);
 		lseek(f->fd, 0, SEEK_SET);
 		f->offset = f->line_start = 0;
@@ -476,7 +389,7 @@ static int sf_process(Source *s, int64_t deadline)
 				set_up(f, false);
 			}
 		}
-		if (f->is_stdin || f->gz || f->eof)
+		if (f->stream || f->gz || f->eof)
 			return 0;
 		ino_t ino = f->ino;
 		int fd = f->fd;
@@ -492,7 +405,7 @@ static int sf_process(Source *s, int64_t deadline)
 static int sf_fd(Source *s)
 {
 	SourceFile *f = (SourceFile *)s;
-	if (f->is_stdin)
+	if (f->stream)
 		return f->eof ? -1 : f->fd;
 	return f->inotify_fd;
 }
@@ -500,14 +413,14 @@ static int sf_fd(Source *s)
 static int64_t sf_timeout(Source *s)
 {
 	SourceFile *f = (SourceFile *)s;
-	return f->follow && !f->is_stdin ? RECHECK_USEC : -1;
+	return f->follow && !f->stream ? RECHECK_USEC : -1;
 }
 
 /* State: "v1 <dev> <ino> <offset> <headlen> <headhash>\n" */
 static int sf_save_state(Source *s)
 {
 	SourceFile *f = (SourceFile *)s;
-	if (!f->state_dir || f->is_stdin || f->gz || f->fd < 0)
+	if (!f->state_dir || f->stream || f->gz || f->fd < 0)
 		return 0;
 	size_t hl;
 	uint64_t hh = head_hash(f->fd, &hl);
@@ -622,7 +535,7 @@ int source_file_new(Source **ret, Ingest *ingest, Store *store, const SourceFile
 		return -ENOMEM;
 	}
 	if (!strcmp(cfg->path, "-")) {
-		f->is_stdin = true;
+		f->is_stdin = f->stream = true;
 		f->fd = STDIN_FILENO;
 		/* --once reads standard input to its end: block for it. */
 		if (f->follow)
@@ -714,10 +627,12 @@ static int source_file_open_path(const SourceEnv *env, const char *path)
 
 /* first_timestamp - log time of the first parsable line of a plain or gzip
  * file (gzread passes plain files through), or INT64_MAX when there is none
- * (standard input, empty, unreadable). */
+ * (standard input or another pipe, whose bytes a peek would consume; empty;
+ * unreadable). */
 static int64_t first_timestamp(const char *path, size_t max_line)
 {
-	if (!strcmp(path, "-"))
+	struct stat st;
+	if (!strcmp(path, "-") || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return INT64_MAX;
 	int64_t ts = INT64_MAX;
 	LoglineClock *clk = NULL;

@@ -47,7 +47,7 @@ CC=clang meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=fal
 ninja -C build-tsan || exit 1
 TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan --suite corpus --timeout-multiplier 3
 cp build-tsan/meson-logs/testlog.json build-tsan/meson-logs/testlog-corpus.json
-TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan unit-queue --timeout-multiplier 3
+TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan unit-queue unit-gz --timeout-multiplier 3
 
 echo "== clang, libFuzzer (${fuzz_seconds}s per target)"
 CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \

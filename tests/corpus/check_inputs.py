@@ -8,6 +8,12 @@
 - The corpus split into 40 files, all named by --source.file (the limit was
   32): same counts.
 - A last line without its newline counts in --once and report.
+- A .gz of five gzip members and trailing garbage (1.4 MB inflated, more
+  than the pieces inflated ahead on 3 or more CPUs) counts five times the
+  corpus, with and without --source.pipeline; one damaged in its third
+  member counts the same lines before the damage either way.
+- A pipe named by path (report <(zcat ...), /dev/stdin, a named FIFO) is
+  read to its end even when the writer is slow: every line counts.
 
 usage: check_inputs.py BINARY MAILLOG
 """
@@ -17,6 +23,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 SESSIONS = 319      # inbound sessions of the corpus (ground truth)
 LINES = 2267        # its lines
@@ -50,9 +58,74 @@ def once(binary, files):
     return sessions, lines
 
 
-def report_sessions(binary, files):
-    d = json.loads(run(binary, ['report', '--format=json'] + files))
-    return sum(d['inbound']['totals']['sessions'].values())
+def once_run(binary, args):
+    """(inbound sessions, lines read, stderr) of --once with args"""
+    env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
+    r = subprocess.run([binary, '--once'] + args, capture_output=True, text=True, timeout=120, env=env)
+    sessions = lines = 0
+    for line in r.stdout.splitlines():
+        if line.startswith('postfix_tls_inbound_sessions_total{'):
+            sessions += int(float(line.rsplit(' ', 1)[1]))
+        elif line.startswith('postfix_tls_exporter_lines_read_total '):
+            lines = int(float(line.rsplit(' ', 1)[1]))
+    return sessions, lines, r.stderr
+
+
+def report_sessions(binary, files, pass_fds=()):
+    env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
+    r = subprocess.run([binary, 'report', '--format=json'] + files, capture_output=True, text=True,
+                       timeout=120, env=env, pass_fds=pass_fds)
+    if r.returncode != 0:
+        raise SystemExit(f'report {files} failed ({r.returncode}): {r.stderr}')
+    return sum(json.loads(r.stdout)['inbound']['totals']['sessions'].values())
+
+
+def slow_writer(data, open_w):
+    """Write data in 50 pieces with pauses, as zcat on a slow disk would:
+    a reader that took "nothing to read yet" for the end would stop early."""
+    def go():
+        with open_w() as w:
+            step = len(data) // 50 + 1
+            for i in range(0, len(data), step):
+                w.write(data[i:i + step])
+                w.flush()
+                time.sleep(0.01)
+    t = threading.Thread(target=go)
+    t.start()
+    return t
+
+
+def piped(binary, data, how):
+    """(inbound sessions, lines) of --once or report reading data through a
+    pipe named by path: an anonymous pipe as /dev/fd/N (what <(...) gives)
+    or a named FIFO."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if how.endswith('fifo'):
+            path = os.path.join(tmp, 'fifo')
+            os.mkfifo(path)
+            t = slow_writer(data, lambda: open(path, 'wb'))
+            fds = ()
+        else:
+            r, w = os.pipe()
+            t = slow_writer(data, lambda: os.fdopen(w, 'wb'))
+            path, fds = f'/dev/fd/{r}', (r,)
+        try:
+            if how.startswith('report'):
+                return report_sessions(binary, [path], pass_fds=fds)
+            env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
+            out = subprocess.run([binary, '--once', '--source.file=' + path], capture_output=True, text=True,
+                                 timeout=120, env=env, pass_fds=fds, check=True).stdout
+            sessions = lines = 0
+            for line in out.splitlines():
+                if line.startswith('postfix_tls_inbound_sessions_total{'):
+                    sessions += int(float(line.rsplit(' ', 1)[1]))
+                elif line.startswith('postfix_tls_exporter_lines_read_total '):
+                    lines = int(float(line.rsplit(' ', 1)[1]))
+            return sessions, lines
+        finally:
+            if fds:
+                os.close(fds[0])
+            t.join()
 
 
 def main():
@@ -93,6 +166,38 @@ def main():
             f.write(lines[last].rstrip(b'\n'))
         check('--once, last line without newline: (sessions, lines)', (SESSIONS, last + 1), once(binary, [cut]))
         check('report, last line without newline: sessions', SESSIONS, report_sessions(binary, [cut]))
+
+    data = b''.join(lines)
+    with tempfile.TemporaryDirectory() as tmp:
+        members = [gzip.compress(data) for _ in range(5)]
+        multi = os.path.join(tmp, 'multi.log.gz')
+        with open(multi, 'wb') as f:
+            f.write(b''.join(members) + b'garbage after the last member\n')
+        bad = bytearray(b''.join(members))
+        third = len(members[0]) * 2 + len(members[2]) // 2
+        bad[third:third + 64] = b'\xff' * 64
+        damaged = os.path.join(tmp, 'damaged.log.gz')
+        with open(damaged, 'wb') as f:
+            f.write(bad)
+        for how, flag in (('--source.pipeline', []), ('one thread', ['--no-source.pipeline'])):
+            s_, n_, _ = once_run(binary, ['--source.file=' + multi] + flag)
+            check(f'--once on 5 gzip members + garbage, {how}: (sessions, lines)', (5 * SESSIONS, 5 * LINES), (s_, n_))
+            _, n_, err = once_run(binary, ['--source.file=' + damaged] + flag)
+            check(f'--once on a .gz damaged in its third member, {how}: lines before the damage, message',
+                  (True, True), (2 * LINES <= n_ < 3 * LINES, 'is damaged' in err))
+            if flag:
+                check('the damaged .gz: the same lines with and without --source.pipeline', damaged_lines, n_)
+            else:
+                damaged_lines = n_
+
+    check('--once on a slow pipe by path: (sessions, lines)', (SESSIONS, LINES), piped(binary, data, 'once'))
+    check('report on a slow pipe by path: sessions', SESSIONS, piped(binary, data, 'report'))
+    check('--once on a named FIFO: (sessions, lines)', (SESSIONS, LINES), piped(binary, data, 'once-fifo'))
+    check('report on a named FIFO: sessions', SESSIONS, piped(binary, data, 'report-fifo'))
+    env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
+    r = subprocess.run([binary, 'report', '-'], input=gzip.compress(data), capture_output=True, timeout=120, env=env)
+    check('report on gzip data through a pipe: refused with a message',
+          (1, True), (r.returncode, b'gzip-compressed data on a pipe' in r.stderr))
     if failed:
         raise SystemExit(f'{len(failed)} check(s) failed')
 
