@@ -599,7 +599,7 @@ int source_file_new(Source **ret, Ingest *ingest, Store *store, const SourceFile
 static StrList arg_files;
 
 static const Flag source_file_flags[] = {
-	{ "source.file", FLAG_LIST, &arg_files, "PATH", NULL, "Log file to follow (repeatable; '-' reads standard input). Rotation by rename, copytruncate and re-creation is followed.", true },
+	{ "source.file", FLAG_LIST, &arg_files, "PATH", NULL, "Log file to follow (repeatable; '-' reads standard input, and a pipe named by path is read to its end like it). Rotation by rename, copytruncate and re-creation is followed.", true },
 	FLAG_END,
 };
 
