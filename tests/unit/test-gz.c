@@ -35,14 +35,14 @@ static char *make_text(size_t *ret_len)
 }
 
 /* gzip - one gzip member of text (zlib, windowBits 15 + 16) */
-static unsigned char *gzip(const char *text, size_t len, size_t *ret_len)
+static unsigned char *gzip(const char *in, size_t len, size_t *ret_len)
 {
 	z_stream z = { 0 };
 	require(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
 	size_t cap = deflateBound(&z, (uLong)len);
 	unsigned char *out = malloc(cap);
 	require(out);
-	z.next_in = (unsigned char *)text;
+	z.next_in = (unsigned char *)in;
 	z.avail_in = (uInt)len;
 	z.next_out = out;
 	z.avail_out = (uInt)cap;
@@ -63,6 +63,12 @@ static int file_with(const void *p, size_t n)
 	require(lseek(fd, 0, SEEK_SET) == 0);
 	return fd;
 }
+
+/* the fixture: the text and one gzip member of it */
+static char *text;
+static size_t tl;
+static unsigned char *member;
+static size_t ml;
 
 typedef struct Got {
 	char *data;
@@ -98,15 +104,12 @@ static Got inflate_all(const void *file, size_t n, bool ahead)
 
 static void test_members_and_garbage(void)
 {
-	size_t tl, ml;
-	char *text = make_text(&tl);
-	unsigned char *m = gzip(text, tl, &ml);
 	const char garbage[] = "trailing garbage after the last member\n";
 	size_t n = 3 * ml + sizeof(garbage);
 	unsigned char *file = malloc(n);
 	require(file);
 	for (int i = 0; i < 3; i++)
-		memcpy(file + (size_t)i * ml, m, ml);
+		memcpy(file + (size_t)i * ml, member, ml);
 	memcpy(file + 3 * ml, garbage, sizeof(garbage));
 	for (int ahead = 0; ahead < 2; ahead++) {
 		Got g = inflate_all(file, n, ahead);
@@ -118,14 +121,12 @@ static void test_members_and_garbage(void)
 		free(g.data);
 	}
 	free(file);
-	free(m);
-	free(text);
 }
 
 /* check_damaged - a truncated or corrupted file gives the text up to about
  * the damage, then -EIO and the reason; the same bytes with and without
  * the thread */
-static void check_damaged(const unsigned char *file, size_t n, const char *text, size_t tl, const char *why)
+static void check_damaged(const unsigned char *file, size_t n, const char *why)
 {
 	Got g[2];
 	for (int ahead = 0; ahead < 2; ahead++) {
@@ -150,37 +151,28 @@ static void check_damaged(const unsigned char *file, size_t n, const char *text,
 
 static void test_truncated(void)
 {
-	size_t tl, ml;
-	char *text = make_text(&tl);
-	unsigned char *m = gzip(text, tl, &ml);
-	check_damaged(m, ml / 2, text, tl, "truncated");
-	Got g = inflate_all(m, ml / 2, true);
+	check_damaged(member, ml / 2, "truncated");
+	Got g = inflate_all(member, ml / 2, true);
 	check_str(g.error, "unexpected end of file");
 	free(g.data);
-	free(m);
-	free(text);
 }
 
 static void test_corrupt(void)
 {
-	size_t tl, ml;
-	char *text = make_text(&tl);
-	unsigned char *m = gzip(text, tl, &ml);
+	unsigned char *m = malloc(ml);
+	require(m);
+	memcpy(m, member, ml);
 	memset(m + ml / 2, 0xff, 64);
-	check_damaged(m, ml, text, tl, "corrupt");
+	check_damaged(m, ml, "corrupt");
 	free(m);
-	free(text);
 }
 
 /* closing after one piece while the thread has more ready or is inflating */
 static void test_close_ahead(void)
 {
-	size_t tl, ml;
-	char *text = make_text(&tl);
-	unsigned char *m = gzip(text, tl, &ml);
 	for (int i = 0; i < 20; i++) {
 		Gz *z;
-		require(gz_open(&z, file_with(m, ml)) == 0);
+		require(gz_open(&z, file_with(member, ml)) == 0);
 		require(gz_ahead(z) == 0);
 		check(gz_ahead(z) == 0); /* once is enough */
 		const char *p;
@@ -189,8 +181,6 @@ static void test_close_ahead(void)
 		check(gz_close(z) == NULL);
 	}
 	check(gz_close(NULL) == NULL);
-	free(m);
-	free(text);
 }
 
 static void test_empty(void)
@@ -205,10 +195,14 @@ static void test_empty(void)
 
 int main(void)
 {
+	text = make_text(&tl);
+	member = gzip(text, tl, &ml);
 	test_run(test_members_and_garbage);
 	test_run(test_truncated);
 	test_run(test_corrupt);
 	test_run(test_close_ahead);
 	test_run(test_empty);
+	free(member);
+	free(text);
 	return test_exit();
 }
