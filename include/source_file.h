@@ -7,8 +7,9 @@
  *	rotation, delete+re-create) is opened from its beginning once the old
  *	one is drained; a size below the read offset (copytruncate) restarts
  *	at 0. A line is passed on only once its newline has arrived. "-" is
- *	standard input. Compressed files (gzip magic) are read through zlib
- *	(not followed).
+ *	standard input; read to the end (--once, report), a pipe or device
+ *	named by path is read like it, blocking. Compressed files (gzip magic)
+ *	are read whole through gz.h (not followed).
  * LIMITS
  *	Lines longer than the ingest's max_line are skipped and counted.
  *	With a state directory, the position (inode, offset, hash of the first

@@ -23,7 +23,6 @@
 #include "statefile.h"
 #include "util.h"
 
-
 #define READ_CHUNK (64 * 1024)     /* ~500 lines: the deadline is checked per chunk */
 #define HEAD_HASH_BYTES 256          /* identity of a file: hash of its first bytes */
 #define STATE_MAX 4096
@@ -268,7 +267,7 @@ static int read_fd(SourceFile *f, int64_t deadline)
 		/* While a second thread counts, this one would otherwise
 		 * inflate and parse in turn, the slower half by far. A third
 		 * thread pays only with a third CPU: on two, three threads
-		 * took as long as two (bench/goals.sh). */
+		 * took as long as two (docs/development.md). */
 		if (ingest_pipelined(f->ingest) && cpus_available() > 2 && gz_ahead(f->gz) < 0)
 			log_debug("source %s: inflating in the reading thread", f->path);
 	}
