@@ -36,6 +36,9 @@ DESCRIPTION
 	  sigterm          exit status 0
 	  missing          the file does not exist at start, appears later
 	  beginning        --source.start=beginning reads existing content
+	  fifo             a named pipe (rsyslog's ompipe writes one): what two
+	                   writers, one after the other, write is read once,
+	                   and the pipe is not taken for a truncated file
 	  state            --state.directory: restart resumes without double
 	                   counting, also across a partial line and a rename
 	                   rotation made while the daemon was down
@@ -49,7 +52,7 @@ DESCRIPTION
 	                   final lines_read equals the number of lines written
 
 	The groups (one daemon or a few each: follow, missing, beginning,
-	state, promtool, scrape-ingest, rename-race, state-oversized) are
+	fifo, state, promtool, scrape-ingest, rename-race, state-oversized) are
 	independent: a
 	failing group is reported with its daemons' stderr, and the next
 	group still runs.
@@ -738,6 +741,27 @@ def test_beginning(ctx):
 		raise Failure("beginning: exit status %d" % d.proc.returncode)
 
 
+def test_fifo(ctx):
+	m = Model(ctx.templates)
+	path = os.path.join(ctx.dir, "mail.pipe")
+	os.mkfifo(path, 0o644)
+	d = Daemon(ctx, "fifo", ["--source.file=" + path]).start()
+	for writer in (1, 2):
+		# open(2) for writing waits for the daemon, which holds the pipe open
+		fd = os.open(path, os.O_WRONLY)
+		try:
+			os.write(fd, m.sessions(2, 1))
+			check(ctx, d, m, "fifo: writer %d, first write" % writer)
+			os.write(fd, m.sessions(1, 1))
+			check(ctx, d, m, "fifo: writer %d, second write" % writer)
+		finally:
+			os.close(fd)
+	if "truncated" in d.stderr():
+		raise Failure("fifo: the pipe was taken for a truncated file:\n%s" % d.stderr()[-2000:])
+	if d.stop() != 0:
+		raise Failure("fifo: exit status %d" % d.proc.returncode)
+
+
 def test_state(ctx):
 	path = os.path.join(ctx.dir, "state.log")
 	sdir = os.path.join(ctx.dir, "state")
@@ -932,7 +956,7 @@ def main():
 	os.chmod(tmpdir, 0o755)  # --user=nobody must reach the files
 	ctx = Ctx(os.path.abspath(binary), tmpdir)
 	failed = []
-	groups = (test_follow, test_missing, test_beginning, test_state, test_promtool,
+	groups = (test_follow, test_missing, test_beginning, test_fifo, test_state, test_promtool,
 		  test_scrape_under_ingest, test_rename_race, test_state_oversized)
 	try:
 		for group in groups:
