@@ -73,6 +73,13 @@ int source_open_all(const SourceEnv *env)
 	for (t = source_types; *t; t++) {
 		if (!(*t)->wanted(&e))
 			continue;
+		if (wanted)
+			/* Nothing tells a copy from a second event: on Debian
+			 * rsyslog writes the journal's mail facility to
+			 * /var/log/mail.log, and both read would count twice. */
+			log_warn("reading the journal and log files together: a line that is in both (rsyslog copies "
+				 "the journal's mail facility to /var/log/mail.log) counts twice; name only one of them "
+				 "unless they hold different MTAs' logs");
 		wanted = true;
 		if (e.follow)
 			log_info("source type %s: chosen by its flags", (*t)->name);

@@ -658,7 +658,22 @@ typedef struct Input {
 	const char *path;
 	size_t index;      /* command-line order, the tie breaker */
 	int64_t first_ts;
+	char *canon;       /* realpath(), or NULL: what names the same file */
+	dev_t dev;         /* of a regular file read whole, else 0 */
+	ino_t ino;
 } Input;
+
+/* same_input - whether a and b name one file: the same inode for whole
+ * reads (a hard link, a symlink, the path given twice), the same resolved
+ * path when followed (the inode changes at each rotation, the path not).
+ * Read twice, every line of it would count twice. */
+static bool same_input(const Input *a, const Input *b, bool follow)
+{
+	if (!follow && a->dev && a->dev == b->dev && a->ino == b->ino)
+		return true;
+	const char *x = a->canon ? a->canon : a->path, *y = b->canon ? b->canon : b->path;
+	return strcmp(x, "-") && !strcmp(x, y);
+}
 
 static int input_cmp(const void *a, const void *b)
 {
@@ -684,16 +699,33 @@ static int source_file_open_all(const SourceEnv *env)
 	for (size_t i = 0; i < n + n_paths; i++) {
 		in[i].path = i < n ? arg_files.v[i] : env->paths[i - n];
 		in[i].index = i;
+		struct stat st;
+		bool is_stdin = !strcmp(in[i].path, "-");
+		if (!env->follow && (is_stdin ? fstat(STDIN_FILENO, &st) : stat(in[i].path, &st)) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			in[i].dev = st.st_dev;
+			in[i].ino = st.st_ino;
+		}
+		in[i].canon = is_stdin ? NULL : realpath(in[i].path, NULL);
 		if (!env->follow)
 			in[i].first_ts = first_timestamp(in[i].path, ingest_max_line(env->ingest));
 	}
 	qsort(in, n + n_paths, sizeof(*in), input_cmp);
-	for (size_t i = 0; i < n + n_paths; i++) {
-		int r = source_file_open_path(env, in[i].path);
-		if (r < 0)
-			return r;
+	int r = 0;
+	for (size_t i = 0; i < n + n_paths && r >= 0; i++) {
+		size_t j = 0;
+		while (j < i && !same_input(&in[j], &in[i], env->follow))
+			j++;
+		if (j < i && !strcmp(in[i].path, in[j].path))
+			log_warn("'%s' is named twice: reading it once", in[i].path);
+		else if (j < i)
+			log_warn("'%s' is the same file as '%s': reading it once", in[i].path, in[j].path);
+		else
+			r = source_file_open_path(env, in[i].path);
 	}
-	return 0;
+	for (size_t i = 0; i < n + n_paths; i++)
+		free(in[i].canon);
+	return r;
 }
 
 const SourceType source_type_file = {

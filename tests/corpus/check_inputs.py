@@ -12,6 +12,10 @@
   than the pieces inflated ahead on 3 or more CPUs) counts five times the
   corpus, with and without --source.pipeline; one damaged in its third
   member counts the same lines before the damage either way.
+- One file named twice (the same path, a symlink, a hard link, standard
+  input redirected from it) is read once, with a warning.
+- The journal and a log file together: both are read, with a warning that
+  a line in both counts twice.
 - A pipe named by path (report <(zcat ...), /dev/stdin, a named FIFO) is
   read to its end even when the writer is slow: every line counts.
 
@@ -166,6 +170,28 @@ def main():
             f.write(lines[last].rstrip(b'\n'))
         check('--once, last line without newline: (sessions, lines)', (SESSIONS, last + 1), once(binary, [cut]))
         check('report, last line without newline: sessions', SESSIONS, report_sessions(binary, [cut]))
+
+        sym, hard = os.path.join(tmp, 'maillog'), os.path.join(tmp, 'mail.log.hard')
+        os.symlink(os.path.abspath(maillog), sym)
+        os.link(new, hard)
+        check('report FILE and a symlink to it: sessions', SESSIONS, report_sessions(binary, [maillog, sym]))
+        check('report mail.log, a hard link to it, mail.log.1.gz: sessions', SESSIONS,
+              report_sessions(binary, [new, hard, old]))
+        s_, n_, err = once_run(binary, ['--source.file=' + maillog, '--source.file=' + maillog])
+        check('--once with one path named twice: (sessions, lines, warned)', (SESSIONS, LINES, True),
+              (s_, n_, 'named twice: reading it once' in err))
+        env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
+        with open(maillog, 'rb') as stdin:
+            r = subprocess.run([binary, '--once', '--source.file=' + maillog, '--source.file=-'], stdin=stdin,
+                               capture_output=True, text=True, timeout=120, env=env)
+        n_ = sum(int(float(l.rsplit(' ', 1)[1])) for l in r.stdout.splitlines()
+                 if l.startswith('postfix_tls_exporter_lines_read_total '))
+        check('--once FILE and - < FILE: (lines, warned)', (LINES, True),
+              (n_, "'-' is the same file as" in r.stderr))
+        journal = os.path.join(os.path.dirname(maillog), 'postfix.journal')
+        s_, n_, err = once_run(binary, ['--source.journal.file=' + journal, '--source.file=' + maillog])
+        check('--once on the journal and the same lines in a file: (lines, warned)', (2 * LINES, True),
+              (n_, 'counts twice' in err))
 
     data = b''.join(lines)
     with tempfile.TemporaryDirectory() as tmp:

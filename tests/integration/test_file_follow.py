@@ -36,6 +36,8 @@ DESCRIPTION
 	  sigterm          exit status 0
 	  missing          the file does not exist at start, appears later
 	  beginning        --source.start=beginning reads existing content
+	  twice            the file named twice and through a symlink is
+	                   followed once
 	  fifo             a named pipe (rsyslog's ompipe writes one): what two
 	                   writers, one after the other, write is read once,
 	                   and the pipe is not taken for a truncated file
@@ -52,7 +54,7 @@ DESCRIPTION
 	                   final lines_read equals the number of lines written
 
 	The groups (one daemon or a few each: follow, missing, beginning,
-	fifo, state, promtool, scrape-ingest, rename-race, state-oversized) are
+	twice, fifo, state, promtool, scrape-ingest, rename-race, state-oversized) are
 	independent: a
 	failing group is reported with its daemons' stderr, and the next
 	group still runs.
@@ -741,6 +743,23 @@ def test_beginning(ctx):
 		raise Failure("beginning: exit status %d" % d.proc.returncode)
 
 
+def test_twice(ctx):
+	m = Model(ctx.templates)
+	path = os.path.join(ctx.dir, "twice.log")
+	link = os.path.join(ctx.dir, "maillog")
+	append(path, b"")
+	os.symlink(path, link)
+	d = Daemon(ctx, "twice", ["--source.file=" + path, "--source.file=" + link,
+				  "--source.file=" + path]).start()
+	append(path, m.sessions(2, 1))
+	check(ctx, d, m, "twice: a file named twice and through a symlink is read once")
+	err = d.stderr()
+	if "'%s' is named twice" % path not in err or "'%s' is the same file as '%s'" % (link, path) not in err:
+		raise Failure("twice: no warning for the second names:\n%s" % err[-2000:])
+	if d.stop() != 0:
+		raise Failure("twice: exit status %d" % d.proc.returncode)
+
+
 def test_fifo(ctx):
 	m = Model(ctx.templates)
 	path = os.path.join(ctx.dir, "mail.pipe")
@@ -956,7 +975,7 @@ def main():
 	os.chmod(tmpdir, 0o755)  # --user=nobody must reach the files
 	ctx = Ctx(os.path.abspath(binary), tmpdir)
 	failed = []
-	groups = (test_follow, test_missing, test_beginning, test_fifo, test_state, test_promtool,
+	groups = (test_follow, test_missing, test_beginning, test_twice, test_fifo, test_state, test_promtool,
 		  test_scrape_under_ingest, test_rename_race, test_state_oversized)
 	try:
 		for group in groups:
