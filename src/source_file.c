@@ -257,6 +257,11 @@ static void gz_end(SourceFile *f)
 			 !strcmp(msg, "unexpected end of file") ? "truncated" : "damaged", colon ? colon + 2 : msg);
 	}
 	f->eof = true;
+	/* Now, not when the sources are freed: a report over a month of
+	 * rotated .gz files would hold each one's buffers (and thread) to
+	 * the end. gz_close() closes the file. */
+	f->gz = gz_close(f->gz);
+	f->fd = -1;
 }
 
 /* read_fd - read to EOF or deadline. Return 1 if the deadline cut it short. */
