@@ -276,6 +276,10 @@ static int read_fd(SourceFile *f, int64_t deadline)
 		if (ingest_pipelined(f->ingest) && cpus_available() > 2 && gz_ahead(f->gz) < 0)
 			log_debug("source %s: inflating in the reading thread", f->path);
 	}
+	/* Allocated when first read, and freed when a whole read ends: the
+	 * next file's read reuses the same memory. */
+	if (!f->gz && !f->chunk && !(f->chunk = malloc(READ_CHUNK)))
+		return -ENOMEM;
 	for (;;) {
 		ssize_t n;
 		const char *p = f->chunk;
@@ -300,12 +304,19 @@ static int read_fd(SourceFile *f, int64_t deadline)
 				gz_end(f);
 			if (f->stream)
 				f->eof = true;
-			if (!f->follow)
+			if (!f->follow) {
 				flush_partial(f);
+				/* Read whole: done with it. A report over a year
+				 * of rotated files then touches one buffer, not 365. */
+				f->eof = true;
+				close_file(f);
+				free(f->chunk);
+				f->chunk = NULL;
+			}
 			return 0;
 		}
-		if (f->stream && f->offset == 0 && n >= 2 && (unsigned char)f->chunk[0] == 0x1f &&
-		    (unsigned char)f->chunk[1] == 0x8b) {
+		if (f->stream && f->offset == 0 && n >= 2 && (unsigned char)p[0] == 0x1f &&
+		    (unsigned char)p[1] == 0x8b) {
 			/* A pipe cannot be peeked at before it is read, as a file is */
 			log_warn("%s is gzip-compressed data on a pipe, which is not decompressed: name the .gz file, "
 				 "or decompress it into the pipe (zcat)", f->path);
@@ -530,11 +541,10 @@ int source_file_new(Source **ret, Ingest *ingest, Store *store, const SourceFile
 	f->fd = -1;
 	f->inotify_fd = -1;
 	f->path = strdup(cfg->path);
-	f->chunk = malloc(READ_CHUNK);
 	char name[4200];
 	snprintf(name, sizeof(name), "file:%s", cfg->path);
 	f->base.name = strdup(name);
-	if (!f->path || !f->chunk || !f->base.name) {
+	if (!f->path || !f->base.name) {
 		sf_free(&f->base);
 		return -ENOMEM;
 	}

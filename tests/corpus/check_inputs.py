@@ -12,9 +12,9 @@
   than the pieces inflated ahead on 3 or more CPUs) counts five times the
   corpus, with and without --source.pipeline; one damaged in its third
   member counts the same lines before the damage either way.
-- A report over 40 rotated .gz files releases each one's reader at its
-  end: its peak RSS is within 3 MiB of the report over 5 (skipped under
-  sanitizers, whose shadow memory makes RSS meaningless).
+- A report over 40 rotated files, plain or .gz, releases each one's
+  buffers at its end: its peak RSS is within 1.5 MiB of the report over 5
+  (skipped under sanitizers, whose shadow memory makes RSS meaningless).
 - One file named twice (the same path, a symlink, a hard link, standard
   input redirected from it) is read once, with a warning.
 - The journal and a log file together: both are read, with a warning that
@@ -83,6 +83,7 @@ def peak_rss_kib(argv):
     from Python itself would count Python's own pages (vfork, then exec
     keeps the high-water mark)"""
     env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
+    env.pop('MALLOC_PERTURB_', None)  # meson's: it writes, so touches, what malloc hands out and free takes
     with tempfile.NamedTemporaryFile('r') as out:
         subprocess.run(['/usr/bin/time', '-f', '%M', '-o', out.name] + argv, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, env=env, timeout=120, check=True)
@@ -210,18 +211,18 @@ def main():
     data = b''.join(lines)
     sanitized = any(m in open(binary, 'rb').read() for m in (b'__asan_init', b'__tsan_init'))
     with tempfile.TemporaryDirectory() as tmp:
-        gz = gzip.compress(data)
-        rotated = []
-        for i in range(40):
-            rotated.append(os.path.join(tmp, f'mail.log.{i + 1}.gz'))
-            with open(rotated[-1], 'wb') as f:
-                f.write(gz)
-        if sanitized or not os.access('/usr/bin/time', os.X_OK):
-            print('skip report over 40 .gz files: RSS under a sanitizer, or no /usr/bin/time')
-        else:
+        for kind, content in (('plain', data), ('.gz', gzip.compress(data))):
+            rotated = []
+            for i in range(40):
+                rotated.append(os.path.join(tmp, f'mail.log.{i + 1}' + ('.gz' if kind == '.gz' else '')))
+                with open(rotated[-1], 'wb') as f:
+                    f.write(content)
+            if sanitized or not os.access('/usr/bin/time', os.X_OK):
+                print(f'skip report over 40 {kind} files: RSS under a sanitizer, or no /usr/bin/time')
+                continue
             few = peak_rss_kib([binary, 'report'] + rotated[:5])
             many = peak_rss_kib([binary, 'report'] + rotated)
-            check('report over 40 .gz files: peak RSS within 3 MiB of 5 files', True, many - few < 3 * 1024)
+            check(f'report over 40 {kind} files: peak RSS within 1.5 MiB of 5 files', True, many - few < 1536)
             print(f'     (5 files: {few} KiB, 40 files: {many} KiB)')
 
     with tempfile.TemporaryDirectory() as tmp:
