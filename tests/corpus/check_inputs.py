@@ -54,10 +54,10 @@ def run(binary, args):
     return r.stdout
 
 
-def once(binary, files):
-    """(inbound sessions, lines read) from --once over files."""
+def counts(prom):
+    """(inbound sessions, lines read) of a --once output"""
     sessions = lines = 0
-    for line in run(binary, ['--once'] + ['--source.file=' + f for f in files]).splitlines():
+    for line in prom.splitlines():
         if line.startswith('postfix_tls_inbound_sessions_total{'):
             sessions += int(float(line.rsplit(' ', 1)[1]))
         elif line.startswith('postfix_tls_exporter_lines_read_total '):
@@ -65,17 +65,17 @@ def once(binary, files):
     return sessions, lines
 
 
-def once_run(binary, args):
+def once(binary, files):
+    """(inbound sessions, lines read) from --once over files."""
+    return counts(run(binary, ['--once'] + ['--source.file=' + f for f in files]))
+
+
+def once_run(binary, args, stdin=None):
     """(inbound sessions, lines read, stderr) of --once with args"""
     env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
-    r = subprocess.run([binary, '--once'] + args, capture_output=True, text=True, timeout=120, env=env)
-    sessions = lines = 0
-    for line in r.stdout.splitlines():
-        if line.startswith('postfix_tls_inbound_sessions_total{'):
-            sessions += int(float(line.rsplit(' ', 1)[1]))
-        elif line.startswith('postfix_tls_exporter_lines_read_total '):
-            lines = int(float(line.rsplit(' ', 1)[1]))
-    return sessions, lines, r.stderr
+    r = subprocess.run([binary, '--once'] + args, stdin=stdin, capture_output=True, text=True, timeout=120,
+                       env=env)
+    return counts(r.stdout) + (r.stderr,)
 
 
 def peak_rss_kib(argv):
@@ -132,15 +132,8 @@ def piped(binary, data, how):
             if how.startswith('report'):
                 return report_sessions(binary, [path], pass_fds=fds)
             env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
-            out = subprocess.run([binary, '--once', '--source.file=' + path], capture_output=True, text=True,
-                                 timeout=120, env=env, pass_fds=fds, check=True).stdout
-            sessions = lines = 0
-            for line in out.splitlines():
-                if line.startswith('postfix_tls_inbound_sessions_total{'):
-                    sessions += int(float(line.rsplit(' ', 1)[1]))
-                elif line.startswith('postfix_tls_exporter_lines_read_total '):
-                    lines = int(float(line.rsplit(' ', 1)[1]))
-            return sessions, lines
+            return counts(subprocess.run([binary, '--once', '--source.file=' + path], capture_output=True,
+                                         text=True, timeout=120, env=env, pass_fds=fds, check=True).stdout)
         finally:
             if fds:
                 os.close(fds[0])
@@ -195,14 +188,9 @@ def main():
         s_, n_, err = once_run(binary, ['--source.file=' + maillog, '--source.file=' + maillog])
         check('--once with one path named twice: (sessions, lines, warned)', (SESSIONS, LINES, True),
               (s_, n_, 'named twice: reading it once' in err))
-        env = dict(os.environ, POSTFIX_TLS_EXPORTER_ALLOW_ROOT='1')
         with open(maillog, 'rb') as stdin:
-            r = subprocess.run([binary, '--once', '--source.file=' + maillog, '--source.file=-'], stdin=stdin,
-                               capture_output=True, text=True, timeout=120, env=env)
-        n_ = sum(int(float(l.rsplit(' ', 1)[1])) for l in r.stdout.splitlines()
-                 if l.startswith('postfix_tls_exporter_lines_read_total '))
-        check('--once FILE and - < FILE: (lines, warned)', (LINES, True),
-              (n_, "'-' is the same file as" in r.stderr))
+            _, n_, err = once_run(binary, ['--source.file=' + maillog, '--source.file=-'], stdin=stdin)
+        check('--once FILE and - < FILE: (lines, warned)', (LINES, True), (n_, "'-' is the same file as" in err))
         journal = os.path.join(os.path.dirname(maillog), 'postfix.journal')
         s_, n_, err = once_run(binary, ['--source.journal.file=' + journal, '--source.file=' + maillog])
         check('--once on the journal and the same lines in a file: (lines, warned)', (2 * LINES, True),
