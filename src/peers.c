@@ -560,10 +560,10 @@ static const Slot *window_slot(const Table *t, uint32_t s, int32_t start, int32_
 }
 
 /* entry_combos - the peer's combinations over hours (start, end], summed
- * exactly per combination, then the busiest of each kind listed. */
-/* entry_combos - the window's combinations of e. pos (COMBO_MAX) is all
- * zero on entry and again on return: only the ids seen are reset, where a
- * memset of 2 KB per peer was most of what a report of 10 k peers cost. */
+ * exactly per combination, then the busiest of each kind listed. pos
+ * (COMBO_MAX) is all zero on entry and again on return: only the ids seen
+ * are reset, where a memset of 2 KB per peer was most of what a report of
+ * 10 k peers cost. */
 static void entry_combos(const Peers *p, const Table *t, const Entry *e, int32_t start, int32_t end, PeerStats *st,
 			 uint16_t *pos)
 {

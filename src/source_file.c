@@ -41,7 +41,7 @@ typedef struct SourceFile {
 	bool follow;
 	bool is_stdin;
 	bool stream;       /* stdin, a pipe or a character device: no size, no offset, no rotation */
-	bool eof;          /* stream closed / gz done */
+	bool eof;          /* stream closed, or a whole read (--once, report) done */
 	int fd;
 	Gz *gz;
 	bool gz_started;   /* gz_ahead() was considered */
@@ -640,14 +640,10 @@ static int source_file_open_path(const SourceEnv *env, const char *path)
 #define FIRST_TS_LINES 64
 
 /* first_timestamp - log time of the first parsable line of a plain or gzip
- * file (gzread passes plain files through), or INT64_MAX when there is none
- * (standard input or another pipe, whose bytes a peek would consume; empty;
- * unreadable). */
+ * regular file (gzread passes plain files through), or INT64_MAX when there
+ * is none (empty, unreadable). */
 static int64_t first_timestamp(const char *path, size_t max_line)
 {
-	struct stat st;
-	if (!strcmp(path, "-") || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return INT64_MAX;
 	int64_t ts = INT64_MAX;
 	LoglineClock *clk = NULL;
 	char *line = malloc(max_line + 2);
@@ -722,8 +718,10 @@ static int source_file_open_all(const SourceEnv *env)
 			in[i].ino = st.st_ino;
 		}
 		in[i].canon = is_stdin ? NULL : realpath(in[i].path, NULL);
-		if (!env->follow)
-			in[i].first_ts = first_timestamp(in[i].path, ingest_max_line(env->ingest));
+		/* Standard input and other pipes are not peeked at (that would
+		 * consume their bytes): they sort last, with INT64_MAX. */
+		in[i].first_ts = in[i].dev && !is_stdin ? first_timestamp(in[i].path, ingest_max_line(env->ingest))
+							: INT64_MAX;
 	}
 	qsort(in, n + n_paths, sizeof(*in), input_cmp);
 	int r = 0;
