@@ -77,12 +77,18 @@ def count_lines(path):
 			n += b.count(b"\n")
 
 
+PIPELINE_RE = re.compile(r"pipeline: the reading thread .* used ([\d.]+) s of CPU and waited ([\d.]+) s .*"
+			 r"the counting thread .* used ([\d.]+) s and waited ([\d.]+) s")
+
+
 def time_once(binary, path):
-	"""One --once run under /usr/bin/time -v: (wall s, cpu s, peak RSS KiB)."""
+	"""One --once run under /usr/bin/time -v: (wall s, cpu s, peak RSS KiB,
+	the two threads' (CPU s, waited s) from the debug log or None)."""
 	with tempfile.NamedTemporaryFile(mode="r") as tv:
 		t0 = time.perf_counter()
 		p = subprocess.run(["/usr/bin/time", "-v", "-o", tv.name, binary, "--once", "--source.start=beginning",
-				    "--source.file=" + path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+				    "--log.level=debug", "--source.file=" + path], stdout=subprocess.DEVNULL,
+				   stderr=subprocess.PIPE)
 		wall = time.perf_counter() - t0
 		if p.returncode != 0:
 			die("%s --once failed (%d): %s" % (binary, p.returncode, p.stderr.decode()[-2000:]))
@@ -90,7 +96,9 @@ def time_once(binary, path):
 	user = float(re.search(r"User time \(seconds\): ([\d.]+)", out).group(1))
 	system = float(re.search(r"System time \(seconds\): ([\d.]+)", out).group(1))
 	rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out).group(1))
-	return wall, user + system, rss
+	m = PIPELINE_RE.search(p.stderr.decode(errors="replace"))
+	halves = tuple(float(x) for x in m.groups()) if m else None
+	return wall, user + system, rss, halves
 
 
 def check_once(binary, path, n):
@@ -259,7 +267,9 @@ def main():
 		wall = statistics.median(r[0] for r in runs)
 		cpu = statistics.median(r[1] for r in runs)
 		rss = statistics.median(r[2] for r in runs)
-		rows.append((fmt, n, size, wall, cpu, rss, min(r[0] for r in runs), max(r[0] for r in runs)))
+		halves = [r[3] for r in runs if r[3]]
+		halves = tuple(statistics.median(h[i] for h in halves) for i in range(4)) if halves else None
+		rows.append((fmt, n, size, wall, cpu, rss, min(r[0] for r in runs), max(r[0] for r in runs), halves))
 		print("# %s: wall %s s" % (fmt, " ".join("%.3f" % r[0] for r in runs)), flush=True)
 
 	scrape = None
@@ -285,10 +295,20 @@ def main():
 	print("  CPU time, i.e. the rate per core of work (both threads' CPU counts).")
 	print("  %-8s %9s %7s %7s %10s %7s %7s %10s %8s %9s" % ("format", "lines", "MB", "wall s", "lines/s", "MB/s",
 							      "CPU s", "lines/CPUs", "MB/CPUs", "peak RSS"))
-	for fmt, n, size, wall, cpu, rss, lo, hi in rows:
+	for fmt, n, size, wall, cpu, rss, lo, hi, halves in rows:
 		print("  %-8s %9d %7.1f %7.3f %8.2f M %7.1f %7.2f %8.2f M %8.1f %6.1f MB"
 		      % (fmt, n, size / 1e6, wall, n / wall / 1e6, size / 1e6 / wall, cpu, n / cpu / 1e6,
 			 size / 1e6 / cpu, rss / 1024))
+	if any(r[8] for r in rows):
+		print()
+		print("The two threads, from the pipeline's start to its end (medians, from --log.level=debug; CPU")
+		print("includes spinning while waiting). The half that waited less sets the pace.")
+		print("  %-8s %14s %10s %15s %10s  %s" % ("format", "reading CPU s", "waited s", "counting CPU s",
+							 "waited s", "pace set by"))
+		for fmt, n, size, wall, cpu, rss, lo, hi, halves in rows:
+			if halves:
+				print("  %-8s %14.3f %10.3f %15.3f %10.3f  %s" % ((fmt,) + halves + (
+					"reading (front half)" if halves[1] < halves[3] else "counting (back half)",)))
 	if scrape:
 		idle, busy, ingested, elapsed = scrape
 		print()

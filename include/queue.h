@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct Queue Queue;
 
@@ -32,3 +33,14 @@ void queue_commit(Queue *q, size_t n);
 /* queue_sync - publish what is pending and wait until the consumer has
  * processed every block: afterwards the producer may touch its data. */
 void queue_sync(Queue *q);
+
+/* Where the time went since queue_new(): each thread's CPU time, and how
+ * long each waited for the other (spinning or asleep). The side that
+ * waited less sets the pace. */
+typedef struct QueueStats {
+	uint64_t producer_cpu_nsec, consumer_cpu_nsec;
+	uint64_t producer_wait_nsec, consumer_wait_nsec;
+} QueueStats;
+
+/* queue_stats - queue_sync(), then the figures; in the producer's thread */
+void queue_stats(Queue *q, QueueStats *ret);

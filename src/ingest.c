@@ -79,6 +79,10 @@ struct Ingest {
 	_Alignas(CACHE_LINE) IngestCounts shown; /* n as of the back half's record */
 	pcre2_match_data *relay_md;
 	bool warned_no_summary;
+	/* a queued record's match: only the groups the last one set are
+	 * cleared, not all of them (ingest_new zeroes it: every group SLICE_NULL) */
+	Match rec_m;
+	uint32_t rec_mask;
 };
 
 static void collect(Store *store, void *userdata)
@@ -454,11 +458,11 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 		const Slice *s = &m->g[g];
 		bool set = s->p != NULL;
 		h.mask |= (uint32_t)set << g;
+		h.n_groups += set; /* not __builtin_popcount: a libgcc call on baseline x86-64 */
 		const char *a = set ? s->p : lo, *b = set ? s->p + s->n : hi;
 		lo = a < lo ? a : lo;
 		hi = b > hi ? b : hi;
 	}
-	h.n_groups = (uint16_t)__builtin_popcount(h.mask);
 	h.span_n = h.mask ? (uint32_t)(hi - lo) : 0;
 	size_t n = EV_ALIGN(sizeof(h) + 8 * (size_t)h.n_groups + h.host_n + h.span_n);
 	char *p = n <= UINT32_MAX ? queue_reserve(in->queue, n) : NULL;
@@ -513,12 +517,14 @@ static void apply(Ingest *in, const char *rec)
 		const char *host = (const char *)(off + 2 * h.n_groups), *span = host + h.host_n;
 		LogLine ll = { .ts_usec = h.ts, .host = { host, h.host_n }, .prog = h.pi->prog,
 			       .msg = { span, h.span_n }, .pid = h.pid, .line = SLICE_NULL };
-		Match m;
-		memset(&m, 0, sizeof(m)); /* every group SLICE_NULL */
-		m.rule = (RuleId)h.rule;
+		Match *m = &in->rec_m;
+		for (uint32_t bits = in->rec_mask; bits; bits &= bits - 1)
+			m->g[__builtin_ctz(bits)] = SLICE_NULL;
+		in->rec_mask = h.mask;
+		m->rule = (RuleId)h.rule;
 		for (uint32_t bits = h.mask; bits; bits &= bits - 1, off += 2)
-			m.g[__builtin_ctz(bits)] = (Slice){ span + off[0], off[1] };
-		back_line(in, h.pi, &ll, &m);
+			m->g[__builtin_ctz(bits)] = (Slice){ span + off[0], off[1] };
+		back_line(in, h.pi, &ll, m);
 		break;
 	}
 	}
@@ -675,6 +681,16 @@ void ingest_sync(Ingest *in)
 
 void ingest_pipeline_stop(Ingest *in)
 {
+	if (in->queue && log_get_level() <= LOG_LEVEL_DEBUG) {
+		/* which half sets the pace: the one that waited less */
+		QueueStats st;
+		queue_stats(in->queue, &st);
+		log_debug("pipeline: the reading thread (header, rules) used %.3f s of CPU and waited %.3f s for "
+			  "the counting thread; the counting thread (sessions, peers, counters) used %.3f s and "
+			  "waited %.3f s",
+			  st.producer_cpu_nsec / 1e9, st.producer_wait_nsec / 1e9, st.consumer_cpu_nsec / 1e9,
+			  st.consumer_wait_nsec / 1e9);
+	}
 	in->queue = queue_free(in->queue);
 	in->counts_apart = false;
 }

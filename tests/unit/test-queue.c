@@ -1,6 +1,7 @@
 /*
  * test-queue.c - queue.c: order, sync, blocks that fill and wrap, records
- * that do not fit, a consumer slower than the producer.
+ * that do not fit, a consumer slower than the producer, and the figures
+ * queue_stats() gives about which side waited.
  */
 #include <stdint.h>
 #include <string.h>
@@ -14,7 +15,15 @@ typedef struct Seen {
 	uint64_t bad;       /* records out of order or damaged */
 	uint64_t blocks;
 	unsigned sleep_ns;  /* per block: a slow consumer */
+	unsigned burn_ns;   /* per block: a consumer that computes */
 } Seen;
+
+static uint64_t nsec(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* records: a uint64_t number, then (number % 50) bytes of (number & 0xff) */
 static size_t rec_size(uint64_t k)
@@ -41,6 +50,9 @@ static void consume(void *userdata, const char *p, size_t n)
 	}
 	if (s->sleep_ns)
 		nanosleep(&(struct timespec){ 0, s->sleep_ns }, NULL);
+	if (s->burn_ns)
+		for (uint64_t t0 = nsec(CLOCK_THREAD_CPUTIME_ID); nsec(CLOCK_THREAD_CPUTIME_ID) - t0 < s->burn_ns;)
+			;
 }
 
 static void put(Queue *q, uint64_t k)
@@ -88,6 +100,50 @@ static void test_slow_consumer(void)
 	run(256, 4, 20000, 5000); /* the producer waits for room, then sleeps */
 }
 
+/* A consumer that computes 100 µs per block: its own CPU clock shows it,
+ * and the producer waited for it. */
+static void test_stats_busy_consumer(void)
+{
+	Seen s = { .burn_ns = 100000 };
+	Queue *q = NULL;
+	require(queue_new(&q, 256, 4, consume, &s) == 0);
+	for (uint64_t k = 0; k < 2000; k++)
+		put(q, k);
+	QueueStats st;
+	queue_stats(q, &st);
+	check_u64(s.next, 2000); /* queue_stats() syncs */
+	uint64_t burnt = s.blocks * s.burn_ns;
+	checkf(st.consumer_cpu_nsec >= burnt, "consumer CPU %llu ns, burnt %llu ns in %llu blocks",
+	       (unsigned long long)st.consumer_cpu_nsec, (unsigned long long)burnt, (unsigned long long)s.blocks);
+	checkf(st.producer_wait_nsec >= burnt / 2, "producer waited %llu ns for %llu ns of consumer work",
+	       (unsigned long long)st.producer_wait_nsec, (unsigned long long)burnt);
+	checkf(st.consumer_wait_nsec < st.producer_wait_nsec, "consumer waited %llu ns, producer %llu ns",
+	       (unsigned long long)st.consumer_wait_nsec, (unsigned long long)st.producer_wait_nsec);
+	queue_free(q);
+}
+
+/* A producer that sleeps 50 µs per record: the consumer waited for it. */
+static void test_stats_slow_producer(void)
+{
+	Seen s = { 0 };
+	Queue *q = NULL;
+	require(queue_new(&q, 128, 4, consume, &s) == 0);
+	uint64_t t0 = nsec(CLOCK_MONOTONIC);
+	for (uint64_t k = 0; k < 400; k++) {
+		put(q, k);
+		nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+	}
+	uint64_t slept = nsec(CLOCK_MONOTONIC) - t0;
+	QueueStats st;
+	queue_stats(q, &st);
+	check_u64(s.next, 400);
+	checkf(st.consumer_wait_nsec >= slept / 2, "consumer waited %llu ns of the producer's %llu ns",
+	       (unsigned long long)st.consumer_wait_nsec, (unsigned long long)slept);
+	checkf(st.producer_wait_nsec < st.consumer_wait_nsec, "producer waited %llu ns, consumer %llu ns",
+	       (unsigned long long)st.producer_wait_nsec, (unsigned long long)st.consumer_wait_nsec);
+	queue_free(q);
+}
+
 static void test_too_big(void)
 {
 	Seen s = { 0 };
@@ -121,6 +177,8 @@ int main(void)
 	test_run(test_order_many_blocks);
 	test_run(test_order_small_blocks);
 	test_run(test_slow_consumer);
+	test_run(test_stats_busy_consumer);
+	test_run(test_stats_slow_producer);
 	test_run(test_too_big);
 	test_run(test_sync_empty);
 	return test_exit();
