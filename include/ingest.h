@@ -103,5 +103,14 @@ int ingest_pipeline_start(Ingest *in, size_t block_size);
 bool ingest_pipelined(const Ingest *in);
 /* ingest_sync - wait until every line handed in so far is applied */
 void ingest_sync(Ingest *in);
+/* Which thread matches the rules while pipelined: by default the reading
+ * thread, or the counting one while that one keeps up (see match_late()
+ * in ingest.c); the tests force either. */
+typedef enum IngestMatch {
+	INGEST_MATCH_AUTO,
+	INGEST_MATCH_READING,
+	INGEST_MATCH_COUNTING,
+} IngestMatch;
+void ingest_pipeline_match(Ingest *in, IngestMatch where);
 /* ingest_pipeline_stop - apply what is pending, end the second thread */
 void ingest_pipeline_stop(Ingest *in);

@@ -28,6 +28,10 @@ int parser_new(Parser **ret, char **ret_error);
  * (tests compile a broken rule with it); table must outlive the parser and
  * its ids index it (table[i].id == i) for parser_match_rule(). */
 int parser_new_table(Parser **ret, const Rule *table, size_t n_rules, char **ret_error);
+/* parser_new_sibling - a parser for a second thread: it matches with p's
+ * compiled rules (and p's settings at this call) and a match data of its
+ * own. Free it before p. Return: 0 or -ENOMEM. */
+int parser_new_sibling(Parser **ret, const Parser *p);
 Parser *parser_free(Parser *p);
 /* parser_jit - whether PCRE2 JIT is active (false under MemoryDenyWriteExecute). */
 bool parser_jit(const Parser *p);

@@ -34,6 +34,10 @@ void queue_commit(Queue *q, size_t n);
  * processed every block: afterwards the producer may touch its data. */
 void queue_sync(Queue *q);
 
+/* queue_backlog - blocks published and not yet processed (0 to n_blocks):
+ * how far the consumer is behind. The producer's view; a moment old. */
+size_t queue_backlog(Queue *q);
+
 /* Where the time went since queue_new(): each thread's CPU time, and how
  * long each waited for the other (spinning or asleep). The side that
  * waited less sets the pace. */

@@ -40,6 +40,10 @@
 #define INGEST_MAX_PROGRAMS 4096
 #define INGEST_RECENT_PROGS 61
 #define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
+/* Blocks of 16 KiB hold about 100 records; eight let the two threads drift
+ * apart by several hundred lines either way (larger blocks were no faster). */
+#define PIPE_BLOCK (16 * 1024)
+#define PIPE_BLOCKS 8
 /* Over the hour a local-time stamp can be off around a DST change. */
 #define FUTURE_SLACK_USEC (2 * 3600 * USEC_PER_SEC)
 
@@ -64,6 +68,7 @@ struct Ingest {
 	void *clock_userdata;
 	Queue *queue;          /* NULL: the back half runs in the caller's thread */
 	bool counts_apart;     /* the collector shows `shown` */
+	IngestMatch match;     /* which thread matches the rules while pipelined */
 
 	/* the front half's: header, UTF-8, program, rule match */
 	_Alignas(CACHE_LINE) HTable progs; /* intern table: ProgInfo *, by program name */
@@ -78,6 +83,7 @@ struct Ingest {
 	/* the back half's: sessions, counters, peers, the clock hook */
 	_Alignas(CACHE_LINE) IngestCounts shown; /* n as of the back half's record */
 	pcre2_match_data *relay_md;
+	Parser *back_parser;   /* the rules, for messages the front half left unmatched */
 	bool warned_no_summary;
 	/* a queued record's match: only the groups the last one set are
 	 * cleared, not all of them (ingest_new zeroes it: every group SLICE_NULL) */
@@ -194,6 +200,7 @@ Ingest *ingest_free(Ingest *in)
 	if (!in)
 		return NULL;
 	ingest_pipeline_stop(in);
+	parser_free(in->back_parser);
 	parser_free(in->parser);
 	sessions_free(in->sessions);
 	hosts_free(in->hosts);
@@ -420,7 +427,7 @@ static void back_sweep(Ingest *in, int64_t ts)
  * front half's buffers are reused as soon as it returns, so bytes are
  * copied; pointers are only to ProgInfo, which lives until ingest_free().
  */
-enum { EV_CLOCK, EV_PROG, EV_LINE, EV_UNRECOGNIZED, EV_SWEEP };
+enum { EV_CLOCK, EV_PROG, EV_LINE, EV_MSG, EV_UNRECOGNIZED, EV_SWEEP };
 
 typedef struct EvHead {
 	uint32_t size;     /* of the whole record, a multiple of 8 */
@@ -431,7 +438,7 @@ typedef struct EvHead {
 	uint32_t pid;
 	int64_t ts;
 	const ProgInfo *pi;
-	uint32_t host_n, span_n; /* EV_LINE: bytes after the group offsets */
+	uint32_t host_n, span_n; /* EV_LINE: bytes after the group offsets; EV_MSG: the host, the message */
 } EvHead;
 
 typedef struct EvClock {
@@ -489,6 +496,36 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 	queue_commit(in->queue, n);
 }
 
+/* match_line - the rule match, and what it found to the back half */
+static void match_line(Ingest *in, Parser *parser, const ProgInfo *pi, const LogLine *ll)
+{
+	Match m;
+	int r = parser_match(parser, pi->daemon_class, ll->msg, &m);
+	if (r == 0)
+		back_line(in, pi, ll, &m);
+	else if (r == PARSE_NO_MATCH)
+		back_unrecognized(in, pi);
+}
+
+/* emit_msg - a whole message, for the back half to match */
+static void emit_msg(Ingest *in, const ProgInfo *pi, const LogLine *ll)
+{
+	EvHead h = { .kind = EV_MSG, .pid = ll->pid, .ts = ll->ts_usec, .pi = pi, .host_n = (uint32_t)ll->host.n,
+		     .span_n = (uint32_t)ll->msg.n };
+	size_t n = EV_ALIGN(sizeof(h) + (size_t)h.host_n + h.span_n);
+	char *p = n <= UINT32_MAX ? queue_reserve(in->queue, n) : NULL;
+	if (!p) {
+		queue_sync(in->queue);
+		match_line(in, in->parser, pi, ll);
+		return;
+	}
+	h.size = (uint32_t)n;
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + sizeof(h), ll->host.p, h.host_n);
+	memcpy(p + sizeof(h) + h.host_n, ll->msg.p, h.span_n);
+	queue_commit(in->queue, n);
+}
+
 /* apply - one record to the back half: in the consumer thread, or in the
  * caller's when there is no queue or the record does not fit a block */
 static void apply(Ingest *in, const char *rec)
@@ -512,6 +549,13 @@ static void apply(Ingest *in, const char *rec)
 	case EV_SWEEP:
 		back_sweep(in, h.ts);
 		break;
+	case EV_MSG: {
+		const char *host = rec + sizeof(h);
+		LogLine ll = { .ts_usec = h.ts, .host = { host, h.host_n }, .prog = h.pi->prog,
+			       .msg = { host + h.host_n, h.span_n }, .pid = h.pid, .line = SLICE_NULL };
+		match_line(in, in->back_parser, h.pi, &ll);
+		break;
+	}
 	case EV_LINE: {
 		const uint32_t *off = (const uint32_t *)(rec + sizeof(h));
 		const char *host = (const char *)(off + 2 * h.n_groups), *span = host + h.host_n;
@@ -584,6 +628,20 @@ static void emit_sweep(Ingest *in, int64_t ts)
 }
 
 /* handle - the front half of one record */
+/* match_late - whether the back half matches this message's rules. The
+ * front half matches them unless the back half is idle enough: with the
+ * queue less than half full, the back half keeps up and can take the
+ * matching (a tenth to a fifth of the work) off a front half that has
+ * more to do, as when it inflates a .gz file; with it fuller, the back
+ * half is the slower and gets only what was matched. Either way the
+ * records are applied in order, so the result is the same. */
+static bool match_late(Ingest *in)
+{
+	if (!in->queue || in->match == INGEST_MATCH_READING)
+		return false;
+	return in->match == INGEST_MATCH_COUNTING || queue_backlog(in->queue) < PIPE_BLOCKS / 2;
+}
+
 static void handle(Ingest *in, const LogLine *raw)
 {
 	LogLine fixed;
@@ -606,12 +664,16 @@ static void handle(Ingest *in, const LogLine *raw)
 	in->n.postfix_lines++;
 	if (ll->ts_usec > in->n.last_event_usec)
 		in->n.last_event_usec = ll->ts_usec;
-	Match m;
-	int r = parser_match(in->parser, pi->daemon_class, ll->msg, &m);
-	if (r == 0)
-		emit_line(in, pi, ll, &m);
-	else if (r == PARSE_NO_MATCH)
-		emit_unrecognized(in, pi);
+	if (match_late(in)) {
+		emit_msg(in, pi, ll);
+	} else {
+		Match m;
+		int r = parser_match(in->parser, pi->daemon_class, ll->msg, &m);
+		if (r == 0)
+			emit_line(in, pi, ll, &m);
+		else if (r == PARSE_NO_MATCH)
+			emit_unrecognized(in, pi);
+	}
 	if (in->n.last_event_usec - in->last_sweep_usec >= SWEEP_INTERVAL_USEC) {
 		emit_sweep(in, in->n.last_event_usec);
 		in->last_sweep_usec = in->n.last_event_usec;
@@ -651,17 +713,15 @@ void ingest_oversized(Ingest *in)
 	in->n.oversized++;
 }
 
-/* Blocks of 16 KiB hold about 100 records; eight let the two threads drift
- * apart by several hundred lines either way (larger blocks were no faster). */
-#define PIPE_BLOCK (16 * 1024)
-#define PIPE_BLOCKS 8
-
 int ingest_pipeline_start(Ingest *in, size_t block_size)
 {
 	if (in->queue)
 		return 0;
 	in->shown = in->n;
-	int r = queue_new(&in->queue, block_size ? block_size : PIPE_BLOCK, PIPE_BLOCKS, consume, in);
+	int r = in->back_parser ? 0 : parser_new_sibling(&in->back_parser, in->parser);
+	if (r < 0)
+		return r;
+	r = queue_new(&in->queue, block_size ? block_size : PIPE_BLOCK, PIPE_BLOCKS, consume, in);
 	if (r < 0)
 		return r;
 	in->counts_apart = true;
@@ -677,6 +737,11 @@ void ingest_sync(Ingest *in)
 {
 	if (in->queue)
 		queue_sync(in->queue);
+}
+
+void ingest_pipeline_match(Ingest *in, IngestMatch where)
+{
+	in->match = where;
 }
 
 void ingest_pipeline_stop(Ingest *in)

@@ -66,6 +66,7 @@ struct Parser {
 	pcre2_match_data *md;
 	bool jit;
 	bool scanners; /* use CompiledRule.scan (only over rules.c's own table) */
+	bool sibling;  /* the compiled patterns are another parser's (parser_new_sibling()) */
 };
 
 int parser_new(Parser **ret, char **ret_error)
@@ -138,11 +139,29 @@ int parser_new_table(Parser **ret, const Rule *table, size_t n_rules, char **ret
 	return 0;
 }
 
+int parser_new_sibling(Parser **ret, const Parser *p)
+{
+	Parser *s = malloc(sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	*s = *p;
+	s->sibling = true;
+	/* a pcre2_code, JIT code included, may be matched by many threads at
+	 * once; a match data only by one (pcre2api(3), "Multithreading") */
+	s->md = pcre2_match_data_create(pcre2_get_ovector_count(p->md), NULL);
+	if (!s->md) {
+		free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
 Parser *parser_free(Parser *p)
 {
 	if (!p)
 		return NULL;
-	for (unsigned i = 0; i < _R_MAX; i++)
+	for (unsigned i = 0; i < _R_MAX && !p->sibling; i++)
 		pcre2_code_free(p->r[i].code);
 	pcre2_match_data_free(p->md);
 	free(p);

@@ -211,6 +211,12 @@ void queue_sync(Queue *q)
 	wait_for(q, drained, &q->producer_wait_nsec);
 }
 
+size_t queue_backlog(Queue *q)
+{
+	return (size_t)(atomic_load_explicit(&q->produced, memory_order_relaxed) -
+			atomic_load_explicit(&q->consumed, memory_order_relaxed));
+}
+
 void queue_stats(Queue *q, QueueStats *ret)
 {
 	queue_sync(q);
