@@ -87,7 +87,7 @@ static struct {
 
 static const Flag flags[] = {
 	{ "source.max-line-length", FLAG_U64, &arg.max_line, "BYTES", "8192", "Longer lines are skipped and counted in postfix_tls_exporter_oversized_lines_total (default {}).", true, .min = 64, .max = 1 << 20 },
-	{ "source.pipeline", FLAG_BOOL, &arg.pipeline, NULL, "true", "When reading to the end (--once, report, backfill) from files on 2 or more CPUs, parse lines in one thread and count them in a second (with 3 or more CPUs a .gz file is also inflated in a third); --no-source.pipeline does all in one (default {}).", true },
+	{ "source.pipeline", FLAG_BOOL, &arg.pipeline, NULL, "true", "When reading to the end (--once, report, backfill) from files on 2 or more CPUs, parse lines in one thread and count them in a second, which also matches the rules while it keeps up (with 3 or more CPUs a .gz file is also inflated in a third); --no-source.pipeline does all in one (default {}).", true },
 	{ "postfix.syslog-name", FLAG_STRING, &arg.syslog_name, "REGEX", "^postfix", "Syslog names (the part before /smtpd) that are Postfix (default {}, which covers postfix/submission and postfix-out).", true },
 	{ "postfix.wrapper-service", FLAG_STRING, &arg.wrapper_service, "REGEX", "(^|/)(smtps|submissions)$", "Syslog names of smtpd services in wrapper mode (implicit TLS, smtpd_tls_wrappermode = yes) (default {}).", true },
 	{ "postfix.internal-relay", FLAG_STRING, &arg.internal_relay, "REGEX", INGEST_INTERNAL_RELAY_DEFAULT, "smtp relay= values that are internal hops, kept out of the peer tables and the report (default {}: content filters on loopback; LMTP and unix-socket relays are always internal; empty: none).", true },
