@@ -65,6 +65,46 @@ static void test_examples(void)
 	logline_clock_free(clk);
 }
 
+/* A sibling parser (the counting thread's) matches every example as its
+ * parent does, with the same groups, and outlives nothing it shares: the
+ * parent's patterns stay valid after the sibling is freed (ASan checks). */
+static void test_sibling(void)
+{
+	Parser *p, *s;
+	require(parser_new(&p, NULL) == 0);
+	require(parser_new_sibling(&s, p) == 0);
+	LoglineClock *clk;
+	require(logline_clock_new(&clk, now_realtime_usec()) == 0);
+	unsigned n = 0, total = 0;
+	for (unsigned i = 0; i < _R_MAX; i++) {
+		for (const char *const *ex = rules[i].examples; ex && *ex; ex++) {
+			LogLine ll;
+			total++;
+			if (logline_parse(clk, *ex, strlen(*ex), &ll) < 0)
+				continue;
+			Match a, b;
+			int ra = parser_match(p, class_of(ll.prog), ll.msg, &a);
+			int rb = parser_match(s, class_of(ll.prog), ll.msg, &b);
+			check(ra == 0 && rb == 0);
+			check(a.rule == b.rule);
+			for (unsigned g = 0; g < _G_MAX; g++)
+				checkf(a.g[g].p == b.g[g].p && a.g[g].n == b.g[g].n, "group %s of %s", rules_group_names[g],
+				       *ex);
+			n++;
+		}
+	}
+	check(total > 0);
+	check_u64(n, total);
+	parser_free(s);
+	Match m;
+	check(parser_match(p, DAEMON_SMTPD, SLICE_LIT("Anonymous TLS connection established from h[192.0.2.1]: "
+						      "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"),
+			   &m) == 0);
+	check(m.rule == R_TLS_SUMMARY);
+	parser_free(p);
+	logline_clock_free(clk);
+}
+
 static void test_captures(void)
 {
 	Parser *p;
@@ -150,6 +190,7 @@ static void test_mappings(void)
 int main(void)
 {
 	test_run(test_examples);
+	test_run(test_sibling);
 	test_run(test_captures);
 	test_run(test_mappings);
 	return test_exit();
