@@ -627,14 +627,14 @@ static void emit_sweep(Ingest *in, int64_t ts)
 	emit(in, &h, sizeof(h));
 }
 
-/* handle - the front half of one record */
 /* match_late - whether the back half matches this message's rules. The
- * front half matches them unless the back half is idle enough: with the
- * queue less than half full, the back half keeps up and can take the
- * matching (a tenth to a fifth of the work) off a front half that has
- * more to do, as when it inflates a .gz file; with it fuller, the back
- * half is the slower and gets only what was matched. Either way the
- * records are applied in order, so the result is the same. */
+ * front half matches them unless the back half keeps up: with the queue
+ * less than half full, the back half takes the matching (a quarter to a
+ * third of the front half's work) off a front half that has more to do,
+ * as when it inflates a .gz file; with it fuller, the back half is the
+ * slower and gets only what was matched. Line by line this evens out the
+ * two threads. Either way the records are applied in order, so the result
+ * is the same. */
 static bool match_late(Ingest *in)
 {
 	if (!in->queue || in->match == INGEST_MATCH_READING)
@@ -642,6 +642,7 @@ static bool match_late(Ingest *in)
 	return in->match == INGEST_MATCH_COUNTING || queue_backlog(in->queue) < PIPE_BLOCKS / 2;
 }
 
+/* handle - the front half of one record */
 static void handle(Ingest *in, const LogLine *raw)
 {
 	LogLine fixed;
