@@ -42,8 +42,8 @@ size_t queue_backlog(Queue *q);
  * long each waited for the other (spinning or asleep). The side that
  * waited less sets the pace. */
 typedef struct QueueStats {
-	uint64_t producer_cpu_nsec, consumer_cpu_nsec;
-	uint64_t producer_wait_nsec, consumer_wait_nsec;
+	int64_t producer_cpu_usec, consumer_cpu_usec;
+	int64_t producer_wait_usec, consumer_wait_usec;
 } QueueStats;
 
 /* queue_stats - queue_sync(), then the figures; in the producer's thread */

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "slice.h"
 
@@ -21,6 +22,9 @@ void format_duration(int64_t usec, char *ret, size_t n);
 /* slice_to_u32 - digits only, at most 10, no overflow. */
 bool slice_to_u32(Slice s, uint32_t *ret);
 
+/* clock_usec - the time of clock id in microseconds, 0 if it cannot be
+ * read: CLOCK_REALTIME, CLOCK_MONOTONIC, a thread's CPU clock */
+int64_t clock_usec(clockid_t id);
 int64_t now_realtime_usec(void);
 /* rlimit_nofile_raise - soft RLIMIT_NOFILE up to the hard limit.
  * Return: 1 raised, 0 already there, negative errno. */

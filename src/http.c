@@ -27,7 +27,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -539,13 +538,6 @@ static size_t client_key(struct MHD_Connection *c, uint8_t key[static 16])
 	return 0;
 }
 
-static int64_t thread_cpu_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 typedef enum AuthResult {
 	AUTH_OK,
 	AUTH_REFUSED,
@@ -572,7 +564,7 @@ static AuthResult authorized(Http *h, struct MHD_Connection *c)
 	bool may = authbudget_may(h->auth_budget, key, kn, now_monotonic_usec());
 	WebAuthStats before, after;
 	webconfig_auth_stats(h->wc, &before);
-	int64_t cpu = thread_cpu_usec();
+	int64_t cpu = clock_usec(CLOCK_THREAD_CPUTIME_ID);
 	int r = webconfig_check_basic_auth_budget(h->wc, dec, colon + 1, may);
 	explicit_bzero(dec, sizeof(dec));
 	if (r == -EAGAIN) {
@@ -581,7 +573,7 @@ static AuthResult authorized(Http *h, struct MHD_Connection *c)
 	}
 	webconfig_auth_stats(h->wc, &after);
 	if (after.bcrypt_runs != before.bcrypt_runs)
-		authbudget_spent(h->auth_budget, key, kn, thread_cpu_usec() - cpu, r == 1);
+		authbudget_spent(h->auth_budget, key, kn, clock_usec(CLOCK_THREAD_CPUTIME_ID) - cpu, r == 1);
 	return r == 1 ? AUTH_OK : AUTH_REFUSED;
 }
 

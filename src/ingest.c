@@ -754,8 +754,8 @@ void ingest_pipeline_stop(Ingest *in)
 		log_debug("pipeline: the reading thread (header, rules) used %.3f s of CPU and waited %.3f s for "
 			  "the counting thread; the counting thread (sessions, peers, counters) used %.3f s and "
 			  "waited %.3f s",
-			  st.producer_cpu_nsec / 1e9, st.producer_wait_nsec / 1e9, st.consumer_cpu_nsec / 1e9,
-			  st.consumer_wait_nsec / 1e9);
+			  st.producer_cpu_usec / 1e6, st.producer_wait_usec / 1e6, st.consumer_cpu_usec / 1e6,
+			  st.consumer_wait_usec / 1e6);
 	}
 	in->queue = queue_free(in->queue);
 	in->counts_apart = false;

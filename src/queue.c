@@ -29,9 +29,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "queue.h"
+#include "util.h"
 
 #define SPINS 4096 /* about 20-50 µs of pause before sleeping */
 
@@ -51,11 +51,11 @@ struct Queue {
 	/* the producer's */
 	_Alignas(CACHE_LINE) _Atomic uint64_t produced;
 	size_t fill;               /* bytes in block `produced` */
-	uint64_t producer_wait_nsec;
-	uint64_t producer_cpu0_nsec; /* its CPU clock at queue_new() */
+	int64_t producer_wait_usec;
+	int64_t producer_cpu0_usec; /* its CPU clock at queue_new() */
 	/* the consumer's */
 	_Alignas(CACHE_LINE) _Atomic uint64_t consumed;
-	uint64_t consumer_wait_nsec;
+	int64_t consumer_wait_usec;
 	/* either's, rarely */
 	_Alignas(CACHE_LINE) _Atomic bool stop;
 	_Atomic int waiters;
@@ -81,21 +81,13 @@ static void wake(Queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
-static uint64_t clock_nsec(clockid_t id)
-{
-	struct timespec ts;
-	if (clock_gettime(id, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* wait_for - until ready(q) holds: spin, then sleep; the time it took is
  * added to *waited */
-static void wait_for(Queue *q, bool (*ready)(Queue *q), uint64_t *waited)
+static void wait_for(Queue *q, bool (*ready)(Queue *q), int64_t *waited)
 {
 	if (ready(q))
 		return;
-	uint64_t t0 = clock_nsec(CLOCK_MONOTONIC);
+	int64_t t0 = now_monotonic_usec();
 	for (int i = 0; i < SPINS; i++) {
 		if (ready(q))
 			goto done;
@@ -108,7 +100,7 @@ static void wait_for(Queue *q, bool (*ready)(Queue *q), uint64_t *waited)
 	atomic_fetch_sub(&q->waiters, 1);
 	pthread_mutex_unlock(&q->lock);
 done:
-	*waited += clock_nsec(CLOCK_MONOTONIC) - t0;
+	*waited += now_monotonic_usec() - t0;
 }
 
 static bool has_block(Queue *q)
@@ -130,7 +122,7 @@ static void *consumer(void *arg)
 {
 	Queue *q = arg;
 	for (;;) {
-		wait_for(q, has_block, &q->consumer_wait_nsec);
+		wait_for(q, has_block, &q->consumer_wait_usec);
 		uint64_t c = atomic_load_explicit(&q->consumed, memory_order_relaxed);
 		if (c == atomic_load_explicit(&q->produced, memory_order_acquire))
 			return NULL; /* stop, and everything is processed */
@@ -151,7 +143,7 @@ int queue_new(Queue **ret, size_t block_size, size_t n_blocks, QueueConsumeFn fn
 	q->userdata = userdata;
 	q->block_size = (block_size + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1); /* blocks start on a line */
 	q->n_blocks = n_blocks;
-	q->producer_cpu0_nsec = clock_nsec(CLOCK_THREAD_CPUTIME_ID);
+	q->producer_cpu0_usec = clock_usec(CLOCK_THREAD_CPUTIME_ID);
 	q->mem = aligned_alloc(CACHE_LINE, q->block_size * n_blocks);
 	q->used = calloc(n_blocks, sizeof(*q->used));
 	if (!q->mem || !q->used || pthread_mutex_init(&q->lock, NULL) != 0) {
@@ -195,7 +187,7 @@ void *queue_reserve(Queue *q, size_t n)
 	if (q->fill + n > q->block_size)
 		publish(q);
 	if (q->fill == 0)
-		wait_for(q, has_room, &q->producer_wait_nsec);
+		wait_for(q, has_room, &q->producer_wait_usec);
 	uint64_t p = atomic_load_explicit(&q->produced, memory_order_relaxed);
 	return q->mem + (p % q->n_blocks) * q->block_size + q->fill;
 }
@@ -208,7 +200,7 @@ void queue_commit(Queue *q, size_t n)
 void queue_sync(Queue *q)
 {
 	publish(q);
-	wait_for(q, drained, &q->producer_wait_nsec);
+	wait_for(q, drained, &q->producer_wait_usec);
 }
 
 size_t queue_backlog(Queue *q)
@@ -222,10 +214,10 @@ void queue_stats(Queue *q, QueueStats *ret)
 	queue_sync(q);
 	clockid_t id;
 	*ret = (QueueStats){
-		.producer_cpu_nsec = clock_nsec(CLOCK_THREAD_CPUTIME_ID) - q->producer_cpu0_nsec,
-		.consumer_cpu_nsec = pthread_getcpuclockid(q->thread, &id) == 0 ? clock_nsec(id) : 0,
-		.producer_wait_nsec = q->producer_wait_nsec,
-		.consumer_wait_nsec = q->consumer_wait_nsec,
+		.producer_cpu_usec = clock_usec(CLOCK_THREAD_CPUTIME_ID) - q->producer_cpu0_usec,
+		.consumer_cpu_usec = pthread_getcpuclockid(q->thread, &id) == 0 ? clock_usec(id) : 0,
+		.producer_wait_usec = q->producer_wait_usec,
+		.consumer_wait_usec = q->consumer_wait_usec,
 	};
 }
 

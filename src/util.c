@@ -105,18 +105,22 @@ bool slice_to_u32(Slice s, uint32_t *ret)
 	return true;
 }
 
-int64_t now_realtime_usec(void)
+int64_t clock_usec(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	if (clock_gettime(id, &ts) < 0)
+		return 0;
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t now_realtime_usec(void)
+{
+	return clock_usec(CLOCK_REALTIME);
 }
 
 int64_t now_monotonic_usec(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_usec(CLOCK_MONOTONIC);
 }
 
 /* Howard Hinnant's days_from_civil. */

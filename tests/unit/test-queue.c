@@ -9,21 +9,15 @@
 
 #include "../harness.h"
 #include "queue.h"
+#include "util.h"
 
 typedef struct Seen {
 	uint64_t next;      /* the record number expected next */
 	uint64_t bad;       /* records out of order or damaged */
 	uint64_t blocks;
 	unsigned sleep_ns;  /* per block: a slow consumer */
-	unsigned burn_ns;   /* per block: a consumer that computes */
+	int64_t burn_usec;  /* per block: a consumer that computes */
 } Seen;
-
-static uint64_t nsec(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* records: a uint64_t number, then (number % 50) bytes of (number & 0xff) */
 static size_t rec_size(uint64_t k)
@@ -50,8 +44,9 @@ static void consume(void *userdata, const char *p, size_t n)
 	}
 	if (s->sleep_ns)
 		nanosleep(&(struct timespec){ 0, s->sleep_ns }, NULL);
-	if (s->burn_ns)
-		for (uint64_t t0 = nsec(CLOCK_THREAD_CPUTIME_ID); nsec(CLOCK_THREAD_CPUTIME_ID) - t0 < s->burn_ns;)
+	/* more than burn_usec in whole microseconds: at least burn_usec of CPU */
+	if (s->burn_usec)
+		for (int64_t t0 = clock_usec(CLOCK_THREAD_CPUTIME_ID); clock_usec(CLOCK_THREAD_CPUTIME_ID) - t0 <= s->burn_usec;)
 			;
 }
 
@@ -102,17 +97,17 @@ static void test_slow_consumer(void)
 
 /* stats_run - n records into 4 blocks of block bytes, the producer
  * sleeping sleep_ns after each; the figures, and how long the loop took */
-static QueueStats stats_run(Seen *s, size_t block, uint64_t n, long sleep_ns, uint64_t *ret_nsec)
+static QueueStats stats_run(Seen *s, size_t block, uint64_t n, long sleep_ns, int64_t *ret_usec)
 {
 	Queue *q = NULL;
 	require(queue_new(&q, block, 4, consume, s) == 0);
-	uint64_t t0 = nsec(CLOCK_MONOTONIC);
+	int64_t t0 = now_monotonic_usec();
 	for (uint64_t k = 0; k < n; k++) {
 		put(q, k);
 		if (sleep_ns)
 			nanosleep(&(struct timespec){ 0, sleep_ns }, NULL);
 	}
-	*ret_nsec = nsec(CLOCK_MONOTONIC) - t0;
+	*ret_usec = now_monotonic_usec() - t0;
 	QueueStats st;
 	queue_stats(q, &st);
 	check_u64(s->next, n); /* queue_stats() syncs */
@@ -121,32 +116,32 @@ static QueueStats stats_run(Seen *s, size_t block, uint64_t n, long sleep_ns, ui
 }
 
 /* want_ge - a >= b, or say which figure fell short */
-static void want_ge(const char *what, uint64_t a, uint64_t b)
+static void want_ge(const char *what, int64_t a, int64_t b)
 {
-	checkf(a >= b, "%s: %llu ns, expected at least %llu ns", what, (unsigned long long)a, (unsigned long long)b);
+	checkf(a >= b, "%s: %lld µs, expected at least %lld µs", what, (long long)a, (long long)b);
 }
 
 /* A consumer that computes 100 µs per block: its own CPU clock shows it,
  * and the producer waited for it. */
 static void test_stats_busy_consumer(void)
 {
-	Seen s = { .burn_ns = 100000 };
-	uint64_t took;
+	Seen s = { .burn_usec = 100 };
+	int64_t took;
 	QueueStats st = stats_run(&s, 256, 2000, 0, &took);
-	uint64_t burnt = s.blocks * s.burn_ns;
-	want_ge("consumer CPU", st.consumer_cpu_nsec, burnt);
-	want_ge("producer waited", st.producer_wait_nsec, burnt / 2);
-	want_ge("producer waited more than the consumer", st.producer_wait_nsec, st.consumer_wait_nsec + 1);
+	int64_t burnt = (int64_t)s.blocks * s.burn_usec;
+	want_ge("consumer CPU", st.consumer_cpu_usec, burnt);
+	want_ge("producer waited", st.producer_wait_usec, burnt / 2);
+	want_ge("producer waited more than the consumer", st.producer_wait_usec, st.consumer_wait_usec + 1);
 }
 
 /* A producer that sleeps 50 µs per record: the consumer waited for it. */
 static void test_stats_slow_producer(void)
 {
 	Seen s = { 0 };
-	uint64_t slept;
+	int64_t slept;
 	QueueStats st = stats_run(&s, 128, 400, 50000, &slept);
-	want_ge("consumer waited", st.consumer_wait_nsec, slept / 2);
-	want_ge("consumer waited more than the producer", st.consumer_wait_nsec, st.producer_wait_nsec + 1);
+	want_ge("consumer waited", st.consumer_wait_usec, slept / 2);
+	want_ge("consumer waited more than the producer", st.consumer_wait_usec, st.producer_wait_usec + 1);
 }
 
 static void test_too_big(void)
