@@ -105,10 +105,9 @@ bool ingest_pipelined(const Ingest *in);
 void ingest_sync(Ingest *in);
 /* Which thread matches the rules while pipelined: by default the reading
  * thread, or the counting one while that one keeps up (see match_late()
- * in ingest.c); the tests force either. */
+ * in ingest.c); the tests force the counting one. */
 typedef enum IngestMatch {
 	INGEST_MATCH_AUTO,
-	INGEST_MATCH_READING,
 	INGEST_MATCH_COUNTING,
 } IngestMatch;
 void ingest_pipeline_match(Ingest *in, IngestMatch where);

@@ -637,7 +637,7 @@ static void emit_sweep(Ingest *in, int64_t ts)
  * is the same. */
 static bool match_late(Ingest *in)
 {
-	if (!in->queue || in->match == INGEST_MATCH_READING)
+	if (!in->queue)
 		return false;
 	return in->match == INGEST_MATCH_COUNTING || queue_backlog(in->queue) < PIPE_BLOCKS / 2;
 }
