@@ -142,7 +142,16 @@ char *report_printf(ReportModel *m, const char *fmt, ...)
 
 void report_cell_text(ReportModel *m, ReportCell *c, const char *s)
 {
-	c->text = strndup(s ? s : "", REPORT_CELL_MAX);
+	/* strnlen and a copy, not strndup(s, REPORT_CELL_MAX): with LTO, GCC
+	 * sees string literals shorter than the bound and warns */
+	if (!s)
+		s = "";
+	size_t n = strnlen(s, REPORT_CELL_MAX);
+	c->text = malloc(n + 1);
+	if (c->text) {
+		memcpy(c->text, s, n);
+		c->text[n] = '\0';
+	}
 	if (!c->text && !m->err)
 		m->err = -ENOMEM;
 }

@@ -34,7 +34,7 @@ cp build-ci/meson-logs/testlog.json build-ci/meson-logs/testlog-gcc.json
 
 echo "== clang, ASan+UBSan"
 CC=clang meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dbuildtype=debug >/dev/null || exit 1
+  -Db_lto=false -Dbuildtype=debug >/dev/null || exit 1
 ninja -C build-asan || exit 1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -43,7 +43,7 @@ run_suite build-asan --suite unit --suite corpus --suite fuzz-regression --suite
 
 echo "== clang, TSan"
 CC=clang meson setup build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
-  -Dbuildtype=debug >/dev/null || exit 1
+  -Db_lto=false -Dbuildtype=debug >/dev/null || exit 1
 ninja -C build-tsan || exit 1
 TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan --suite corpus --timeout-multiplier 3
 cp build-tsan/meson-logs/testlog.json build-tsan/meson-logs/testlog-corpus.json
@@ -51,7 +51,7 @@ TSAN_OPTIONS=halt_on_error=1:exitcode=66 run_suite build-tsan unit-queue unit-gz
 
 echo "== clang, libFuzzer (${fuzz_seconds}s per target)"
 CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dc_args=-fsanitize=fuzzer-no-link -Dbuildtype=debugoptimized >/dev/null || exit 1
+  -Dc_args=-fsanitize=fuzzer-no-link -Db_lto=false -Dbuildtype=debugoptimized >/dev/null || exit 1
 ninja -C build-fuzz || exit 1
 fuzz_pass=0 fuzz_fail=0
 for t in $(find build-fuzz -maxdepth 3 -type f -executable -name 'fuzz-*' ! -name '*-replay'); do
