@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dynlib.h"
 #include "expo.h"
 #include "flags.h"
 #include "hosts.h"
@@ -422,6 +423,10 @@ static void apply_reload(Daemon *d)
 /* serve_start - signals, HTTP, source watches, privileges; then ready */
 static int serve_start(Daemon *d)
 {
+	/* now, while a missing library can still be named (dynlib.h) */
+	for (DynLib lib = 0; lib < _DYNLIB_MAX; lib++)
+		if (dynlib_load(lib) < 0)
+			return -ELIBACC;
 	int r = loop_new(&d->loop);
 	if (r < 0)
 		return r;

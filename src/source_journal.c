@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "dynlib.h"
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
@@ -768,9 +769,10 @@ static const SourceOps source_journal_ops = {
 
 int source_journal_new(Source **ret, Ingest *ingest, Store *store, const SourceJournalConfig *cfg)
 {
+	int r = dynlib_load(DYNLIB_SYSTEMD);
+	if (r < 0)
+		return r;
 	SourceJournal *sj = calloc(1, sizeof(*sj));
-	int r;
-
 	if (!sj)
 		return -ENOMEM;
 	sj->base.ops = &source_journal_ops;
@@ -843,7 +845,7 @@ bool source_journal_available(void)
 	sd_journal *j = NULL;
 	bool ok;
 
-	if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
+	if (dynlib_load(DYNLIB_SYSTEMD) < 0 || sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
 		return false;
 	/* Files we may not read are skipped silently: ask what was opened. */
 	ok = sd_journal_has_persistent_files(j) > 0 || sd_journal_has_runtime_files(j) > 0;

@@ -57,6 +57,11 @@ sed 's/^/    /' "$tmp/build.out"
 deb=$(ls "$out"/${pkg}_*.deb 2>/dev/null | tail -1)
 [ -n "$deb" ] || { bad "no .deb in $out"; finish; }
 t_build=$(date +%s)
+# the libraries src/dynlib.c loads with dlopen() are dependencies all the same
+deps=$(dpkg-deb -f "$deb" Depends)
+for lib in libmicrohttpd12 libgnutls30 libsystemd0; do
+	if [[ ",$deps" == *[\ ,]$lib* ]]; then ok "Depends names $lib"; else bad "Depends lacks $lib: $deps"; fi
+done
 
 # ---- snapshot, install -------------------------------------------------------------
 snapshot() {
