@@ -86,6 +86,7 @@ typedef struct Table {
 	uint32_t free_entry;           /* entries given back, linked by hnext */
 	uint32_t *uheap, *lheap;
 	size_t nu, nl;
+	bool uheap_ordered;            /* uheap is a heap (else a plain list): peers_table.c */
 	Label *labels;
 	size_t max_labelled;
 	uint32_t *label_free;          /* a stack of labels given back */

@@ -11,6 +11,11 @@
  *	uheap holds the unlabelled entries (the eviction candidates), lheap the
  *	labelled ones (the promotion threshold). Each entry owns a list of hour
  *	slots, newest first, taken from a per-table pool.
+ *
+ *	uheap is only asked for its least busy entry when one must go (a full
+ *	table, or no slot left), which a table that the input never fills
+ *	never asks. Until then it is a plain list (entries in any order, which
+ *	spares a sift per event), and uheap_order() heaps it the first time.
  * LIMITS
  *	cap entries per table (--peers.track), max_labelled labelled peers
  *	(--peers.max), cap * 3 + (max_labelled + 1) * window_hours slots.
@@ -75,6 +80,12 @@ static void heap_down(Table *t, uint32_t *h, size_t n, size_t i)
 	}
 }
 
+/* ordered - whether h keeps the heap order now (see uheap_order) */
+static bool ordered(const Table *t, const uint32_t *h)
+{
+	return h != t->uheap || t->uheap_ordered;
+}
+
 static void heap_push(Table *t, uint32_t idx)
 {
 	size_t *n;
@@ -82,7 +93,8 @@ static void heap_push(Table *t, uint32_t idx)
 	h[*n] = idx;
 	t->e[idx].heap = (uint32_t)*n;
 	(*n)++;
-	heap_up(t, h, *n - 1);
+	if (ordered(t, h))
+		heap_up(t, h, *n - 1);
 }
 
 static void heap_remove(Table *t, uint32_t idx)
@@ -93,10 +105,23 @@ static void heap_remove(Table *t, uint32_t idx)
 	(*n)--;
 	if (i != *n) {
 		heap_swap(t, h, i, *n);
-		heap_up(t, h, i);
-		heap_down(t, h, *n, i);
+		if (ordered(t, h)) {
+			heap_up(t, h, i);
+			heap_down(t, h, *n, i);
+		}
 	}
 	t->e[idx].heap = PEERS_NIL;
+}
+
+/* uheap_order - heap uheap (Floyd's, O(n)) the first time its least busy
+ * entry is asked for; it stays a heap until the table is cleared. */
+static void uheap_order(Table *t)
+{
+	if (t->uheap_ordered)
+		return;
+	for (size_t i = t->nu / 2; i-- > 0;)
+		heap_down(t, t->uheap, t->nu, i);
+	t->uheap_ordered = true;
 }
 
 /*
@@ -243,6 +268,7 @@ Entry *peers_entry_insert(Peers *p, Table *t, const char *key, size_t len)
 	if (t->n >= t->cap) {
 		if (t->nu == 0)
 			return NULL;
+		uheap_order(t);
 		inherit = t->e[t->uheap[0]].count;
 		entry_remove(p, t, &t->e[t->uheap[0]]);
 		t->evicted++;
@@ -278,7 +304,8 @@ void peers_entry_count(Table *t, Entry *e)
 	{
 		size_t *n;
 		uint32_t *h = heap_of(t, e, &n);
-		heap_down(t, h, *n, e->heap);
+		if (ordered(t, h))
+			heap_down(t, h, *n, e->heap);
 	}
 	if (t->max_labelled > 0 && e->label == PEERS_NIL) {
 		if (t->nl < t->max_labelled)
@@ -294,6 +321,7 @@ void peers_entry_count(Table *t, Entry *e)
 static bool reclaim(Peers *p, Table *t, const Entry *keep)
 {
 	while (!slot_available(t)) {
+		uheap_order(t);
 		uint32_t victim = PEERS_NIL;
 		for (size_t i = 0; i < 3 && i < t->nu; i++) {
 			uint32_t c = t->uheap[i];
@@ -462,6 +490,7 @@ static void table_clear(Table *t)
 	t->e_hwm = 0;
 	t->free_entry = PEERS_NIL;
 	t->n = t->nu = t->nl = 0;
+	t->uheap_ordered = false;
 	t->label_hwm = t->n_label_free = 0;
 	t->slot_hwm = t->n_slots = 0;
 	t->slot_free = PEERS_NIL;

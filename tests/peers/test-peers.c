@@ -198,6 +198,51 @@ static void test_folding(void)
 	store_free(store);
 }
 
+/* Until the table is full its eviction candidates are kept in no order
+ * (peers_table.c); the first eviction must still take the least busy. Nine
+ * tracked, one labelled (e0, the busiest); the least busy of the other
+ * eight arrives in the middle, so neither end of the list is the answer. */
+static void test_evict_least_busy(void)
+{
+	Peers *p = new_peers(NULL, 1, 9, 0);
+	int64_t t = ts(2026, 11, 28, 12, 0, 0);
+	static const unsigned counts[9] = { 20, 4, 6, 2, 7, 5, 8, 3, 9 };
+	char host[64], key[64];
+	PeerStats st;
+	for (unsigned i = 0; i < 9; i++) {
+		snprintf(host, sizeof(host), "mx.e%u.example", i);
+		for (unsigned k = 0; k < counts[i]; k++)
+			in_session(p, t, "postfix", host, "192.0.2.1", ENC_TLS, true, "TLSv1.3", "X", NULL);
+	}
+	check_u64(peers_labelled_count(p, PEER_INBOUND), 1);
+	in_session(p, t, "postfix", "mx.new.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "X", NULL);
+	check(peers_get_window(p, PEER_INBOUND, "e3.example", 0, 0, &st) == -ENOENT);
+	for (unsigned i = 0; i < 9; i++) {
+		snprintf(key, sizeof(key), "e%u.example", i);
+		if (i != 3) {
+			check(peers_get_window(p, PEER_INBOUND, key, 0, 0, &st) == 0);
+			check_u64(st.ss_count, counts[i]);
+		}
+	}
+	/* the newcomer inherits the evicted count as its error */
+	check(peers_get_window(p, PEER_INBOUND, "new.example", 0, 0, &st) == 0);
+	check_u64(st.ss_count, 3);
+	check_u64(st.ss_error, 2);
+	/* now a heap: the next newcomer pushes out one of the two at 3 (e7 or
+	 * the first newcomer), not e1 at 4 */
+	in_session(p, t, "postfix", "mx.new2.example", "192.0.2.1", ENC_TLS, true, "TLSv1.3", "X", NULL);
+	check((peers_get_window(p, PEER_INBOUND, "e7.example", 0, 0, &st) == -ENOENT) !=
+	      (peers_get_window(p, PEER_INBOUND, "new.example", 0, 0, &st) == -ENOENT));
+	check(peers_get_window(p, PEER_INBOUND, "e1.example", 0, 0, &st) == 0);
+	check(peers_get_window(p, PEER_INBOUND, "new2.example", 0, 0, &st) == 0);
+	check_u64(st.ss_count, 4);
+	PeersTotals T;
+	peers_get_totals(p, 0, 0, &T);
+	check_u64(T.tracked[PEER_INBOUND], 9);
+	check_u64(T.evicted[PEER_INBOUND], 2);
+	peers_free(p);
+}
+
 /* A skewed random stream: the true top peers stay labelled, sums stay exact. */
 static void test_folding_random(void)
 {
@@ -527,6 +572,7 @@ int main(void)
 {
 	test_run(test_domains);
 	test_run(test_folding);
+	test_run(test_evict_least_busy);
 	test_run(test_folding_random);
 	test_run(test_windows);
 	test_run(test_unknown_and_outbound);
