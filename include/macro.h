@@ -27,3 +27,16 @@ static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 
 #define USEC_PER_SEC 1000000LL
 #define USEC_PER_MSEC 1000LL
+
+/* HAVE_ASAN - built with AddressSanitizer (GCC says so with a macro, clang
+ * with __has_feature): what it checks only in malloc'd blocks stays there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+#ifndef HAVE_ASAN
+#define HAVE_ASAN 0
+#endif

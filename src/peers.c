@@ -472,9 +472,9 @@ Peers *peers_free(Peers *p)
 		return NULL;
 	for (unsigned d = 0; d < _PEER_DIR_MAX; d++)
 		peers_table_deinit(&p->t[d]);
-	free(p->combos);
-	free(p->hours);
-	free(p->dom_mem);
+	peers_free_zeroed(p->combos);
+	peers_free_zeroed(p->hours);
+	peers_free_zeroed(p->dom_mem);
 	if (p->psl && p->psl != psl_builtin())
 		psl_free((psl_ctx_t *)p->psl);
 	free(p);
