@@ -206,8 +206,13 @@ typedef struct PeerStats {
 	char examples[PEERS_EXAMPLES][PEERS_EXAMPLE_MAX];
 	uint64_t proto[PEERS_PROTO_MAX];  /* TLS sessions (deliveries) by protocol, exact */
 	uint64_t legacy_mail;         /* inbound mail sessions below TLS 1.2 (state files before version 3: 0) */
-	unsigned n_combos;
-	PeerComboCount combos[PEERS_STAT_COMBOS]; /* sorted by kind, n desc, a, b; the busiest of each kind */
+	unsigned n_combos;            /* at most PEERS_STAT_COMBOS */
+	/* sorted by kind, n desc, a, b; the busiest of each kind. Kept apart
+	 * from the struct, which it would make 2.5 times as large (and a
+	 * report writes one struct per peer): in the array peers_list()
+	 * returns, freed with it; for peers_get_window(), in the Peers until
+	 * its next call. */
+	const PeerComboCount *combos;
 	uint64_t combos_other[_COMBO_KIND_MAX];   /* per kind: counts not listed ("+N other"); the
 						   * listed ones plus this are every event of the kind */
 } PeerStats;

@@ -165,6 +165,8 @@ struct Peers {
 	uint32_t combo_hash[COMBO_MAX];
 
 	char syslog[PEERS_SYSLOG_MAX][PEERS_DOMAIN_MAX];
+
+	PeerComboCount window_combos[PEERS_STAT_COMBOS]; /* peers_get_window()'s PeerStats.combos */
 	unsigned n_syslog;
 
 	Hour *hours;                   /* window_hours, indexed by hour % window_hours */
