@@ -74,6 +74,9 @@ void ingest_set_clock_hook(Ingest *in, IngestClockFn fn, void *userdata);
 
 /* ingest_line - one text line without its newline. */
 void ingest_line(Ingest *in, const char *line, size_t len);
+/* ingest_line_printable - the same for a line its source found to be all
+ * printable ASCII (utf8_line_end()), which is then not checked again. */
+void ingest_line_printable(Ingest *in, const char *line, size_t len);
 /* ingest_entry - a record split by the source (journal). */
 void ingest_entry(Ingest *in, const LogLine *ll);
 /* ingest_oversized - the source cut a line at max_line. */

@@ -17,6 +17,11 @@
 
 /* utf8_clean - true if p[0..n) is valid UTF-8 without control bytes. */
 bool utf8_clean(const char *p, size_t n);
+/* utf8_line_end - the first '\n' in [p, end), or NULL. *printable is set
+ * to whether every byte before it (before end when there is none) is
+ * printable ASCII, 0x20..0x7e, which utf8_clean() need not check again: a
+ * file source finds its line ends and the check in one pass. */
+const char *utf8_line_end(const char *p, const char *end, bool *printable);
 /* utf8_sanitize - append p[0..n) to out with every invalid sequence and
  * control byte replaced by U+FFFD (EF BF BD). */
 void utf8_sanitize(Buf *out, const char *p, size_t n);

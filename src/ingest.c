@@ -343,8 +343,10 @@ static ProgInfo *prog_intern(Ingest *in, Slice prog)
 
 /* repair - make every field of the record valid UTF-8 before anything keeps
  * a byte of it (labels, peer tables, the report, the state file). */
-static const LogLine *repair(Ingest *in, const LogLine *ll, LogLine *fixed)
+static const LogLine *repair(Ingest *in, const LogLine *ll, LogLine *fixed, bool printable)
 {
+	if (printable)
+		return ll; /* the source saw every byte of the line (utf8_line_end) */
 	/* A text line that is clean as a whole has clean fields, since each
 	 * is cut at ASCII separators: one pass instead of three short ones. */
 	if (ll->line.p && utf8_clean(ll->line.p, ll->line.n))
@@ -643,10 +645,10 @@ static bool match_late(Ingest *in)
 }
 
 /* handle - the front half of one record */
-static void handle(Ingest *in, const LogLine *raw)
+static void handle(Ingest *in, const LogLine *raw, bool printable)
 {
 	LogLine fixed;
-	const LogLine *ll = repair(in, raw, &fixed);
+	const LogLine *ll = repair(in, raw, &fixed, printable);
 	if (!ll)
 		return; /* out of memory: lose this record, not the daemon */
 	if (from_future(in, ll->ts_usec)) {
@@ -687,7 +689,7 @@ void ingest_set_clock_hook(Ingest *in, IngestClockFn fn, void *userdata)
 	in->clock_userdata = userdata;
 }
 
-void ingest_line(Ingest *in, const char *line, size_t len)
+static void text_line(Ingest *in, const char *line, size_t len, bool printable)
 {
 	in->n.lines_read++;
 	if (!line)
@@ -700,13 +702,23 @@ void ingest_line(Ingest *in, const char *line, size_t len)
 			in->n.malformed++;
 		return;
 	}
-	handle(in, &ll);
+	handle(in, &ll, printable);
+}
+
+void ingest_line(Ingest *in, const char *line, size_t len)
+{
+	text_line(in, line, len, false);
+}
+
+void ingest_line_printable(Ingest *in, const char *line, size_t len)
+{
+	text_line(in, line, len, true);
 }
 
 void ingest_entry(Ingest *in, const LogLine *ll)
 {
 	in->n.lines_read++;
-	handle(in, ll);
+	handle(in, ll, false);
 }
 
 void ingest_oversized(Ingest *in)

@@ -22,6 +22,7 @@
 #include "source_file.h"
 #include "statefile.h"
 #include "util.h"
+#include "utf8.h"
 
 #define READ_CHUNK (64 * 1024)     /* ~500 lines: the deadline is checked per chunk */
 #define HEAD_HASH_BYTES 256          /* identity of a file: hash of its first bytes */
@@ -109,7 +110,8 @@ static void feed(SourceFile *f, off_t base, const char *p, size_t n)
 	size_t max = ingest_max_line(f->ingest);
 	const char *chunk = p, *end = p + n;
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		bool printable;
+		const char *nl = utf8_line_end(p, end, &printable);
 		if (!nl) {
 			size_t rest = (size_t)(end - p);
 			if (!f->skipping) {
@@ -139,6 +141,8 @@ static void feed(SourceFile *f, off_t base, const char *p, size_t n)
 		} else if (len > max) {
 			ingest_oversized(f->ingest);
 			ingest_line(f->ingest, "", 0);
+		} else if (printable) {
+			ingest_line_printable(f->ingest, p, len);
 		} else {
 			ingest_line(f->ingest, p, len);
 		}

@@ -73,6 +73,24 @@ static inline bool none(S8x16 bad)
 	return (half[0] | half[1]) == 0;
 }
 
+const char *utf8_line_end(const char *p, const char *end, bool *printable)
+{
+	/* '\n' is itself one of the bytes bad_bytes() flags: the first
+	 * flagged byte is the line end if the line is printable. */
+	const unsigned char *q = (const unsigned char *)p, *e = (const unsigned char *)end;
+	while (e - q >= 16 && none(bad_bytes(q)))
+		q += 16;
+	for (; q < e; q++)
+		if (*q < 0x20 || *q >= 0x7f)
+			break;
+	if (q == e) {
+		*printable = true;
+		return NULL;
+	}
+	*printable = *q == '\n';
+	return *q == '\n' ? (const char *)q : memchr(q, '\n', (size_t)(e - q));
+}
+
 bool utf8_clean(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;

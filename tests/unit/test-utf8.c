@@ -66,6 +66,40 @@ static void check_sanitize(const char *in, const char *want)
 	buf_deinit(&b);
 }
 
+/* utf8_line_end() against the obvious loop: every byte value at every
+ * position of lines of 1 to 40 bytes (blocks of 16 and the tail), with and
+ * without a '\n' after them, at every alignment of the start. */
+static void test_line_end(void)
+{
+	char buf[64];
+	for (size_t len = 1; len <= 40; len++)
+		for (size_t pos = 0; pos < len; pos++)
+			for (unsigned c = 0; c < 256; c++)
+				for (size_t off = 0; off < 4; off++)
+					for (int nl = 0; nl < 2; nl++) {
+						char *s = buf + off;
+						memset(s, 'a', len);
+						s[pos] = (char)c;
+						size_t n = len;
+						if (nl)
+							s[n++] = '\n';
+						const char *want = memchr(s, '\n', n);
+						bool want_printable = true;
+						for (const char *q = s; q < (want ? want : s + n); q++)
+							if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+								want_printable = false;
+						bool printable = !want_printable;
+						const char *got = utf8_line_end(s, s + n, &printable);
+						check(got == want);
+						check(printable == want_printable);
+					}
+	/* a printable line is clean, for utf8_clean() too */
+	bool printable;
+	const char *line = "Mar 11 00:00:00 mx1 postfix/smtpd[7010]: connect from a[192.0.2.1]\nnext";
+	const char *nl = utf8_line_end(line, line + strlen(line), &printable);
+	require(nl && printable && utf8_clean(line, (size_t)(nl - line)));
+}
+
 static void test_sanitize(void)
 {
 	check_sanitize("ok \xc3\xa9", "ok \xc3\xa9");
@@ -185,6 +219,7 @@ int main(void)
 {
 	test_run(test_clean);
 	test_run(test_clean_words);
+	test_run(test_line_end);
 	test_run(test_sanitize);
 	test_run(test_cut);
 	test_run(test_pipeline_matrix);
