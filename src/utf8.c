@@ -73,20 +73,51 @@ static inline bool none(S8x16 bad)
 	return (half[0] | half[1]) == 0;
 }
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* bad_mask - a bit per byte at p (16) that is not printable ASCII */
+static inline unsigned bad_mask(const unsigned char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+	return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
 const char *utf8_line_end(const char *p, const char *end, bool *printable)
 {
 	/* '\n' is itself one of the bytes bad_bytes() flags: the first
 	 * flagged byte is the line end if the line is printable. */
 	const unsigned char *q = (const unsigned char *)p, *e = (const unsigned char *)end;
+#ifdef __SSE2__
+	/* this runs over every byte of a file: 32 bytes a step, and the
+	 * mask says where the first flagged one is */
+	for (; e - q >= 32; q += 32) {
+		unsigned m = bad_mask(q) | bad_mask(q + 16) << 16;
+		if (m) {
+			q += __builtin_ctz(m);
+			goto flagged;
+		}
+	}
+	if (e - q >= 16) {
+		unsigned m = bad_mask(q);
+		if (m) {
+			q += __builtin_ctz(m);
+			goto flagged;
+		}
+		q += 16;
+	}
+#else
 	while (e - q >= 16 && none(bad_bytes(q)))
 		q += 16;
+#endif
 	for (; q < e; q++)
 		if (*q < 0x20 || *q >= 0x7f)
-			break;
-	if (q == e) {
-		*printable = true;
-		return NULL;
-	}
+			goto flagged;
+	*printable = true;
+	return NULL;
+flagged:
 	*printable = *q == '\n';
 	return *q == '\n' ? (const char *)q : memchr(q, '\n', (size_t)(e - q));
 }
