@@ -19,7 +19,7 @@
  * LIMITS
  *	cap entries per table (--peers.track), max_labelled labelled peers
  *	(--peers.max), cap * 3 + (max_labelled + 1) * window_hours slots.
- *	Every pool is allocated in peers_table_init(), zeroed by calloc() and not
+ *	Every pool is mapped in peers_table_init() (peers_alloc_zeroed()) and not
  *	touched there: an element is handed out from the pool's free list
  *	(elements given back) or else its never-used tail (the high-water mark),
  *	and hash buckets hold index + 1 so that zero is empty. Memory grows with

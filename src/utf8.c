@@ -3,6 +3,9 @@
  */
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "utf8.h"
 
@@ -74,8 +77,6 @@ static inline bool none(S8x16 bad)
 }
 
 #ifdef __SSE2__
-#include <emmintrin.h>
-
 /* bad_mask - a bit per byte at p (16) that is not printable ASCII */
 static inline unsigned bad_mask(const unsigned char *p)
 {
@@ -87,7 +88,7 @@ static inline unsigned bad_mask(const unsigned char *p)
 
 const char *utf8_line_end(const char *p, const char *end, bool *printable)
 {
-	/* '\n' is itself one of the bytes bad_bytes() flags: the first
+	/* '\n' is itself one of the bytes bad_mask() and bad_bytes() flag: the first
 	 * flagged byte is the line end if the line is printable. */
 	const unsigned char *q = (const unsigned char *)p, *e = (const unsigned char *)end;
 #ifdef __SSE2__
