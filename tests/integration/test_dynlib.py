@@ -17,16 +17,10 @@ import subprocess
 import sys
 import tempfile
 
+from tap import check, finish
+
 exe, log, journal = sys.argv[1:4]
 PORT = 19596
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok - " if cond else "not ok - ") + what)
-    if not cond:
-        failures += 1
 
 
 def stand_ins(d, names):
@@ -80,5 +74,4 @@ with tempfile.TemporaryDirectory() as tmp:
     except subprocess.TimeoutExpired:
         check(False, "the daemon with the libraries broken kept running")
 
-print("%d failed" % failures)
-sys.exit(1 if failures else 0)
+finish()

@@ -27,16 +27,10 @@ import tempfile
 import time
 import urllib.request
 
+from tap import check, finish
+
 exe = sys.argv[1]
 PORT = 19597
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok - " if cond else "not ok - ") + what)
-    if not cond:
-        failures += 1
 
 
 def metrics():
@@ -204,4 +198,4 @@ with tempfile.TemporaryDirectory(prefix="pte-hostile-") as work:
     new_year(work)
     nofile()
     rotated_unreadable(work)
-sys.exit(1 if failures else 0)
+finish()
