@@ -236,8 +236,29 @@ static void test_short_lines_no_overread(void)
 		}
 }
 
+/* slice_eq() against memcmp() for every length to 20 and a difference at
+ * every position (its 8-16 byte path compares two overlapping words). */
+static void test_slice_eq(void)
+{
+	char a[24], b[24];
+	for (size_t n = 0; n <= 20; n++) {
+		memset(a, 'x', sizeof(a));
+		memset(b, 'x', sizeof(b));
+		check(slice_eq((Slice){ a, n }, (Slice){ b, n }));
+		check(n == 0 || !slice_eq((Slice){ a, n }, (Slice){ b, n - 1 }));
+		for (size_t i = 0; i < n; i++) {
+			b[i] = 'y';
+			check(!slice_eq((Slice){ a, n }, (Slice){ b, n }));
+			b[i] = 'x';
+		}
+		b[n] = 'y'; /* past the end: not compared */
+		check(slice_eq((Slice){ a, n }, (Slice){ b, n }));
+	}
+}
+
 int main(void)
 {
+	test_run(test_slice_eq);
 	setenv("TZ", "Europe/Berlin", 1); /* a zone with DST: local times must still round-trip */
 	tzset();
 	require(logline_clock_new(&clk, local_ts(2026, 11, 28, 16, 0, 0)) == 0);
