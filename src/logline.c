@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "logline.h"
 #include "macro.h"
@@ -322,12 +325,29 @@ static int parse_stamp(LoglineClock *c, const char *p, size_t n, int64_t *ret)
 /* parse_prog - "prog[pid]: msg" or "prog: msg" at p. */
 static int parse_prog(const char *p, const char *end, LogLine *ret)
 {
-	/* The program name may itself contain '/' but not ' ' or '['. A table
-	 * of the bytes that end it: this loop runs over every line. */
+	/* The program name may itself contain '/' but not ' ' or '['. This
+	 * runs over every line: 16 bytes a step with SSE2 (a name is mostly
+	 * 6-18 bytes), else a table of the bytes that end it. */
 	static const bool prog_end[256] = { ['['] = true, [':'] = true, [' '] = true };
 	const char *prog = p;
+#ifdef __SSE2__
+	for (; end - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('[')),
+							_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))),
+					   _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+		unsigned bits = (unsigned)_mm_movemask_epi8(hit);
+		if (bits) {
+			p += __builtin_ctz(bits);
+			goto found;
+		}
+	}
+#endif
 	while (p < end && !prog_end[(unsigned char)*p])
 		p++;
+#ifdef __SSE2__
+found:
+#endif
 	if (p >= end || p == prog)
 		return -EBADMSG;
 	ret->prog = (Slice){ prog, (size_t)(p - prog) };

@@ -236,6 +236,32 @@ static void test_short_lines_no_overread(void)
 		}
 }
 
+/* Program names of every length to 40 (the SSE2 scan takes 16 bytes a
+ * step), each ended by '[', ':' or ' ', in exact-length buffers. */
+static void test_prog_lengths(void)
+{
+	static const char *const ends[] = { "[7]: m", ": m", " x: m" };
+	for (size_t len = 1; len <= 40; len++)
+		for (size_t k = 0; k < ELEMENTSOF(ends); k++) {
+			char line[128];
+			int n = snprintf(line, sizeof(line), "Dec  5 10:01:00 mx %.*s%s", (int)len,
+					 "postfix/submission/smtpd-abcdefghijklmnopqrstuvwxyz", ends[k]);
+			char *b = malloc((size_t)n);
+			require(b);
+			memcpy(b, line, (size_t)n);
+			LogLine ll;
+			int r = logline_parse(clk, b, (size_t)n, &ll);
+			if (k == 2) {
+				/* "name x: m": a space ends the name, and no ':' follows it */
+				check(r == -EBADMSG);
+			} else if (checkf(r == 0, "not parsed: %s", line)) {
+				check(ll.prog.n == len && ll.prog.p == b + 19);
+				check(ll.pid == (k == 0 ? 7u : 0u));
+			}
+			free(b);
+		}
+}
+
 /* slice_eq() against memcmp() for every length to 20 and a difference at
  * every position (its 8-16 byte path compares two overlapping words). */
 static void test_slice_eq(void)
@@ -270,6 +296,7 @@ int main(void)
 	test_run(test_new_year);
 	test_run(test_pid_range);
 	test_run(test_short_lines_no_overread);
+	test_run(test_prog_lengths);
 	logline_clock_free(clk);
 	return test_exit();
 }
