@@ -322,6 +322,25 @@ static int parse_stamp(LoglineClock *c, const char *p, size_t n, int64_t *ret)
 	return parse_bsd(c, p, n, ret);
 }
 
+/* space_or_bracket - the first ' ' or '[' in [p, end), or NULL; once per
+ * line, where memchr() for each cost two calls */
+static const char *space_or_bracket(const char *p, const char *end)
+{
+#ifdef __SSE2__
+	for (; end - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned bits = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('['))));
+		if (bits)
+			return p + __builtin_ctz(bits);
+	}
+#endif
+	for (; p < end; p++)
+		if (*p == ' ' || *p == '[')
+			return p;
+	return NULL;
+}
+
 /* parse_prog - "prog[pid]: msg" or "prog: msg" at p. */
 static int parse_prog(const char *p, const char *end, LogLine *ret)
 {
@@ -463,10 +482,13 @@ int logline_parse(LoglineClock *c, const char *line, size_t len, LogLine *ret)
 
 	/* host, absent in some container images: a host name never holds '['
 	 * or ends in ':', the program token does. */
-	const char *sp = memchr(p, ' ', (size_t)(end - p));
+	const char *sp = space_or_bracket(p, end);
+	bool bracket = sp && *sp == '[';
+	if (bracket)
+		sp = memchr(sp, ' ', (size_t)(end - sp));
 	if (!sp || sp == p)
 		return -EBADMSG;
-	if (memchr(p, '[', (size_t)(sp - p)) || sp[-1] == ':') {
+	if (bracket || sp[-1] == ':') {
 		ret->host = (Slice){ p, 0 };
 	} else {
 		ret->host = (Slice){ p, (size_t)(sp - p) };

@@ -259,6 +259,18 @@ static void test_prog_lengths(void)
 				check(ll.pid == (k == 0 ? 7u : 0u));
 			}
 			free(b);
+			/* without a host: the name's '[' or trailing ':' says so;
+			 * "name x: m" is host "name", program "x" */
+			n = snprintf(line, sizeof(line), "Dec  5 10:01:00 %.*s%s", (int)len,
+				     "postfix/submission/smtpd-abcdefghijklmnopqrstuvwxyz", ends[k]);
+			if (!(b = malloc((size_t)n)))
+				abort();
+			memcpy(b, line, (size_t)n);
+			if (checkf(logline_parse(clk, b, (size_t)n, &ll) == 0, "not parsed: %s", line)) {
+				check(ll.host.n == (k == 2 ? len : 0));
+				check(k == 2 ? slice_eq_str(ll.prog, "x") : ll.prog.n == len);
+			}
+			free(b);
 		}
 }
 
