@@ -28,17 +28,17 @@ static inline uint64_t slice_rd64(const char *p)
 	memcpy(&v, p, sizeof(v));
 	return v;
 }
-/* slice_eq - a and b hold the same bytes. 8 to 16 bytes, the length of most
- * program names (the ingest compares one per line), take two overlapping
- * 8-byte loads instead of a memcmp() call. */
-static inline bool slice_eq(Slice a, Slice b)
+/* slice_mem_eq - a[0..n) equals b[0..n). 8 to 16 bytes, the length of most
+ * program names and rule prefixes (compared for every line), take two
+ * overlapping 8-byte loads instead of a memcmp() call. */
+static inline bool slice_mem_eq(const char *a, const char *b, size_t n)
 {
-	if (a.n != b.n)
-		return false;
-	if (a.n >= 8 && a.n <= 16)
-		return ((slice_rd64(a.p) ^ slice_rd64(b.p)) | (slice_rd64(a.p + a.n - 8) ^ slice_rd64(b.p + b.n - 8))) == 0;
-	return a.n == 0 || memcmp(a.p, b.p, a.n) == 0;
+	if (n >= 8 && n <= 16)
+		return ((slice_rd64(a) ^ slice_rd64(b)) | (slice_rd64(a + n - 8) ^ slice_rd64(b + n - 8))) == 0;
+	return n == 0 || memcmp(a, b, n) == 0;
 }
+/* slice_eq - a and b hold the same bytes */
+static inline bool slice_eq(Slice a, Slice b) { return a.n == b.n && slice_mem_eq(a.p, b.p, a.n); }
 static inline bool slice_eq_str(Slice a, const char *s) { return slice_eq(a, slice_from(s)); }
 static inline bool slice_has_prefix(Slice a, const char *pfx)
 {

@@ -180,7 +180,7 @@ void parser_use_scanners(Parser *p, bool on)
 
 static bool literal_ok(const Rule *rule, const CompiledRule *cr, Slice msg)
 {
-	if (cr->prefix_len && (msg.n < cr->prefix_len || memcmp(msg.p, rule->prefix, cr->prefix_len) != 0))
+	if (cr->prefix_len && (msg.n < cr->prefix_len || !slice_mem_eq(msg.p, rule->prefix, cr->prefix_len)))
 		return false;
 	if (cr->contains_len) {
 		size_t w = cr->contains_window;
