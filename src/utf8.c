@@ -77,12 +77,10 @@ static inline bool none(S8x16 bad)
 }
 
 #ifdef __SSE2__
-/* bad_mask - a bit per byte at p (16) that is not printable ASCII */
+/* bad_mask - bad_bytes() as a bit per byte */
 static inline unsigned bad_mask(const unsigned char *p)
 {
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
-	return (unsigned)_mm_movemask_epi8(bad);
+	return (unsigned)_mm_movemask_epi8((__m128i)bad_bytes(p));
 }
 #endif
 
