@@ -31,10 +31,16 @@
  *	window hold sessions by (encryption, mail) or deliveries by (tls,
  *	status), plus (protocol, cipher), failure reasons and plaintext mail by
  *	syslog_name; first/last seen and last plaintext seen are kept.
+
+ *	Series only (PeersConfig.series_only, for --once and backfill, whose
+ *	output is the metrics alone): the inbound and outbound tables keep
+ *	their entries, counts, labels and slots, since slots taken back from
+ *	a full pool and the window's sweep decide who stays tracked; nothing
+ *	else is kept. The series are the same as with everything kept.
  * LIMITS
- *	All tables are allocated and touched in peers_new(): memory does not
- *	grow with the number of distinct hosts (about 1 KiB per tracked peer
- *	and direction, plus 112 bytes per labelled peer and window hour; about
+ *	All tables are reserved in peers_new() and become resident as they
+ *	are used, up to the bounds (about 1 KiB per tracked peer and
+ *	direction, plus 112 bytes per labelled peer and window hour; about
  *	20 MiB with the defaults). Window at most PEERS_WINDOW_MAX_HOURS hours.
  *	Log times after 9999-12-31 are ignored by the windows.
  * THREADS
@@ -57,6 +63,11 @@ typedef struct PeersConfig {
 	size_t max_labelled;   /* --peers.max: labelled series per direction */
 	size_t max_tracked;    /* --peers.track: peers tracked for the report */
 	int64_t window_usec;   /* --window */
+	/* Keep only what the labelled series need (the exposition of --once
+	 * and backfill): no combinations, examples, hourly totals, unknown
+	 * addresses or destinations. The reads of the report and the state
+	 * file then return -EOPNOTSUPP. The series come out the same. */
+	bool series_only;
 } PeersConfig;
 
 #define PEERS_MAX_LABELLED_DEFAULT 100
@@ -103,7 +114,7 @@ typedef enum PeerDirection {
 
 const char *peer_direction_name(PeerDirection d);
 
-/* peers_new - allocate (and touch) every table. Values of 0 in cfg select
+/* peers_new - reserve every table. Values of 0 in cfg select
  * the defaults; max_tracked is raised to max_labelled + 1 when smaller.
  * Return: 0, -EINVAL for a window of more than PEERS_WINDOW_MAX_HOURS or
  * limits beyond PEERS_*_LIMIT, -ENOMEM, or the libpsl failure -ENOENT. */

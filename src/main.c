@@ -211,7 +211,7 @@ static int open_sources(Daemon *d, char **paths, bool follow)
 	return source_open_all(&env);
 }
 
-static int setup_core(Daemon *d, bool with_peers)
+static int setup_core(Daemon *d, bool series_only)
 {
 	int r = arg.host_label ? store_new(&d->store, metrics_fleet_families(), _M_MAX_FLEET, arg.store_max_series)
 			       : store_new(&d->store, metrics_families, _M_MAX, arg.store_max_series);
@@ -236,13 +236,12 @@ static int setup_core(Daemon *d, bool with_peers)
 		log_error("%s", err ? err : "cannot set up the parser");
 		return r;
 	}
-	if (with_peers) {
-		PeersConfig pc = { .max_labelled = arg.peers_max, .max_tracked = arg.peers_track, .window_usec = arg.window };
-		r = peers_new(&d->peers, d->store, &pc);
-		if (r < 0)
-			return log_errno(LOG_LEVEL_ERROR, r, "peers");
-		ingest_set_peers(d->ingest, d->peers);
-	}
+	PeersConfig pc = { .max_labelled = arg.peers_max, .max_tracked = arg.peers_track, .window_usec = arg.window,
+			   .series_only = series_only };
+	r = peers_new(&d->peers, d->store, &pc);
+	if (r < 0)
+		return log_errno(LOG_LEVEL_ERROR, r, "peers");
+	ingest_set_peers(d->ingest, d->peers);
 	return 0;
 }
 
@@ -604,9 +603,9 @@ static void flag_tables_init(bool backfill)
 
 /* read_to_end - --once and report: open the sources and read them to their
  * current end. Return: 0, or the exit status */
-static int read_to_end(Daemon *d, char **paths, bool progress)
+static int read_to_end(Daemon *d, char **paths, bool series_only, bool progress)
 {
-	if (setup_core(d, true) < 0 || open_sources(d, paths, false) < 0)
+	if (setup_core(d, series_only) < 0 || open_sources(d, paths, false) < 0)
 		return EXIT_USAGE;
 	return read_all_piped(d, progress) < 0 ? 1 : 0;
 }
@@ -628,7 +627,7 @@ static int run_report(ReportFormat rfmt)
 {
 	Daemon d = { .sigfd = -1 };
 	Buf out = BUF_NULL;
-	int r = read_to_end(&d, positional.v, isatty(STDERR_FILENO));
+	int r = read_to_end(&d, positional.v, false, isatty(STDERR_FILENO));
 	if (r == 0 && report_render(d.peers, rfmt, ingest_last_event_usec(d.ingest) ? ingest_last_event_usec(d.ingest)
 										  : now_realtime_usec(), 0, &out) < 0)
 		r = 1;
@@ -695,7 +694,7 @@ static int run_once(void)
 {
 	Daemon d = { .sigfd = -1 };
 	Buf out = BUF_NULL;
-	int r = read_to_end(&d, NULL, false);
+	int r = read_to_end(&d, NULL, true, false);
 	if (r == 0 && expo_render(d.store, EXPO_TEXT, false, &out) < 0)
 		r = 1;
 	return print_and_done(&d, &out, r);
@@ -714,7 +713,7 @@ static int run_serve(void)
 			return EXIT_USAGE;
 		}
 	}
-	if ((r = setup_core(&d, true)) < 0) {
+	if ((r = setup_core(&d, false)) < 0) {
 		daemon_done(&d);
 		return EXIT_USAGE;
 	}

@@ -242,21 +242,23 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 	if (!ev.in_window)
 		p->late_events++;
 
-	int si = peers_syslog_index(p, s->syslog_name.p, s->syslog_name.n, true);
-	const char *sname = syslog_name_at(p, (unsigned)si);
-	if (s->encryption == ENC_TLS && s->protocol.n > 0)
-		event_combo(p, &ev, COMBO_TLS, s->protocol, s->cipher);
-	if (s->failure)
-		event_combo(p, &ev, COMBO_FAILURE, slice_from(s->failure), SLICE_LIT(""));
-	if (s->mail && ev.plain)
-		event_combo(p, &ev, COMBO_PLAINMAIL, slice_from(sname), SLICE_LIT(""));
-
-	if (ev.in_window) {
-		Hour *h = peers_hour_get(p, peers_hour_of(s->ts_usec));
-		h->in[si][ev.cell]++;
-		if (s->encryption == ENC_TLS)
-			h->proto_in[peers_proto_index(s->protocol)]++;
-		h->legacy_mail_in += ev.legacy_mail;
+	bool all = !p->cfg.series_only;
+	if (all) {
+		int si = peers_syslog_index(p, s->syslog_name.p, s->syslog_name.n, true);
+		const char *sname = syslog_name_at(p, (unsigned)si);
+		if (s->encryption == ENC_TLS && s->protocol.n > 0)
+			event_combo(p, &ev, COMBO_TLS, s->protocol, s->cipher);
+		if (s->failure)
+			event_combo(p, &ev, COMBO_FAILURE, slice_from(s->failure), SLICE_LIT(""));
+		if (s->mail && ev.plain)
+			event_combo(p, &ev, COMBO_PLAINMAIL, slice_from(sname), SLICE_LIT(""));
+		if (ev.in_window) {
+			Hour *h = peers_hour_get(p, peers_hour_of(s->ts_usec));
+			h->in[si][ev.cell]++;
+			if (s->encryption == ENC_TLS)
+				h->proto_in[peers_proto_index(s->protocol)]++;
+			h->legacy_mail_in += ev.legacy_mail;
+		}
 	}
 
 	const char *norm, *reg;
@@ -269,11 +271,12 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 	if (!reg) {
 		account(p, &p->t[PEER_INBOUND], "unknown", 7, &ev);
 		Slice a = s->client_addr;
-		if (a.n > 0 && a.n < PEERS_DOMAIN_MAX && printable(a))
+		if (all && a.n > 0 && a.n < PEERS_DOMAIN_MAX && printable(a))
 			account(p, &p->t[PEER_UNKNOWN_ADDR], a.p, a.n, &ev);
 		return;
 	}
-	ev.example = (Slice){ norm, nl };
+	if (all)
+		ev.example = (Slice){ norm, nl };
 	account(p, &p->t[PEER_INBOUND], reg, rl, &ev);
 }
 
@@ -288,17 +291,20 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	ev.in_window = advance(p, d->ts_usec);
 	if (!ev.in_window)
 		p->late_events++;
-	if (d->tls != TRUST_NONE)
-		event_combo(p, &ev, COMBO_TLS, d->protocol, d->dane ? SLICE_LIT("dane") : SLICE_LIT(""));
-	if (noconn)
-		event_combo(p, &ev, COMBO_NOCONN, slice_from(delivery_status_name(d->status)), SLICE_LIT(""));
-	if (ev.in_window) {
-		Hour *h = peers_hour_get(p, peers_hour_of(d->ts_usec));
-		h->out[ev.cell]++;
-		if (noconn)
-			h->out_noconn++;
+	bool all = !p->cfg.series_only;
+	if (all) {
 		if (d->tls != TRUST_NONE)
-			h->proto_out[peers_proto_index(d->protocol)]++;
+			event_combo(p, &ev, COMBO_TLS, d->protocol, d->dane ? SLICE_LIT("dane") : SLICE_LIT(""));
+		if (noconn)
+			event_combo(p, &ev, COMBO_NOCONN, slice_from(delivery_status_name(d->status)), SLICE_LIT(""));
+		if (ev.in_window) {
+			Hour *h = peers_hour_get(p, peers_hour_of(d->ts_usec));
+			h->out[ev.cell]++;
+			if (noconn)
+				h->out_noconn++;
+			if (d->tls != TRUST_NONE)
+				h->proto_out[peers_proto_index(d->protocol)]++;
+		}
 	}
 	const char *norm, *reg;
 	size_t nl, rl;
@@ -311,9 +317,11 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	if (!reg) {
 		account(p, &p->t[PEER_OUTBOUND], "unknown", 7, &ev);
 	} else {
-		ev.example = (Slice){ norm, nl };
+		ev.example = all ? (Slice){ norm, nl } : SLICE_NULL;
 		account(p, &p->t[PEER_OUTBOUND], reg, rl, &ev);
 	}
+	if (!all)
+		return;
 	/* for the destination, the examples are the relay (MX) host names */
 	const char *bracket = noconn || d->relay.n == 0 ? NULL : memchr(d->relay.p, '[', d->relay.n);
 	ev.example = bracket ? (Slice){ d->relay.p, (size_t)(bracket - d->relay.p) } : SLICE_NULL;
@@ -641,6 +649,8 @@ static void stats_group(Peers *p, PeerDirection dir, PeerStats *st)
 int peers_get_window(Peers *p, PeerDirection dir, const char *key, int64_t now_usec, int64_t window_usec,
 		     PeerStats *ret)
 {
+	if (p->cfg.series_only)
+		return -EOPNOTSUPP;
 	int32_t w = window_hours(p, window_usec);
 	if ((unsigned)dir >= _PEER_DIR_MAX || !key)
 		return -EINVAL;
@@ -679,6 +689,8 @@ static int stats_cmp(const void *a, const void *b)
 
 int peers_list(Peers *p, PeerDirection dir, int64_t now_usec, int64_t window_usec, PeerStats **ret, size_t *ret_n)
 {
+	if (p->cfg.series_only)
+		return -EOPNOTSUPP;
 	int32_t w = window_hours(p, window_usec);
 	if ((unsigned)dir >= _PEER_DIR_MAX)
 		return -EINVAL;
@@ -715,6 +727,8 @@ int peers_get_totals(Peers *p, int64_t now_usec, int64_t window_usec, PeersTotal
 {
 	PeersTotals *T = ret;
 	memset(T, 0, sizeof(*T));
+	if (p->cfg.series_only)
+		return -EOPNOTSUPP;
 	int32_t w = window_hours(p, window_usec);
 	if (w < 0)
 		return -ERANGE;

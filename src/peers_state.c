@@ -146,6 +146,8 @@ static int save_table(Table *t, Buf *b)
 int peers_save_buffer(Peers *p, Buf *b)
 {
 	buf_clear(b);
+	if (p->cfg.series_only)
+		return -EOPNOTSUPP;
 	buf_append(b, MAGIC, 8);
 	put_u32(b, PEERS_STATE_VERSION);
 	put_u32(b, PEERS_CELLS);

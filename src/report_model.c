@@ -142,11 +142,14 @@ char *report_printf(ReportModel *m, const char *fmt, ...)
 
 void report_cell_text(ReportModel *m, ReportCell *c, const char *s)
 {
-	/* strnlen and a copy, not strndup(s, REPORT_CELL_MAX): with LTO, GCC
-	 * sees string literals shorter than the bound and warns */
+	/* strlen, a bound and a copy, not strndup(s, REPORT_CELL_MAX) or
+	 * strnlen(): with LTO, GCC sees string literals shorter than the bound
+	 * and warns (-Wstringop-overread), at -O3 for strnlen() too */
 	if (!s)
 		s = "";
-	size_t n = strnlen(s, REPORT_CELL_MAX);
+	size_t n = strlen(s);
+	if (n > REPORT_CELL_MAX)
+		n = REPORT_CELL_MAX;
 	c->text = malloc(n + 1);
 	if (c->text) {
 		memcpy(c->text, s, n);

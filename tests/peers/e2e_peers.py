@@ -467,6 +467,15 @@ def verify(log, truth):
             except OSError:
                 pass
             time.sleep(0.2)
+        # --once keeps only what the series need (PeersConfig.series_only);
+        # the daemon keeps everything: the series must be the same
+        r = subprocess.run([exe, "--once", f"--source.file={log}", "--window=366d"], capture_output=True, text=True, env=env)
+        fams = ("postfix_tls_inbound_peer_sessions_total{", "postfix_tls_outbound_peer_deliveries_total{",
+                "postfix_tls_exporter_peers_tracked{", "postfix_tls_exporter_peers_folded_total{")
+        def pick(text):
+            return sorted(l for l in text.splitlines() if l.startswith(fams))
+        check(r.returncode == 0 and pick(r.stdout) == pick(body) and len(pick(body)) >= 10,
+              f"--once's {len(pick(r.stdout))} peer series equal the daemon's {len(pick(body))}")
         html = subprocess.run(["curl", "-sf", f"http://127.0.0.1:{PORT_HTTP}/report"], capture_output=True, text=True)
         check(html.returncode == 0 and "<svg" in html.stdout and "<script" not in html.stdout, "GET /report (HTML, curl)")
         check(f"enforcing TLS on syslog_name {SYSLOG} would have refused" in html.stdout, "/report has the verdict")

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <time.h>
 
+#include "expo.h"
 #include "metrics.h"
 #include "peers.h"
 #include "report.h"
@@ -554,6 +555,110 @@ static void test_exact_combos(void)
 	peers_free(p);
 }
 
+/* same_series - the two stores render the same text */
+static void same_series(Store *full, Store *series, const char *when)
+{
+	Buf a = BUF_NULL, b = BUF_NULL;
+	require(expo_render(full, EXPO_TEXT, false, &a) == 0 && expo_render(series, EXPO_TEXT, false, &b) == 0);
+	checkf(a.len == b.len && !memcmp(a.data, b.data, a.len), "%s: the series differ:\n%.*s\n==== series only ====\n%.*s",
+	       when, (int)a.len, a.data, (int)b.len, b.data);
+	buf_deinit(&a);
+	buf_deinit(&b);
+}
+
+/* --once and backfill keep only what the series need (series_only): the
+ * series must come out the same through every way a peer leaves a table,
+ * a label changes hands or a count folds: slots reclaimed from a full
+ * pool, entries evicted from a full table, the window's sweep, unknown
+ * hosts, deliveries, the host label. */
+static void test_series_only(void)
+{
+	Store *st[2];
+	Peers *p[2];
+	for (int i = 0; i < 2; i++) {
+		require(store_new(&st[i], metrics_families, _M_MAX, 2000) == 0);
+		PeersConfig c = { 4, 16, 24 * 3600LL * 1000000, i == 1 };
+		require(peers_new(&p[i], st[i], &c) == 0);
+	}
+	static const char *const ciphers[] = { "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", NULL };
+	int64_t t0 = ts(2026, 11, 1, 0, 0, 0);
+	/* 1: fifteen peers (the table holds 16) every hour for 30 hours: their
+	 * slots outgrow the pool (16 * 3 + 5 * 24), so slots are reclaimed by
+	 * dropping peers, and the window's sweep prunes the rest */
+	for (int h = 0; h < 30; h++)
+		for (int k = 0; k < 15; k++)
+			for (int i = 0; i < 2; i++) {
+				char host[64];
+				snprintf(host, sizeof(host), "mx.peer%d.example", k);
+				in_session(p[i], t0 + (h * 3600LL + k * 60) * 1000000, k % 2 ? "postfix" : "postfix/submission", host,
+					   "192.0.2.7", (Encryption)((h + k) % 3), (h + k) % 2, (h + k) % 3 == ENC_TLS ? "TLSv1.3" : NULL,
+					   ciphers[k % 3], k == 3 ? "handshake" : NULL);
+			}
+	PeersTotals T;
+	require(peers_get_totals(p[0], 0, 0, &T) == 0);
+	check(T.evicted[PEER_INBOUND] > 0);  /* reclaimed: no more than 15 peers were ever tracked */
+	check(T.tracked[PEER_INBOUND] <= 15);
+	same_series(st[0], st[1], "slots reclaimed");
+
+	/* 2: 3 000 sessions of 400 peers, Zipf-like, a third of them unknown,
+	 * and deliveries: full tables evict, labels change hands */
+	uint64_t x = 88172645463325252ULL;
+	int64_t t1 = t0 + 31 * 3600LL * 1000000;
+	for (int n = 0; n < 3000; n++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		unsigned rank = (unsigned)exp((double)(x % 1000) / 1000.0 * log(400.0)) - 1;
+		char host[64], addr[32], rcpt[64];
+		snprintf(host, sizeof(host), rank % 3 ? "mail%u.peer%u.example" : "unknown", rank % 5, rank);
+		snprintf(addr, sizeof(addr), "198.51.100.%u", rank % 200);
+		if (n % 7)
+			snprintf(rcpt, sizeof(rcpt), "user%u@dept%u.dest%u.example", n, rank % 4, rank % 37);
+		else
+			snprintf(rcpt, sizeof(rcpt), n % 2 ? "postmaster" : "user@[192.0.2.%u]", rank % 9); /* "unknown" */
+		int64_t t = t1 + (int64_t)n * 20 * 1000000;
+		for (int i = 0; i < 2; i++) {
+			in_session(p[i], t, "postfix", host, addr, (Encryption)(x % 3), x % 2, x % 3 == ENC_TLS ? "TLSv1.2" : NULL,
+				   ciphers[x % 3], NULL);
+			out_delivery(p[i], t, rcpt, x % 5 ? "mx.dest.example[203.0.113.5]:25" : "none", (Trust)(x % _TRUST_MAX),
+				     x % _TRUST_MAX ? "TLSv1.3" : NULL, (DeliveryStatus)(x % _DELIVERY_MAX));
+		}
+	}
+	require(peers_get_totals(p[0], 0, 0, &T) == 0);
+	check(T.evicted[PEER_INBOUND] > 100 && T.evicted[PEER_OUTBOUND] > 100);
+	check(T.folded[PEER_INBOUND] > 0 && T.folded[PEER_OUTBOUND] > 0);
+	same_series(st[0], st[1], "full tables");
+
+	/* 3: three days later, with the host label: the sweep drops every peer
+	 * of before, and the new ones are tracked per MTA */
+	for (int n = 0; n < 200; n++)
+		for (int i = 0; i < 2; i++) {
+			char host[64];
+			snprintf(host, sizeof(host), "mx.peer%d.example", n % 23);
+			PeerSession s = { .ts_usec = t1 + (4 * 24 * 3600LL + n) * 1000000, .syslog_name = SLICE_LIT("postfix"),
+					  .client_name = slice_from(host), .client_addr = SLICE_LIT("192.0.2.9"),
+					  .encryption = (Encryption)(n % 3), .mail = true,
+					  .host = n % 2 ? SLICE_LIT("mx1") : SLICE_LIT("mx2") };
+			peers_inbound_session(p[i], &s);
+		}
+	same_series(st[0], st[1], "swept, host label");
+
+	/* what the series do not need is not kept, and not pretended */
+	PeerStats *v = NULL, one;
+	size_t n = 0;
+	Buf b = BUF_NULL;
+	check(peers_list(p[1], PEER_INBOUND, 0, 0, &v, &n) == -EOPNOTSUPP && !v);
+	check(peers_get_window(p[1], PEER_INBOUND, "peer1.example", 0, 0, &one) == -EOPNOTSUPP);
+	check(peers_get_totals(p[1], 0, 0, &T) == -EOPNOTSUPP);
+	check(peers_save_buffer(p[1], &b) == -EOPNOTSUPP);
+	check(report_render(p[1], REPORT_JSON, 0, 0, &b) < 0);
+	buf_deinit(&b);
+	for (int i = 0; i < 2; i++) {
+		peers_free(p[i]);
+		store_free(st[i]);
+	}
+}
+
 static void test_config(void)
 {
 	Peers *p = NULL;
@@ -578,6 +683,7 @@ int main(void)
 	test_run(test_unknown_and_outbound);
 	test_run(test_exact_combos);
 	test_run(test_destinations_and_window);
+	test_run(test_series_only);
 	test_run(test_config);
 	return test_exit();
 }
