@@ -211,7 +211,10 @@ static int open_sources(Daemon *d, char **paths, bool follow)
 	return source_open_all(&env);
 }
 
-static int setup_core(Daemon *d, bool series_only)
+/* setup_core - the store, the parser and the peers. series_only: the
+ * output is the metrics (--once, backfill); to_end: a run that reads to the
+ * end and exits, whose peer tables take 2 MB pages (PeersConfig). */
+static int setup_core(Daemon *d, bool series_only, bool to_end)
 {
 	int r = arg.host_label ? store_new(&d->store, metrics_fleet_families(), _M_MAX_FLEET, arg.store_max_series)
 			       : store_new(&d->store, metrics_families, _M_MAX, arg.store_max_series);
@@ -237,7 +240,7 @@ static int setup_core(Daemon *d, bool series_only)
 		return r;
 	}
 	PeersConfig pc = { .max_labelled = arg.peers_max, .max_tracked = arg.peers_track, .window_usec = arg.window,
-			   .series_only = series_only };
+			   .series_only = series_only, .huge_pages = to_end };
 	r = peers_new(&d->peers, d->store, &pc);
 	if (r < 0)
 		return log_errno(LOG_LEVEL_ERROR, r, "peers");
@@ -605,7 +608,7 @@ static void flag_tables_init(bool backfill)
  * current end. Return: 0, or the exit status */
 static int read_to_end(Daemon *d, char **paths, bool series_only, bool progress)
 {
-	if (setup_core(d, series_only) < 0 || open_sources(d, paths, false) < 0)
+	if (setup_core(d, series_only, true) < 0 || open_sources(d, paths, false) < 0)
 		return EXIT_USAGE;
 	return read_all_piped(d, progress) < 0 ? 1 : 0;
 }
@@ -672,7 +675,7 @@ static int run_backfill(void)
 	Daemon d = { .sigfd = -1 };
 	Backfill *b = NULL;
 	_cleanup_free_ char *err = NULL;
-	int r = setup_core(&d, true) < 0 || open_sources(&d, positional.v, false) < 0 ? EXIT_USAGE : 0;
+	int r = setup_core(&d, true, true) < 0 || open_sources(&d, positional.v, false) < 0 ? EXIT_USAGE : 0;
 	BackfillConfig bc = { bf.step, (const char *const *)bf.labels.v, bf.labels.n, bf.max_samples };
 	if (r == 0 && backfill_new(&b, d.store, &bc, &err) < 0) {
 		log_error("%s", err ? err : "backfill: out of memory");
@@ -713,7 +716,7 @@ static int run_serve(void)
 			return EXIT_USAGE;
 		}
 	}
-	if ((r = setup_core(&d, false)) < 0) {
+	if ((r = setup_core(&d, false, false)) < 0) {
 		daemon_done(&d);
 		return EXIT_USAGE;
 	}

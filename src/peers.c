@@ -442,17 +442,17 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 	size_t unknown_cap = c.max_tracked / 10;
 	unknown_cap = MAX(unknown_cap, (size_t)64);
 	unknown_cap = MIN(unknown_cap, (size_t)1000);
-	int r = peers_table_init(&p->t[PEER_INBOUND], PEER_INBOUND, c.max_tracked, c.max_labelled, p->window_hours);
+	int r = peers_table_init(&p->t[PEER_INBOUND], PEER_INBOUND, c.max_tracked, c.max_labelled, p->window_hours, c.huge_pages);
 	if (r == 0)
-		r = peers_table_init(&p->t[PEER_OUTBOUND], PEER_OUTBOUND, c.max_tracked, c.max_labelled, p->window_hours);
+		r = peers_table_init(&p->t[PEER_OUTBOUND], PEER_OUTBOUND, c.max_tracked, c.max_labelled, p->window_hours, c.huge_pages);
 	if (r == 0)
-		r = peers_table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours);
+		r = peers_table_init(&p->t[PEER_UNKNOWN_ADDR], PEER_UNKNOWN_ADDR, unknown_cap, 0, p->window_hours, c.huge_pages);
 	if (r == 0)
-		r = peers_table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours);
-	p->combos = peers_alloc_zeroed(COMBO_MAX, sizeof(*p->combos));
-	p->hours = peers_alloc_zeroed((size_t)p->window_hours, sizeof(*p->hours));
+		r = peers_table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours, c.huge_pages);
+	p->combos = peers_alloc_zeroed(COMBO_MAX, sizeof(*p->combos), c.huge_pages);
+	p->hours = peers_alloc_zeroed((size_t)p->window_hours, sizeof(*p->hours), c.huge_pages);
 	/* one line more, to start the sets on a line (calloc's zero pages are untouched) */
-	p->dom_mem = peers_alloc_zeroed(DOMCACHE_SETS * DOMCACHE_WAYS + 64 / sizeof(*p->dom), sizeof(*p->dom));
+	p->dom_mem = peers_alloc_zeroed(DOMCACHE_SETS * DOMCACHE_WAYS + 64 / sizeof(*p->dom), sizeof(*p->dom), c.huge_pages);
 	p->dom = p->dom_mem ? (DomCacheEntry *)(((uintptr_t)p->dom_mem + 63) & ~(uintptr_t)63) : NULL;
 	if (r == 0 && (!p->combos || !p->hours || !p->dom))
 		r = -ENOMEM;

@@ -240,10 +240,11 @@ void peers_after_load(Peers *p);
  * Table *): busiest first, then by key, so the order is total. */
 int peers_entry_cmp_count(const void *a, const void *b, void *table);
 /* peers_alloc_zeroed - zeroed memory of which nothing becomes resident
- * until written; NULL if out of memory. Freed with peers_free_zeroed(). */
-void *peers_alloc_zeroed(size_t n, size_t size);
+ * until written, in 2 MB pages if huge and large enough; NULL if out of
+ * memory. Freed with peers_free_zeroed(). */
+void *peers_alloc_zeroed(size_t n, size_t size, bool huge);
 void peers_free_zeroed(void *p);
-int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours);
+int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours, bool huge);
 void peers_table_reset(Table *t);
 void peers_table_deinit(Table *t);
 

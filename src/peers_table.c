@@ -513,9 +513,13 @@ void peers_table_reset(Table *t)
 	table_clear(t);
 }
 
-/* The length of a mapping is kept in front of it, in a header as long as
- * a cache line so that what follows stays aligned on one. */
+/* A mapping's start and length are kept in front of the pool, in a header
+ * as long as a cache line so that what follows stays aligned on one. */
 #define ZEROED_HEADER 64
+#define PAGE_SIZE_MIN 4096
+
+#define HUGE_PAGE (2u << 20)
+#define HUGE_MIN (512u << 10)   /* smaller pools stay in 4 KiB pages */
 
 /* peers_alloc_zeroed - the kernel's zero pages, which become resident only
  * when written, so the bounds cost what the input uses (bench/goals.sh: RSS
@@ -524,42 +528,71 @@ void peers_table_reset(Table *t)
  * touches every page, and a table's hash, heaps and example stack are
  * 40-80 KiB each (about 450 KiB written at start for the defaults). So
  * mmap(), except under AddressSanitizer, which checks the bounds of heap
- * blocks only. */
-void *peers_alloc_zeroed(size_t n, size_t size)
+ * blocks only.
+ *
+ * huge: a pool of HUGE_MIN or more is aligned on a 2 MB page and asked for
+ * such pages (MADV_HUGEPAGE; without transparent huge pages it gets 4 KiB
+ * ones). Each first touch of a 4 KiB page is a fault, and in a VM with
+ * shadowed page tables a dear one (about 10 us here: 20 ms of CPU for the
+ * peer tables of the 1 M-line benchmark log); a 2 MB page is one fault, for
+ * up to 2 MB more resident memory per pool in use. */
+void *peers_alloc_zeroed(size_t n, size_t size, bool huge)
 {
 	n = n ? n : 1;
 	size = size ? size : 1;
-	if (n > (SIZE_MAX - ZEROED_HEADER) / size)
+	if (n > (SIZE_MAX - 3 * (size_t)HUGE_PAGE) / size)
 		return NULL;
-	size_t len = ZEROED_HEADER + n * size;
+	size_t len = n * size;
 #if HAVE_ASAN
-	char *m = calloc(1, len);
+	(void)huge;
+	char *m = calloc(1, ZEROED_HEADER + len);
 	if (!m)
 		return NULL;
+	return m + ZEROED_HEADER;
 #else
-	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* the header's page in front of the pool: writing it must not make
+	 * the pool's first 2 MB page resident */
+	size_t front = huge && len >= HUGE_MIN ? (size_t)PAGE_SIZE_MIN : ZEROED_HEADER;
+	size_t map = front + len + (front > ZEROED_HEADER ? HUGE_PAGE : 0);
+	char *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
+	char *pool = m + front;
+	if (front > ZEROED_HEADER) {
+		/* a 2 MB page starts on a 2 MB boundary: trim the mapping to
+		 * one, keeping the header's page */
+		pool = (char *)(((uintptr_t)m + front + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+		char *start = pool - front, *end = pool + ((len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1));
+		if (end > m + map)
+			end = m + map;
+		if (start > m)
+			munmap(m, (size_t)(start - m));
+		if (m + map > end)
+			munmap(end, (size_t)(m + map - end));
+		m = start;
+		map = (size_t)(end - start);
+		(void)madvise(pool, map - front, MADV_HUGEPAGE); /* advice only */
+	}
+	size_t hdr[2] = { (size_t)(pool - m), map };
+	memcpy(pool - ZEROED_HEADER, hdr, sizeof(hdr));
+	return pool;
 #endif
-	memcpy(m, &len, sizeof(len));
-	return m + ZEROED_HEADER;
 }
 
 void peers_free_zeroed(void *p)
 {
 	if (!p)
 		return;
-	char *m = (char *)p - ZEROED_HEADER;
 #if HAVE_ASAN
-	free(m);
+	free((char *)p - ZEROED_HEADER);
 #else
-	size_t len;
-	memcpy(&len, m, sizeof(len));
-	munmap(m, len);
+	size_t hdr[2];
+	memcpy(hdr, (char *)p - ZEROED_HEADER, sizeof(hdr));
+	munmap((char *)p - hdr[0], hdr[1]);
 #endif
 }
 
-int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours)
+int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled, int32_t window_hours, bool huge)
 {
 	t->dir = d;
 	t->cap = cap;
@@ -572,20 +605,20 @@ int peers_table_init(Table *t, PeerDirection d, size_t cap, size_t max_labelled,
 	t->cc_cap = t->slot_cap * SLOT_CELLS_AVG;
 	if (t->cc_cap >= PEERS_NIL)
 		return -EINVAL;
-	t->e = peers_alloc_zeroed(cap, sizeof(*t->e));
-	t->hash = peers_alloc_zeroed(hs, sizeof(*t->hash));
-	t->uheap = peers_alloc_zeroed(cap, sizeof(*t->uheap));
-	t->lheap = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->lheap));
-	t->labels = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->labels));
-	t->label_free = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->label_free));
+	t->e = peers_alloc_zeroed(cap, sizeof(*t->e), huge);
+	t->hash = peers_alloc_zeroed(hs, sizeof(*t->hash), huge);
+	t->uheap = peers_alloc_zeroed(cap, sizeof(*t->uheap), huge);
+	t->lheap = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->lheap), huge);
+	t->labels = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->labels), huge);
+	t->label_free = peers_alloc_zeroed(max_labelled + 1, sizeof(*t->label_free), huge);
 	/* inbound cells are encryption x mail; outbound ones trust x status */
 	t->n_cells = d == PEER_INBOUND || d == PEER_UNKNOWN_ADDR ? _ENC_MAX * 2 : _TRUST_MAX * _DELIVERY_MAX;
 	t->slot_size = sizeof(Slot) + t->n_cells * sizeof(uint32_t);
-	t->slots = peers_alloc_zeroed(t->slot_cap, t->slot_size);
-	t->cc = peers_alloc_zeroed(t->cc_cap, sizeof(*t->cc));
+	t->slots = peers_alloc_zeroed(t->slot_cap, t->slot_size, huge);
+	t->cc = peers_alloc_zeroed(t->cc_cap, sizeof(*t->cc), huge);
 	if (d != PEER_UNKNOWN_ADDR) {
-		t->ex = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex));
-		t->ex_free = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex_free));
+		t->ex = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex), huge);
+		t->ex_free = peers_alloc_zeroed(cap * PEERS_EXAMPLES, sizeof(*t->ex_free), huge);
 	}
 	if (!t->e || !t->hash || !t->uheap || !t->lheap || !t->labels || !t->label_free || !t->slots || !t->cc ||
 	    (d != PEER_UNKNOWN_ADDR && (!t->ex || !t->ex_free)))

@@ -6,10 +6,13 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "expo.h"
+#include "macro.h"
 #include "metrics.h"
+#include "peers_int.h"
 #include "peers.h"
 #include "report.h"
 #include "store.h"
@@ -577,7 +580,7 @@ static void test_series_only(void)
 	Peers *p[2];
 	for (int i = 0; i < 2; i++) {
 		require(store_new(&st[i], metrics_families, _M_MAX, 2000) == 0);
-		PeersConfig c = { 4, 16, 24 * 3600LL * 1000000, i == 1 };
+		PeersConfig c = { 4, 16, 24 * 3600LL * 1000000, .series_only = i == 1, .huge_pages = i == 0 };
 		require(peers_new(&p[i], st[i], &c) == 0);
 	}
 	static const char *const ciphers[] = { "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", NULL };
@@ -659,6 +662,44 @@ static void test_series_only(void)
 	}
 }
 
+/* resident - how many of the 4 KiB pages of [p, p + len) are in memory */
+static size_t resident(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
+	size_t n = ((uintptr_t)p + len - a + 4095) / 4096, in = 0;
+	unsigned char *v = malloc(n);
+	require(v && mincore((void *)a, n * 4096, v) == 0);
+	for (size_t i = 0; i < n; i++)
+		in += v[i] & 1;
+	free(v);
+	return in;
+}
+
+/* The pools: zeroed, untouched until written; with huge, the larger ones
+ * start on a 2 MB boundary, and writing their header (in a page of its
+ * own, in front) does not make the first 2 MB page resident. */
+static void test_pools(void)
+{
+	static const size_t sizes[] = { 1, 4096, (512u << 10) - 1, 512u << 10, (3u << 20) + 1, 9u << 20 };
+	for (int huge = 0; huge < 2; huge++)
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			size_t n = sizes[i];
+			unsigned char *p = peers_alloc_zeroed(n, 1, huge);
+			require(p);
+			if (huge && n >= (512u << 10) && !HAVE_ASAN) {
+				checkf((uintptr_t)p % (2u << 20) == 0, "pool of %zu bytes at %p", n, (void *)p);
+				checkf(resident(p, n) == 0, "pool of %zu bytes: %zu pages resident before use", n, resident(p, n));
+			}
+			check(p[0] == 0 && p[n / 2] == 0 && p[n - 1] == 0);
+			p[0] = 1;
+			p[n - 1] = 2;
+			check((n == 1 || p[0] == 1) && p[n - 1] == 2 && (n < 3 || p[n / 2] == 0));
+			peers_free_zeroed(p);
+		}
+	check(peers_alloc_zeroed(SIZE_MAX / 2, 4, true) == NULL);
+	peers_free_zeroed(NULL);
+}
+
 static void test_config(void)
 {
 	Peers *p = NULL;
@@ -684,6 +725,7 @@ int main(void)
 	test_run(test_exact_combos);
 	test_run(test_destinations_and_window);
 	test_run(test_series_only);
+	test_run(test_pools);
 	test_run(test_config);
 	return test_exit();
 }
