@@ -519,7 +519,7 @@ void peers_table_reset(Table *t)
 #define PAGE_SIZE_MIN 4096
 
 #define HUGE_PAGE (2u << 20)
-#define HUGE_MIN (512u << 10)   /* smaller pools stay in 4 KiB pages */
+#define HUGE_MIN (1u << 20)     /* smaller pools stay in 4 KiB pages */
 
 /* peers_alloc_zeroed - the kernel's zero pages, which become resident only
  * when written, so the bounds cost what the input uses (bench/goals.sh: RSS
@@ -553,6 +553,8 @@ void *peers_alloc_zeroed(size_t n, size_t size, bool huge)
 	/* the header's page in front of the pool: writing it must not make
 	 * the pool's first 2 MB page resident */
 	size_t front = huge && len >= HUGE_MIN ? (size_t)PAGE_SIZE_MIN : ZEROED_HEADER;
+	if (front > ZEROED_HEADER)
+		len = (len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1); /* whole 2 MB pages */
 	size_t map = front + len + (front > ZEROED_HEADER ? HUGE_PAGE : 0);
 	char *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
@@ -562,9 +564,7 @@ void *peers_alloc_zeroed(size_t n, size_t size, bool huge)
 		/* a 2 MB page starts on a 2 MB boundary: trim the mapping to
 		 * one, keeping the header's page */
 		pool = (char *)(((uintptr_t)m + front + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-		char *start = pool - front, *end = pool + ((len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1));
-		if (end > m + map)
-			end = m + map;
+		char *start = pool - front, *end = pool + len;
 		if (start > m)
 			munmap(m, (size_t)(start - m));
 		if (m + map > end)

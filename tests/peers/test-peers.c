@@ -680,13 +680,13 @@ static size_t resident(const void *p, size_t len)
  * own, in front) does not make the first 2 MB page resident. */
 static void test_pools(void)
 {
-	static const size_t sizes[] = { 1, 4096, (512u << 10) - 1, 512u << 10, (3u << 20) + 1, 9u << 20 };
+	static const size_t sizes[] = { 1, 4096, (1u << 20) - 1, 1u << 20, (3u << 20) + 1, 9u << 20 };
 	for (int huge = 0; huge < 2; huge++)
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			size_t n = sizes[i];
 			unsigned char *p = peers_alloc_zeroed(n, 1, huge);
 			require(p);
-			if (huge && n >= (512u << 10) && !HAVE_ASAN) {
+			if (huge && n >= (1u << 20) && !HAVE_ASAN) {
 				checkf((uintptr_t)p % (2u << 20) == 0, "pool of %zu bytes at %p", n, (void *)p);
 				checkf(resident(p, n) == 0, "pool of %zu bytes: %zu pages resident before use", n, resident(p, n));
 			}
