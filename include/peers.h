@@ -44,7 +44,11 @@
  *	20 MiB with the defaults). Window at most PEERS_WINDOW_MAX_HOURS hours.
  *	Log times after 9999-12-31 are ignored by the windows.
  * THREADS
- *	None. A Peers belongs to the event-loop thread.
+ *	None. A Peers belongs to the event-loop thread. While no other call
+ *	runs, lists of different directions may be built in other threads at
+ *	once (peers_list() only reads), except that peers_list() of
+ *	PEER_DESTINATION groups by domain through the domain cache: one such
+ *	list at a time (report_model.c builds two lists in a second thread).
  */
 #pragma once
 
