@@ -389,7 +389,10 @@ void peers_slot_combo_add(Table *t, Slot *sl, PeerComboKind kind, int id, uint32
 
 void peers_add_example(Table *t, Entry *e, const char *s, size_t len)
 {
-	if (!t->ex || len == 0)
+	/* more_examples: all PEERS_EXAMPLES are kept and another was seen, so
+	 * whatever s is, nothing changes; the busiest peers (a provider's
+	 * many hosts) are these, and the compares would read three strings */
+	if (!t->ex || len == 0 || e->more_examples)
 		return;
 	len = utf8_cut(s, len, PEERS_EXAMPLE_MAX - 1); /* on a character boundary */
 	/* equal bytes and then the stored string's NUL: the same string, found
