@@ -40,10 +40,11 @@
 #define INGEST_MAX_PROGRAMS 4096
 #define INGEST_RECENT_PROGS 61
 #define SWEEP_INTERVAL_USEC (60 * USEC_PER_SEC)
-/* Blocks of 16 KiB hold about 100 records; eight let the two threads drift
- * apart by several hundred lines either way (larger blocks were no faster). */
+/* Blocks of 16 KiB hold about 100 records; sixteen let the two threads
+ * drift apart by several hundred lines either way (larger blocks were no
+ * faster; sixteen waited less than eight: docs/development.md). */
 #define PIPE_BLOCK (16 * 1024)
-#define PIPE_BLOCKS 8
+#define PIPE_BLOCKS 16
 /* Over the hour a local-time stamp can be off around a DST change. */
 #define FUTURE_SLACK_USEC (2 * 3600 * USEC_PER_SEC)
 
