@@ -31,7 +31,7 @@
  *	window hold sessions by (encryption, mail) or deliveries by (tls,
  *	status), plus (protocol, cipher), failure reasons and plaintext mail by
  *	syslog_name; first/last seen and last plaintext seen are kept.
-
+ *
  *	Series only (PeersConfig.series_only, for --once and backfill, whose
  *	output is the metrics alone): the inbound and outbound tables keep
  *	their entries, counts, labels and slots, since slots taken back from

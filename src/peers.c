@@ -312,7 +312,7 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 	/* the policy-map key is the whole domain; norm is only valid until
 	 * the next lookup, so it is copied first */
 	char dest[PEERS_DOMAIN_MAX];
-	size_t dl = reg && nl < sizeof(dest) ? nl : 0;
+	size_t dl = all && reg && nl < sizeof(dest) ? nl : 0; /* series only: no destination */
 	memcpy(dest, norm ? norm : "", dl);
 	if (!reg) {
 		account(p, &p->t[PEER_OUTBOUND], "unknown", 7, &ev);

@@ -4,8 +4,9 @@
  *
  * DESCRIPTION
  *	report_model_build() reads peers_get_totals() and peers_list() once
- *	(two of the four lists in a second thread), ranks the peer lists every table and the JSON share, writes the
- *	verdicts and then calls the section builders (report_sections.c).
+ *	(two of the four lists in a second thread), ranks the peer lists
+ *	every table and the JSON share, writes the verdicts and then calls
+ *	the section builders (report_sections.c).
  *	Allocation failures while building are kept in m->err (the first one)
  *	and returned at the end, the way Buf keeps its error.
  * DIAGNOSTICS

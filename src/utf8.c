@@ -11,13 +11,19 @@
 
 #define REPLACEMENT "\xef\xbf\xbd"
 
+/* ascii_printable - c is printable ASCII, 0x20..0x7e */
+static inline bool ascii_printable(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f;
+}
+
 /* seq_len - length of the valid, non-control sequence at p (n > 0 bytes
  * left), or 0 if the bytes there are invalid or a control. */
 static size_t seq_len(const unsigned char *p, size_t n)
 {
 	unsigned char c = p[0];
 	if (c < 0x80)
-		return c >= 0x20 && c != 0x7f;
+		return ascii_printable(c);
 	unsigned char lo = 0x80, hi = 0xbf;
 	size_t len;
 	if (c >= 0xc2 && c <= 0xdf) {
@@ -112,7 +118,7 @@ const char *utf8_line_end(const char *p, const char *end, bool *printable)
 		q += 16;
 #endif
 	for (; q < e; q++)
-		if (*q < 0x20 || *q >= 0x7f)
+		if (!ascii_printable(*q))
 			goto flagged;
 	*printable = true;
 	return NULL;
@@ -149,7 +155,7 @@ bool utf8_clean(const char *s, size_t n)
 				continue;
 			}
 		}
-		if (*p >= 0x20 && *p < 0x7f) {
+		if (ascii_printable(*p)) {
 			p++;
 			continue;
 		}
