@@ -51,6 +51,7 @@ struct Queue {
 	/* the producer's */
 	_Alignas(CACHE_LINE) _Atomic uint64_t produced;
 	size_t fill;               /* bytes in block `produced` */
+	uint64_t bytes;            /* committed, for queue_stats() */
 	int64_t producer_wait_usec;
 	int64_t producer_cpu0_usec; /* its CPU clock at queue_new() */
 	/* the consumer's */
@@ -195,6 +196,7 @@ void *queue_reserve(Queue *q, size_t n)
 void queue_commit(Queue *q, size_t n)
 {
 	q->fill += n;
+	q->bytes += n;
 }
 
 void queue_sync(Queue *q)
@@ -218,6 +220,7 @@ void queue_stats(Queue *q, QueueStats *ret)
 		.consumer_cpu_usec = pthread_getcpuclockid(q->thread, &id) == 0 ? clock_usec(id) : 0,
 		.producer_wait_usec = q->producer_wait_usec,
 		.consumer_wait_usec = q->consumer_wait_usec,
+		.bytes = q->bytes,
 	};
 }
 

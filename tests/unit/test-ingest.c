@@ -427,6 +427,52 @@ static void test_harmless_lines(void)
 	teardown();
 }
 
+/* host_line - one line of a session on syslog host number h: the first
+ * 4 500 names are short, then every other one is 300 bytes long (longer
+ * than a queued record carries by number or inline) */
+static void host_line(unsigned h, const char *what)
+{
+	char host[400], line[800];
+	if (h < 4500 || h % 2)
+		snprintf(host, sizeof(host), "mx%u", h);
+	else
+		snprintf(host, sizeof(host), "%0300u", h);
+	snprintf(line, sizeof(line), "Nov 28 10:00:%02u %s postfix/smtpd[100]: %s", h % 60, host, what);
+	ingest_line(in, line, strlen(line));
+}
+
+/* Queued records name a syslog host by number, for up to 4 096 of them,
+ * and carry further or longer names themselves (ingest.c host_id()). Every
+ * host's session has the same PID: a record given the wrong host joins
+ * another host's session, and the counts below change. Half the hosts
+ * complete TLS. The same in one thread, with the default blocks and with
+ * blocks of 512 bytes, which the long names do not fit. */
+static void test_pipeline_hosts(void)
+{
+	enum { HOSTS = 5000 };
+	static const size_t blocks[] = { 1, 0, 512 }; /* 1: one thread */
+	for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {
+		setup(2 * HOSTS, NULL);
+		if (blocks[b] != 1)
+			require(ingest_pipeline_start(in, blocks[b]) == 0);
+		for (unsigned h = 0; h < HOSTS; h++)
+			host_line(h, "connect from a.example[192.0.2.1]");
+		for (unsigned h = 0; h < HOSTS; h += 2)
+			host_line(h, "Anonymous TLS connection established from a.example[192.0.2.1]: TLSv1.3 with "
+				     "cipher TLS_AES_256_GCM_SHA384 (256/256 bits)");
+		for (unsigned h = 0; h < HOSTS; h++)
+			host_line(h, h % 2 ? "disconnect from a.example[192.0.2.1] ehlo=1 quit=1 commands=2"
+					   : "disconnect from a.example[192.0.2.1] ehlo=1 starttls=1 quit=1 commands=3");
+		ingest_pipeline_stop(in);
+		check(sessions("postfix", "tls", "false") == HOSTS / 2);
+		check(sessions("postfix", "plaintext", "false") == HOSTS / 2);
+		check(get0(M_SESSIONS_EXPIRED) == 0);
+		check(get0(M_SESSIONS_OPEN) == 0);
+		check(get0(M_LINES_READ) == HOSTS * 5 / 2);
+		teardown();
+	}
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -439,5 +485,6 @@ int main(void)
 	test_run(test_postscreen_tlsproxy_shapes);
 	test_run(test_opportunistic_verify_28);
 	test_run(test_harmless_lines);
+	test_run(test_pipeline_hosts);
 	return test_exit();
 }
