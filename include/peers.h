@@ -32,6 +32,10 @@
  *	status), plus (protocol, cipher), failure reasons and plaintext mail by
  *	syslog_name; first/last seen and last plaintext seen are kept.
  *
+ *	Names are normalised through a domain cache (peers_domain.c); another
+ *	thread may normalise them with a PeerNamer and hand the result in
+ *	(PeerSession.name, PeerDelivery.dest), as ingest's reading thread does.
+ *
  *	Series only (PeersConfig.series_only, for --once and backfill, whose
  *	output is the metrics alone): the inbound and outbound tables keep
  *	their entries, counts, labels and slots, since slots taken back from
@@ -41,7 +45,8 @@
  *	All tables are reserved in peers_new() and become resident as they
  *	are used, up to the bounds (about 1 KiB per tracked peer and
  *	direction, plus 112 bytes per labelled peer and window hour; about
- *	20 MiB with the defaults). Window at most PEERS_WINDOW_MAX_HOURS hours.
+ *	20 MiB with the defaults). A domain cache takes up to 512 KiB (one per
+ *	Peers and one per PeerNamer). Window at most PEERS_WINDOW_MAX_HOURS hours.
  *	Log times after 9999-12-31 are ignored by the windows.
  * THREADS
  *	None. A Peers belongs to the event-loop thread. While no other call
@@ -49,6 +54,7 @@
  *	once (peers_list() only reads), except that peers_list() of
  *	PEER_DESTINATION groups by domain through the domain cache: one such
  *	list at a time (report_model.c builds two lists in a second thread).
+ *	A PeerNamer may be used in another thread at any time.
  */
 #pragma once
 
@@ -87,6 +93,14 @@ typedef struct PeersConfig {
 #define PEERS_MAX_LABELLED_LIMIT 10000
 #define PEERS_MAX_TRACKED_LIMIT 1000000
 
+/* PeerName - a host name as the peer tables see it: norm is the name
+ * normalised (lower case, ASCII with xn-- labels, no trailing dot), empty
+ * when it maps to "unknown"; its registrable domain is norm from reg_off. */
+typedef struct PeerName {
+	Slice norm;
+	size_t reg_off;
+} PeerName;
+
 typedef struct PeerSession {
 	int64_t ts_usec;
 	Slice syslog_name;
@@ -98,6 +112,7 @@ typedef struct PeerSession {
 	Slice cipher;
 	const char *failure;   /* inbound TLS failure reason, or NULL */
 	Slice host;            /* host label value; empty: peers are not tracked per host */
+	const PeerName *name;  /* client_name normalised (peers_namer_host()), or NULL: peers does it */
 } PeerSession;
 
 typedef struct PeerDelivery {
@@ -110,6 +125,7 @@ typedef struct PeerDelivery {
 	DeliveryStatus status;
 	Slice host;            /* as in PeerSession */
 	bool dane;             /* Postfix logged the delivery as DANE-verified ("tls=dane", 3.11+) */
+	const PeerName *dest;  /* the recipient's domain normalised (peers_namer_recipient()), or NULL */
 } PeerDelivery;
 
 typedef enum PeerDirection {
@@ -144,6 +160,22 @@ const char *peers_domain_of_host(Peers *p, Slice host);
 /* peers_domain_of_recipient - the peer of "user@domain" (angle brackets
  * allowed). */
 const char *peers_domain_of_recipient(Peers *p, Slice recipient);
+
+/* A PeerNamer normalises names in another thread than the Peers' (the
+ * reading thread of a pipelined run), with a domain cache of its own and
+ * the Peers' PSL, which libpsl allows; the result goes to
+ * peers_inbound_session() and peers_outbound_delivery() in PeerName, and
+ * is what the Peers would have computed. Free it before its Peers. */
+typedef struct PeerNamer PeerNamer;
+int peers_namer_new(PeerNamer **ret, const Peers *p);
+PeerNamer *peers_namer_free(PeerNamer *n);
+/* peers_namer_host - host normalised into *ret; ret->norm points into n
+ * until the next call */
+void peers_namer_host(PeerNamer *n, Slice host, PeerName *ret);
+/* peers_namer_recipient - the domain of "<user@domain>", normalised */
+void peers_namer_recipient(PeerNamer *n, Slice recipient, PeerName *ret);
+/* peers_recipient_domain - the domain part of "<user@domain>" */
+Slice peers_recipient_domain(Slice recipient);
 
 /*
  * Persistence: "<state_dir>/peers.state", written with statefile_write().

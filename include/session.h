@@ -69,8 +69,14 @@ void sessions_set_internal_relay(Sessions *s, SessionsRelayFn fn, void *userdata
  * (--postfix.host-label; the store must use metrics_fleet_families()). */
 void sessions_set_hosts(Sessions *s, Hosts *hosts);
 
-/* sessions_handle - apply one matched line. */
-void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m);
+/* sessions_handle - apply one matched line. name: for a connect line
+ * (R_CONNECT) the client name, for a delivery (R_DELIVERY) the recipient's
+ * domain, normalised by a PeerNamer in the reading thread; or NULL, and
+ * the Peers normalise it. */
+void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m, const PeerName *name);
+/* sessions_split_peer - "host[addr]" or "host[addr]:port" into name and
+ * address; a peer without brackets is all name. */
+void sessions_split_peer(Slice peer, Slice *name, Slice *addr);
 /* sessions_sweep - expire entries idle for max_age of log time before now. */
 void sessions_sweep(Sessions *s, int64_t now_usec);
 

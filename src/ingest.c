@@ -65,6 +65,7 @@ struct Ingest {
 	Parser *parser;        /* the front half's */
 	Sessions *sessions;    /* the back half's */
 	Hosts *hosts;          /* NULL: no host label */
+	PeerNamer *namer;      /* the front half's, while a Peers is attached */
 	LoglineClock *clock;
 	pcre2_code *name_re;
 	pcre2_code *wrapper_re;
@@ -213,6 +214,7 @@ Ingest *ingest_free(Ingest *in)
 	if (!in)
 		return NULL;
 	ingest_pipeline_stop(in);
+	peers_namer_free(in->namer);
 	parser_free(in->back_parser);
 	parser_free(in->parser);
 	sessions_free(in->sessions);
@@ -238,6 +240,10 @@ Ingest *ingest_free(Ingest *in)
 void ingest_set_peers(Ingest *in, Peers *peers)
 {
 	sessions_set_peers(in->sessions, peers);
+	/* without one, the Peers normalise every name themselves */
+	in->namer = peers_namer_free(in->namer);
+	if (peers && peers_namer_new(&in->namer, peers) < 0)
+		in->namer = NULL;
 }
 
 Hosts *ingest_hosts(const Ingest *in)
@@ -418,9 +424,9 @@ static void back_prog(Ingest *in, const ProgInfo *pi)
 			      pi->daemon_class & (DAEMON_SMTPD | DAEMON_POSTSCREEN | DAEMON_TLSPROXY));
 }
 
-static void back_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const Match *m)
+static void back_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const Match *m, const PeerName *name)
 {
-	sessions_handle(in->sessions, pi, ll, m);
+	sessions_handle(in->sessions, pi, ll, m, name);
 	if (!in->warned_no_summary && sessions_tls_without_summary(in->sessions)) {
 		in->warned_no_summary = true;
 		log_warn("%.*s: TLS session without a TLS summary line; protocol, cipher and trust are counted "
@@ -473,7 +479,11 @@ typedef struct EvClock {
 	IngestCounts n;    /* what the collector shows at this stamp */
 } EvClock;
 
-_Static_assert(_G_MAX <= 32 && _R_MAX <= 256, "EvHead.mask and EvHead.rule");
+/* EvHead.rule of an EV_LINE record that ends with its peer's name: the
+ * length of the normalised name, its registrable domain's offset, the
+ * name (name_peer()) */
+#define EV_NAMED 0x80
+_Static_assert(_G_MAX <= 32 && _R_MAX <= EV_NAMED, "EvHead.mask and EvHead.rule");
 _Static_assert(sizeof(EvHead) == 28 && INGEST_MAX_PROGRAMS <= UINT16_MAX && INGEST_MAX_HOSTS < HOST_INLINE,
 	       "EvHead");
 
@@ -540,10 +550,35 @@ static Slice ev_host(const Ingest *in, const EvHead *h, const char *inline_bytes
 	return h->host == HOST_INLINE ? (Slice){ inline_bytes, h->host_n } : in->host_at[h->host];
 }
 
+/* name_peer - the peer name a queued record carries, normalised here so
+ * that the counting thread, which sets the pace of a run while it keeps
+ * up, does not: the client of a connect line (the session's peer when it
+ * ends), the recipient's domain of a delivery. What the Peers would compute
+ * from the same bytes (peers_inbound_session(), split_peer() in session.c). */
+static bool name_peer(Ingest *in, const ProgInfo *pi, const Match *m, PeerName *ret)
+{
+	if (!in->namer)
+		return false;
+	if (m->rule == R_CONNECT && pi->daemon_class == DAEMON_SMTPD) {
+		Slice name, addr;
+		sessions_split_peer(m->g[G_PEER], &name, &addr);
+		if (!m->g[G_PEER].p || slice_eq_str(name, "unknown"))
+			*ret = (PeerName){ SLICE_NULL, 0 };
+		else
+			peers_namer_host(in->namer, name, ret);
+	} else if (m->rule == R_DELIVERY && pi->daemon_class == DAEMON_SMTP && !pi->internal &&
+		   !slice_eq_str(pi->daemon, "lmtp")) { /* internal hops: no peer (session_outbound.c) */
+		peers_namer_recipient(in->namer, m->g[G_TO], ret);
+	} else {
+		return false;
+	}
+	return ret->norm.n <= UINT8_MAX; /* at most 253 bytes; else the Peers decide */
+}
+
 static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const Match *m)
 {
 	if (!in->queue) {
-		back_line(in, pi, ll, m);
+		back_line(in, pi, ll, m, NULL);
 		return;
 	}
 	EvHead h = ev_head(in, EV_LINE, pi, ll);
@@ -561,14 +596,17 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 		hi = b > hi ? b : hi;
 	}
 	size_t span = h.mask ? (size_t)(hi - lo) : 0;
-	size_t n = EV_ALIGN(sizeof(h) + 4 * (size_t)h.n_groups + h.host_n + span);
+	PeerName name;
+	bool named = name_peer(in, pi, m, &name);
+	h.rule |= named ? EV_NAMED : 0;
+	size_t n = EV_ALIGN(sizeof(h) + 4 * (size_t)h.n_groups + h.host_n + span + (named ? 2 + name.norm.n : 0));
 	h.span_n = (uint16_t)span;
 	char *p = span <= UINT16_MAX ? ev_reserve(in, &h, ll, n) : NULL;
 	if (!p) {
 		/* larger than a block (a long line): run it here, with the
 		 * consumer idle */
 		queue_sync(in->queue);
-		back_line(in, pi, ll, m);
+		back_line(in, pi, ll, m, NULL);
 		return;
 	}
 	h.size = (uint16_t)n;
@@ -585,6 +623,13 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 		memcpy(bytes, ll->host.p, h.host_n);
 	if (span)
 		memcpy(bytes + h.host_n, lo, span);
+	if (named) {
+		uint8_t *t = (uint8_t *)bytes + h.host_n + span;
+		t[0] = (uint8_t)name.norm.n;
+		t[1] = (uint8_t)name.reg_off;
+		if (name.norm.n)
+			memcpy(t + 2, name.norm.p, name.norm.n);
+	}
 	queue_commit(in->queue, n);
 }
 
@@ -594,7 +639,7 @@ static void match_line(Ingest *in, Parser *parser, const ProgInfo *pi, const Log
 	Match m;
 	int r = parser_match(parser, pi->daemon_class, ll->msg, &m);
 	if (r == 0)
-		back_line(in, pi, ll, &m);
+		back_line(in, pi, ll, &m, NULL);
 	else if (r == PARSE_NO_MATCH)
 		back_unrecognized(in, pi);
 }
@@ -659,10 +704,13 @@ static void apply(Ingest *in, const char *rec)
 		for (uint32_t bits = in->rec_mask; bits; bits &= bits - 1)
 			m->g[__builtin_ctz(bits)] = SLICE_NULL;
 		in->rec_mask = h.mask;
-		m->rule = (RuleId)h.rule;
+		m->rule = (RuleId)(h.rule & ~EV_NAMED);
+		bool named = h.rule & EV_NAMED;
+		const uint8_t *t = (const uint8_t *)span + h.span_n;
+		PeerName name = { { (const char *)t + 2, named ? t[0] : 0 }, named ? t[1] : 0 };
 		for (uint32_t bits = h.mask; bits; bits &= bits - 1, off += 2)
 			m->g[__builtin_ctz(bits)] = (Slice){ span + off[0], off[1] };
-		back_line(in, pi, &ll, m);
+		back_line(in, pi, &ll, m, named ? &name : NULL);
 		break;
 	}
 	}

@@ -261,14 +261,12 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 		}
 	}
 
-	const char *norm, *reg;
-	size_t nl, rl;
-	bool unknown = slice_eq_str(s->client_name, "unknown");
-	if (unknown)
-		norm = reg = NULL, nl = rl = 0;
-	else
-		peers_normalize_host(p, s->client_name, &norm, &nl, &reg, &rl);
-	if (!reg) {
+	PeerName n = { SLICE_NULL, 0 };
+	if (s->name)
+		n = *s->name;
+	else if (!slice_eq_str(s->client_name, "unknown"))
+		peers_normalize_host(&p->dc, s->client_name, &n);
+	if (n.norm.n == 0) {
 		account(p, &p->t[PEER_INBOUND], "unknown", 7, &ev);
 		Slice a = s->client_addr;
 		if (all && a.n > 0 && a.n < PEERS_DOMAIN_MAX && printable(a))
@@ -276,8 +274,8 @@ void peers_inbound_session(Peers *p, const PeerSession *s)
 		return;
 	}
 	if (all)
-		ev.example = (Slice){ norm, nl };
-	account(p, &p->t[PEER_INBOUND], reg, rl, &ev);
+		ev.example = n.norm;
+	account(p, &p->t[PEER_INBOUND], n.norm.p + n.reg_off, n.norm.n - n.reg_off, &ev);
 }
 
 void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
@@ -306,19 +304,21 @@ void peers_outbound_delivery(Peers *p, const PeerDelivery *d)
 				h->proto_out[peers_proto_index(d->protocol)]++;
 		}
 	}
-	const char *norm, *reg;
-	size_t nl, rl;
-	peers_normalize_host(p, peers_recipient_domain(d->recipient), &norm, &nl, &reg, &rl);
-	/* the policy-map key is the whole domain; norm is only valid until
-	 * the next lookup, so it is copied first */
+	PeerName n;
+	if (d->dest)
+		n = *d->dest;
+	else
+		peers_normalize_host(&p->dc, peers_recipient_domain(d->recipient), &n);
+	/* the policy-map key is the whole domain; norm may be only valid
+	 * until the next lookup, so it is copied first */
 	char dest[PEERS_DOMAIN_MAX];
-	size_t dl = all && reg && nl < sizeof(dest) ? nl : 0; /* series only: no destination */
-	memcpy(dest, norm ? norm : "", dl);
-	if (!reg) {
+	size_t dl = all && n.norm.n < sizeof(dest) ? n.norm.n : 0; /* series only: no destination */
+	memcpy(dest, n.norm.p ? n.norm.p : "", dl);
+	if (n.norm.n == 0) {
 		account(p, &p->t[PEER_OUTBOUND], "unknown", 7, &ev);
 	} else {
-		ev.example = all ? (Slice){ norm, nl } : SLICE_NULL;
-		account(p, &p->t[PEER_OUTBOUND], reg, rl, &ev);
+		ev.example = all ? n.norm : SLICE_NULL;
+		account(p, &p->t[PEER_OUTBOUND], n.norm.p + n.reg_off, n.norm.n - n.reg_off, &ev);
 	}
 	if (!all)
 		return;
@@ -451,18 +451,20 @@ int peers_new(Peers **ret, Store *store, const PeersConfig *cfg)
 		r = peers_table_init(&p->t[PEER_DESTINATION], PEER_DESTINATION, c.max_tracked, 0, p->window_hours, c.huge_pages);
 	p->combos = peers_alloc_zeroed(COMBO_MAX, sizeof(*p->combos), c.huge_pages);
 	p->hours = peers_alloc_zeroed((size_t)p->window_hours, sizeof(*p->hours), c.huge_pages);
-	/* one line more, to start the sets on a line (calloc's zero pages are untouched) */
-	p->dom_mem = peers_alloc_zeroed(DOMCACHE_SETS * DOMCACHE_WAYS + 64 / sizeof(*p->dom), sizeof(*p->dom), c.huge_pages);
-	p->dom = p->dom_mem ? (DomCacheEntry *)(((uintptr_t)p->dom_mem + 63) & ~(uintptr_t)63) : NULL;
-	if (r == 0 && (!p->combos || !p->hours || !p->dom))
+	if (r == 0 && (!p->combos || !p->hours))
 		r = -ENOMEM;
+	const psl_ctx_t *psl = NULL;
 	if (r == 0) {
-		p->psl = psl_latest(NULL);
-		if (!p->psl)
-			p->psl = psl_builtin();
-		if (!p->psl)
+		psl = psl_latest(NULL);
+		if (!psl)
+			psl = psl_builtin();
+		if (!psl)
 			r = -ENOENT;
 	}
+	if (r == 0)
+		r = peers_domcache_init(&p->dc, psl, c.huge_pages);
+	else if (psl && psl != psl_builtin())
+		psl_free((psl_ctx_t *)psl);
 	if (r == 0 && store)
 		r = store_add_collector(store, collect, p);
 	if (r < 0) {
@@ -482,9 +484,10 @@ Peers *peers_free(Peers *p)
 		peers_table_deinit(&p->t[d]);
 	peers_free_zeroed(p->combos);
 	peers_free_zeroed(p->hours);
-	peers_free_zeroed(p->dom_mem);
-	if (p->psl && p->psl != psl_builtin())
-		psl_free((psl_ctx_t *)p->psl);
+	const psl_ctx_t *psl = p->dc.psl;
+	peers_domcache_deinit(&p->dc);
+	if (psl && psl != psl_builtin())
+		psl_free((psl_ctx_t *)psl);
 	free(p);
 	return NULL;
 }

@@ -23,6 +23,8 @@
  *	cache cannot grow; a set collision only costs a re-computation, a
  *	64-bit one is as unlikely as guessing the random seed.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "peers_int.h"
@@ -195,7 +197,7 @@ static bool valid_hostname(const char *s, size_t n)
 }
 
 /* compute - fill e->norm / reg_off for key; norm_len 0 means "unknown". */
-static void compute(Peers *p, DomName *e, const char *s, size_t n)
+static void compute(const psl_ctx_t *psl, DomName *e, const char *s, size_t n)
 {
 	e->norm_len = 0;
 	e->reg_off = 0;
@@ -243,7 +245,7 @@ static void compute(Peers *p, DomName *e, const char *s, size_t n)
 	if (!strcmp(e->norm, "unknown") || !strcmp(e->norm, "other"))
 		return;
 
-	const char *reg = psl_registrable_domain(p->psl, e->norm);
+	const char *reg = psl_registrable_domain(psl, e->norm);
 	size_t off = reg ? (size_t)(reg - e->norm) : 0;
 	if (off > len)
 		off = 0;
@@ -292,32 +294,44 @@ static DomCacheEntry *cache_fill(DomCacheEntry *set, uint64_t h, size_t n, const
 	return e;
 }
 
-void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *ret_norm_len,
-			  const char **ret_reg, size_t *ret_reg_len)
+int peers_domcache_init(DomCache *c, const psl_ctx_t *psl, bool huge)
 {
-	*ret_norm = NULL;
-	*ret_norm_len = 0;
-	*ret_reg = NULL;
-	*ret_reg_len = 0;
+	*c = (DomCache){ .psl = psl, .seed = hash_random_seed() };
+	/* one line more, to start the sets on a line (the pages stay the
+	 * kernel's zero pages until used) */
+	c->dom_mem = peers_alloc_zeroed(DOMCACHE_SETS * DOMCACHE_WAYS + 64 / sizeof(*c->dom), sizeof(*c->dom), huge);
+	c->dom = c->dom_mem ? (DomCacheEntry *)(((uintptr_t)c->dom_mem + 63) & ~(uintptr_t)63) : NULL;
+	return c->dom ? 0 : -ENOMEM;
+}
+
+void peers_domcache_deinit(DomCache *c)
+{
+	peers_free_zeroed(c->dom_mem);
+	*c = (DomCache){ 0 };
+}
+
+void peers_normalize_host(DomCache *c, Slice host, PeerName *ret)
+{
+	*ret = (PeerName){ SLICE_NULL, 0 };
 	if (host.n == 0 || host.n >= HOST_MAX)
 		return;
 
-	char *key = p->dom_key;
+	char *key = c->key;
 	size_t kn = cache_key(host, key);
 	const char *norm;
 	size_t norm_len, reg_off;
 	if (kn > 0) {
-		uint64_t h = hash64(key, kn, p->seed);
-		DomCacheEntry *set = p->dom + (h % DOMCACHE_SETS) * DOMCACHE_WAYS, *e = NULL;
+		uint64_t h = hash64(key, kn, c->seed);
+		DomCacheEntry *set = c->dom + (h % DOMCACHE_SETS) * DOMCACHE_WAYS, *e = NULL;
 		for (unsigned w = 0; w < DOMCACHE_WAYS && !e; w++)
 			if (set[w].len == kn && set[w].hash == h)
 				e = &set[w];
 		if (e) {
-			p->dom_hits++;
+			c->hits++;
 		} else {
-			compute(p, &p->dom_out, host.p, host.n);
-			p->dom_misses++;
-			e = cache_fill(set, h, kn, &p->dom_out);
+			compute(c->psl, &c->out, host.p, host.n);
+			c->misses++;
+			e = cache_fill(set, h, kn, &c->out);
 		}
 		if (!e->valid)
 			return;
@@ -325,26 +339,22 @@ void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *r
 		norm_len = e->len;
 		reg_off = e->reg_off;
 	} else {
-		compute(p, &p->dom_out, host.p, host.n);
-		p->dom_misses++;
-		norm = p->dom_out.norm;
-		norm_len = p->dom_out.norm_len;
-		reg_off = p->dom_out.reg_off;
+		compute(c->psl, &c->out, host.p, host.n);
+		c->misses++;
+		norm = c->out.norm;
+		norm_len = c->out.norm_len;
+		reg_off = c->out.reg_off;
 	}
 	if (norm_len == 0)
 		return;
-	*ret_norm = norm;
-	*ret_norm_len = norm_len;
-	*ret_reg = norm + reg_off;
-	*ret_reg_len = norm_len - reg_off;
+	*ret = (PeerName){ { norm, norm_len }, reg_off };
 }
 
 const char *peers_domain_of_host(Peers *p, Slice host)
 {
-	const char *norm, *reg;
-	size_t nl, rl;
-	peers_normalize_host(p, host, &norm, &nl, &reg, &rl);
-	return reg ? reg : "unknown";
+	PeerName n;
+	peers_normalize_host(&p->dc, host, &n);
+	return n.norm.n ? n.norm.p + n.reg_off : "unknown";
 }
 
 /* recipient_domain - the part after the last '@', without <>. */
@@ -375,4 +385,43 @@ const char *peers_domain_of_recipient(Peers *p, Slice recipient)
 Slice peers_recipient_domain(Slice recipient)
 {
 	return recipient_domain(recipient);
+}
+
+struct PeerNamer {
+	DomCache dc;
+};
+
+int peers_namer_new(PeerNamer **ret, const Peers *p)
+{
+	PeerNamer *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	/* 4 KiB pages: the reading thread's cache is one of several tables
+	 * (2 MB pages for the 512 KiB cache cost more memory than they saved) */
+	int r = peers_domcache_init(&n->dc, p->dc.psl, false);
+	if (r < 0) {
+		free(n);
+		return r;
+	}
+	*ret = n;
+	return 0;
+}
+
+PeerNamer *peers_namer_free(PeerNamer *n)
+{
+	if (n) {
+		peers_domcache_deinit(&n->dc);
+		free(n);
+	}
+	return NULL;
+}
+
+void peers_namer_host(PeerNamer *n, Slice host, PeerName *ret)
+{
+	peers_normalize_host(&n->dc, host, ret);
+}
+
+void peers_namer_recipient(PeerNamer *n, Slice recipient, PeerName *ret)
+{
+	peers_normalize_host(&n->dc, recipient_domain(recipient), ret);
 }

@@ -154,6 +154,18 @@ typedef struct DomCacheEntry {
 	uint8_t age;
 } DomCacheEntry;
 
+/* A domain cache and what normalising needs (peers_domain.c): the Peers'
+ * own, and one per PeerNamer, for another thread. */
+typedef struct DomCache {
+	const psl_ctx_t *psl;          /* shared: libpsl is thread-safe */
+	uint64_t seed;                 /* hash64() seed, random: keys come from the log */
+	DomCacheEntry *dom;            /* DOMCACHE_SETS * DOMCACHE_WAYS, sets on cache lines */
+	void *dom_mem;                 /* what was allocated for dom */
+	char key[DOMCACHE_NAME_MAX];   /* the last key: the normalised name of a cached lookup */
+	uint64_t hits, misses;
+	DomName out;                   /* the last name normalised */
+} DomCache;
+
 struct Peers {
 	Store *store;
 	PeersConfig cfg;
@@ -178,23 +190,18 @@ struct Peers {
 	int32_t now_hour;
 	uint64_t late_events;
 
-	DomCacheEntry *dom;            /* DOMCACHE_SETS * DOMCACHE_WAYS, sets on cache lines */
-	void *dom_mem;                 /* what was allocated for dom */
-	char dom_key[DOMCACHE_NAME_MAX]; /* the last key: the normalised name of a cached lookup */
-	uint64_t dom_hits, dom_misses;
-	DomName dom_out;               /* the last name normalised */
+	DomCache dc;                   /* the counting thread's */
 };
 
 extern const char *const peers_proto_names[PEERS_PROTO_MAX];
 
 /* peers_domain.c */
-/* peers_normalize_host - cached: *ret_norm is the normalised host (NULL for
- * "unknown"), *ret_reg its registrable domain. Both point into the cache. */
-void peers_normalize_host(Peers *p, Slice host, const char **ret_norm, size_t *ret_norm_len,
-			  const char **ret_reg, size_t *ret_reg_len);
-
-/* peers_recipient_domain - the domain part of "<user@domain>". */
-Slice peers_recipient_domain(Slice recipient);
+/* peers_domcache_init - an empty cache on psl with a random seed; -ENOMEM */
+int peers_domcache_init(DomCache *c, const psl_ctx_t *psl, bool huge);
+void peers_domcache_deinit(DomCache *c);
+/* peers_normalize_host - cached: ret->norm is the normalised host (empty for
+ * "unknown"), pointing into the cache until the next call. */
+void peers_normalize_host(DomCache *c, Slice host, PeerName *ret);
 
 /* peers_hour_of - hours since the epoch, clamped to [0, hour of
  * PEERS_USEC_MAX] so that hour arithmetic never overflows. */

@@ -251,6 +251,31 @@ void sessions_set_str(char **dst, Slice v)
 	*dst = v.p ? sessions_slice_dup(v) : NULL;
 }
 
+/* set_peer - e->peer, and after it, in one allocation, the client name as
+ * the reading thread normalised it (name, or NULL: the Peers will) */
+static void set_peer(Entry *e, Slice peer, const PeerName *name)
+{
+	free(e->peer);
+	e->peer = e->name = NULL;
+	if (!peer.p)
+		return;
+	size_t nn = name && name->norm.n <= UINT8_MAX ? name->norm.n : 0;
+	char *p = malloc(peer.n + 1 + (name ? nn + 1 : 0));
+	if (!p)
+		return;
+	memcpy(p, peer.p, peer.n);
+	p[peer.n] = '\0';
+	e->peer = p;
+	if (!name || name->norm.n > UINT8_MAX)
+		return; /* no longer than 253 bytes (peers_domain.c); else the Peers decide */
+	e->name = p + peer.n + 1;
+	if (nn)
+		memcpy(e->name, name->norm.p, nn);
+	e->name[nn] = '\0';
+	e->name_n = (uint8_t)nn;
+	e->name_reg_off = (uint8_t)name->reg_off;
+}
+
 /* ---- metrics helpers ---------------------------------------------------- */
 
 /* sessions_host_label - the current host's label value, empty without the host label. */
@@ -461,21 +486,28 @@ static Stats parse_stats(Slice st)
 	return r;
 }
 
-/* split_peer - "host[addr]" or "host[addr]:port" into name and address. */
-static void split_peer(const char *peer, Slice *name, Slice *addr)
+void sessions_split_peer(Slice peer, Slice *name, Slice *addr)
 {
-	*name = SLICE_LIT("unknown");
 	*addr = SLICE_LIT("");
-	if (!peer)
-		return;
-	const char *lb = strrchr(peer, '[');
-	const char *rb = lb ? strchr(lb, ']') : NULL;
+	const char *lb = peer.n ? memrchr(peer.p, '[', peer.n) : NULL;
+	const char *rb = lb ? memchr(lb, ']', (size_t)(peer.p + peer.n - lb)) : NULL;
 	if (!lb || !rb) {
-		*name = slice_from(peer);
+		*name = peer;
 		return;
 	}
-	*name = (Slice){ peer, (size_t)(lb - peer) };
+	*name = (Slice){ peer.p, (size_t)(lb - peer.p) };
 	*addr = (Slice){ lb + 1, (size_t)(rb - lb - 1) };
+}
+
+/* split_peer - an entry's peer split; no peer: "unknown" */
+static void split_peer(const char *peer, Slice *name, Slice *addr)
+{
+	if (!peer) {
+		*name = SLICE_LIT("unknown");
+		*addr = SLICE_LIT("");
+		return;
+	}
+	sessions_split_peer(slice_from(peer), name, addr);
 }
 
 /* handshake_unlogged - the session completed a TLS handshake that logged no
@@ -571,6 +603,11 @@ static void finish(Sessions *s, Entry *e, const Stats *st, int64_t ts)
 			.cipher = slice_from(e->cipher),
 			.failure = enc == ENC_STARTTLS_FAILED ? (e->pending_failure ? e->pending_failure : "starttls_rejected") : NULL,
 		};
+		PeerName pn;
+		if (e->name) {
+			pn = (PeerName){ { e->name, e->name_n }, e->name_reg_off };
+			ps.name = &pn;
+		}
 		if (e->kind == KIND_POSTSCREEN) {
 			/* postscreen logs no client name: "[addr]:port" */
 			ps.client_name = SLICE_LIT("unknown");
@@ -635,7 +672,7 @@ static void on_smtpd(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 			expire(s, e);
 		e = sessions_entry_create(s, KIND_SMTPD, prog, ll->pid, SLICE_NULL, ll->ts_usec);
 		if (e)
-			sessions_set_str(&e->peer, m->g[G_PEER]);
+			set_peer(e, m->g[G_PEER], s->name);
 		Slice c[] = { prog->syslog_name };
 		sessions_count(s, M_INBOUND_CONNECTIONS, c);
 		return;
@@ -712,7 +749,7 @@ static void on_postscreen(Sessions *s, const ProgInfo *prog, const LogLine *ll, 
 		e = sessions_entry_create(s, KIND_POSTSCREEN, &endpoint_key, 0, ep, ll->ts_usec);
 		if (e) {
 			e->prog = prog;
-			sessions_set_str(&e->peer, ep);
+			set_peer(e, ep, NULL);
 		}
 		return;
 	case R_POSTSCREEN_PASS:
@@ -837,9 +874,10 @@ static void on_tlsproxy(Sessions *s, const ProgInfo *prog, const LogLine *ll, co
 	}
 }
 
-void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m)
+void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const Match *m, const PeerName *name)
 {
 	s->host = ll->host;
+	s->name = name;
 	switch (prog->daemon_class) {
 	case DAEMON_SMTPD:
 		on_smtpd(s, prog, ll, m);
@@ -857,4 +895,5 @@ void sessions_handle(Sessions *s, const ProgInfo *prog, const LogLine *ll, const
 		break;
 	}	/* The record's bytes are the caller's. */
 	s->host = SLICE_NULL;
+	s->name = NULL;
 }

@@ -44,7 +44,10 @@ struct Entry {
 	bool lingering;         /* postscreen DISCONNECT seen, waiting for tlsproxy's outcome */
 	bool failure_counted;
 	const char *pending_failure;
-	char *peer;             /* "host[addr]" as smtpd logged it */
+	char *peer;             /* "host[addr]" as smtpd logged it (set_peer()) */
+	char *name;             /* after peer in its allocation: the client name as the reading
+				 * thread normalised it (PeerName), or NULL */
+	uint8_t name_n, name_reg_off;
 	char *proto;
 	char *cipher;
 
@@ -74,6 +77,7 @@ struct Sessions {
 	void *internal_relay_userdata;
 	Hosts *hosts;           /* NULL: no host label */
 	Slice host;             /* of the record being handled, or of the entry finish() ends */
+	const PeerName *name;   /* of the record being handled, if the reading thread named its peer */
 	size_t max_entries;
 	int64_t max_age_usec;
 	HTable map;             /* Entry *, by key */

@@ -218,6 +218,7 @@ static void on_delivery(Sessions *s, Entry *e, const ProgInfo *prog, const LogLi
 			.protocol = tls != TRUST_NONE ? slice_from(e->tls_proto) : SLICE_LIT(""),
 			.status = ds,
 			.dane = dane && tls == TRUST_VERIFIED,
+			.dest = s->name,
 		};
 		peers_outbound_delivery(s->peers, &pd);
 	}

@@ -87,11 +87,28 @@ static void test_domains(void)
 		/* 133 bytes: longer than a cache entry, normalised every time */
 		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.Example.com", "example.com" },
 	};
+	PeerNamer *namer;
+	require(peers_namer_new(&namer, p) == 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *got = peers_domain_of_host(p, slice_from(cases[i].in));
 		check_str(got, cases[i].want);
 		/* second lookup comes from the cache and agrees */
 		check_str(peers_domain_of_host(p, slice_from(cases[i].in)), cases[i].want);
+		/* a PeerNamer (the reading thread's) normalises the same way,
+		 * from its own cache, the first time and the second */
+		PeerName mine, theirs;
+		for (int k = 0; k < 2; k++) {
+			peers_normalize_host(&p->dc, slice_from(cases[i].in), &theirs);
+			char want_norm[256];
+			snprintf(want_norm, sizeof(want_norm), "%.*s", (int)theirs.norm.n, theirs.norm.p);
+			peers_namer_host(namer, slice_from(cases[i].in), &mine);
+			check_u64(mine.norm.n, strlen(want_norm));
+			check(mine.norm.n == 0 || !memcmp(mine.norm.p, want_norm, mine.norm.n));
+			check_u64(mine.reg_off, theirs.reg_off);
+			if (strcmp(cases[i].want, "unknown") != 0) /* "unknown" itself is skipped before */
+				check(mine.norm.n > mine.reg_off &&
+				      !strncmp(mine.norm.p + mine.reg_off, cases[i].want, mine.norm.n - mine.reg_off));
+		}
 	}
 	static const struct { const char *in, *want; } rcpt[] = {
 		{ "user@Mail.Example.ORG", "example.org" },
@@ -102,9 +119,76 @@ static void test_domains(void)
 		{ "user@", "unknown" },
 		{ "user@bücher.de", "xn--bcher-kva.de" },
 	};
-	for (size_t i = 0; i < sizeof(rcpt) / sizeof(rcpt[0]); i++)
+	for (size_t i = 0; i < sizeof(rcpt) / sizeof(rcpt[0]); i++) {
 		check_str(peers_domain_of_recipient(p, slice_from(rcpt[i].in)), rcpt[i].want);
+		PeerName mine;
+		peers_namer_recipient(namer, slice_from(rcpt[i].in), &mine);
+		char got[256];
+		snprintf(got, sizeof(got), "%.*s", (int)(mine.norm.n - mine.reg_off), mine.norm.p + mine.reg_off);
+		check_str(mine.norm.n ? got : "unknown", rcpt[i].want);
+	}
+	peers_namer_free(namer);
 	peers_free(p);
+}
+
+/* Sessions and deliveries whose names a PeerNamer normalised (PeerSession.name,
+ * PeerDelivery.dest, as the reading thread hands them on) count exactly as
+ * those the Peers normalise: series and report byte for byte, with
+ * examples, destinations, unknown names and folding. */
+static void test_named(void)
+{
+	Store *st[2];
+	Peers *p[2];
+	PeerNamer *namer;
+	for (int i = 0; i < 2; i++) {
+		require(store_new(&st[i], metrics_families, _M_MAX, 2000) == 0);
+		PeersConfig c = { 3, 8, 24 * 3600LL * 1000000 };
+		require(peers_new(&p[i], st[i], &c) == 0);
+	}
+	require(peers_namer_new(&namer, p[1]) == 0);
+	static const char *const hosts[] = { "mx1.Example.COM.", "mail.b\xc3\xbc" "cher.de", "unknown", "192.0.2.9",
+					     "a.b.c.example.co.uk", "mx.peer3.example", "mx.peer4.example",
+					     "mx.peer5.example", "mx.peer6.example", "mx.peer7.example", "mx.peer8.example",
+					     "mx.peer9.example", "bad host" };
+	static const char *const rcpts[] = { "<u@Example.ORG>", "u@[192.0.2.1]", "postmaster", "u@sub.example.net",
+					     "<v@b\xc3\xbc" "cher.de>", "w@x.peer3.example", "w@x.peer4.example" };
+	int64_t t0 = ts(2026, 11, 1, 0, 0, 0);
+	for (int k = 0; k < 200; k++) {
+		const char *h = hosts[(k * 7) % (sizeof(hosts) / sizeof(hosts[0]))];
+		const char *r = rcpts[(k * 5) % (sizeof(rcpts) / sizeof(rcpts[0]))];
+		int64_t t = t0 + k * 600LL * 1000000;
+		PeerName name, dest;
+		peers_namer_host(namer, slice_from(h), &name);
+		char nbuf[256];
+		memcpy(nbuf, name.norm.p ? name.norm.p : "", name.norm.n); /* valid until the next call */
+		name.norm.p = nbuf;
+		peers_namer_recipient(namer, slice_from(r), &dest);
+		for (int i = 0; i < 2; i++) {
+			PeerSession s = { .ts_usec = t, .syslog_name = SLICE_LIT("postfix"), .client_name = slice_from(h),
+					  .client_addr = SLICE_LIT("192.0.2.7"), .encryption = (Encryption)(k % 3),
+					  .mail = k % 2, .protocol = k % 3 == ENC_TLS ? SLICE_LIT("TLSv1.3") : SLICE_LIT(""),
+					  .cipher = SLICE_LIT("TLS_AES_256_GCM_SHA384"), .name = i ? &name : NULL };
+			peers_inbound_session(p[i], &s);
+			PeerDelivery d = { .ts_usec = t, .syslog_name = SLICE_LIT("postfix"), .recipient = slice_from(r),
+					   .relay = SLICE_LIT("mx.example.org[192.0.2.8]:25"), .tls = (Trust)(k % 3),
+					   .protocol = SLICE_LIT("TLSv1.2"), .status = (DeliveryStatus)(k % 2),
+					   .dest = i ? &dest : NULL };
+			peers_outbound_delivery(p[i], &d);
+		}
+	}
+	Buf b[2] = { BUF_NULL, BUF_NULL };
+	for (int i = 0; i < 2; i++) {
+		require(expo_render(st[i], EXPO_TEXT, false, &b[i]) == 0);
+		require(report_render(p[i], REPORT_JSON, 0, 0, &b[i]) == 0);
+	}
+	check(b[0].len > 1000 && b[0].len == b[1].len && !memcmp(b[0].data, b[1].data, b[0].len));
+	check(strstr(b[0].data, "xn--bcher-kva.de") != NULL && strstr(b[0].data, "peer_domain=\"other\"") != NULL);
+	for (int i = 0; i < 2; i++) {
+		buf_deinit(&b[i]);
+		peers_free(p[i]);
+		store_free(st[i]);
+	}
+	peers_namer_free(namer);
 }
 
 static void check_sums(Peers *p, PeerDirection d, const char *const *labelled, size_t n)
@@ -717,6 +801,7 @@ static void test_config(void)
 int main(void)
 {
 	test_run(test_domains);
+	test_run(test_named);
 	test_run(test_folding);
 	test_run(test_evict_least_busy);
 	test_run(test_folding_random);
