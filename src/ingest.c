@@ -481,7 +481,9 @@ typedef struct EvClock {
 
 /* EvHead.rule of an EV_LINE record that ends with its peer's name: the
  * length of the normalised name, its registrable domain's offset, the
- * name (name_peer()) */
+ * name (name_peer()); of an EV_MSG record that ends with a NameHint: the
+ * group's offset and length (16 bits each), then the same. The rest of
+ * the byte is the rule. */
 #define EV_NAMED 0x80
 _Static_assert(_G_MAX <= 32 && _R_MAX <= EV_NAMED, "EvHead.mask and EvHead.rule");
 _Static_assert(sizeof(EvHead) == 28 && INGEST_MAX_PROGRAMS <= UINT16_MAX && INGEST_MAX_HOSTS < HOST_INLINE,
@@ -550,29 +552,83 @@ static Slice ev_host(const Ingest *in, const EvHead *h, const char *inline_bytes
 	return h->host == HOST_INLINE ? (Slice){ inline_bytes, h->host_n } : in->host_at[h->host];
 }
 
-/* name_peer - the peer name a queued record carries, normalised here so
- * that the counting thread, which sets the pace of a run while it keeps
- * up, does not: the client of a connect line (the session's peer when it
- * ends), the recipient's domain of a delivery. What the Peers would compute
- * from the same bytes (peers_inbound_session(), split_peer() in session.c). */
-static bool name_peer(Ingest *in, const ProgInfo *pi, const Match *m, PeerName *ret)
+/* name_group - the group a rule's peer name is normalised from, for the
+ * program's lines whose peer the Peers count: a connect line's client
+ * ("host[addr]", the session's peer when it ends), a delivery's recipient
+ * (internal hops have no peer: session_outbound.c) */
+static int name_group(const ProgInfo *pi, RuleId rule)
 {
-	if (!in->namer)
-		return false;
-	if (m->rule == R_CONNECT && pi->daemon_class == DAEMON_SMTPD) {
+	if (rule == R_CONNECT && pi->daemon_class == DAEMON_SMTPD)
+		return G_PEER;
+	if (rule == R_DELIVERY && pi->daemon_class == DAEMON_SMTP && !pi->internal &&
+	    !slice_eq_str(pi->daemon, "lmtp"))
+		return G_TO;
+	return -1;
+}
+
+/* name_peer - the peer name of a queued record, normalised here so that
+ * the counting thread, which sets the pace of a run while it keeps up,
+ * does not: from v, the rule's name_group(). What the Peers would compute
+ * from the same bytes (peers_inbound_session(), split_peer() in session.c). */
+static bool name_peer(Ingest *in, RuleId rule, Slice v, PeerName *ret)
+{
+	if (rule == R_CONNECT) {
 		Slice name, addr;
-		sessions_split_peer(m->g[G_PEER], &name, &addr);
-		if (!m->g[G_PEER].p || slice_eq_str(name, "unknown"))
+		sessions_split_peer(v, &name, &addr);
+		if (!v.p || slice_eq_str(name, "unknown"))
 			*ret = (PeerName){ SLICE_NULL, 0 };
 		else
 			peers_namer_host(in->namer, name, ret);
-	} else if (m->rule == R_DELIVERY && pi->daemon_class == DAEMON_SMTP && !pi->internal &&
-		   !slice_eq_str(pi->daemon, "lmtp")) { /* internal hops: no peer (session_outbound.c) */
-		peers_namer_recipient(in->namer, m->g[G_TO], ret);
+	} else {
+		peers_namer_recipient(in->namer, v, ret);
+	}
+	return ret->norm.n <= UINT8_MAX; /* at most 253 bytes; else the Peers decide */
+}
+
+/* A name for a message the counting thread matches (EV_MSG): taken from
+ * where the rule's group would be, and used only if the match puts the
+ * group there (hint_fits()). */
+typedef struct NameHint {
+	RuleId rule;
+	uint16_t off, len;   /* of the group in the message */
+	PeerName name;
+} NameHint;
+
+/* hint_peer - the name of a message that looks like a connect line or a
+ * delivery: "connect from " and the rest (the rule's "\S+$"), or the
+ * recipient between the first ": to=<" and '>' ("^qid: to=<([^>]*)>") */
+static bool hint_peer(Ingest *in, const ProgInfo *pi, Slice msg, NameHint *ret)
+{
+	static const char connect[] = "connect from ", to[] = ": to=<";
+	Slice v;
+	if (name_group(pi, R_CONNECT) >= 0 && msg.n > strlen(connect) && !memcmp(msg.p, connect, strlen(connect))) {
+		ret->rule = R_CONNECT;
+		v = (Slice){ msg.p + strlen(connect), msg.n - strlen(connect) };
+	} else if (name_group(pi, R_DELIVERY) >= 0) {
+		const char *at = memmem(msg.p, msg.n < 64 ? msg.n : 64, to, strlen(to));
+		const char *gt = at ? memchr(at, '>', (size_t)(msg.p + msg.n - at)) : NULL;
+		if (!gt)
+			return false;
+		ret->rule = R_DELIVERY;
+		v = (Slice){ at + strlen(to), (size_t)(gt - at - strlen(to)) };
 	} else {
 		return false;
 	}
-	return ret->norm.n <= UINT8_MAX; /* at most 253 bytes; else the Peers decide */
+	if (v.n > UINT16_MAX)
+		return false;
+	ret->off = (uint16_t)(v.p - msg.p);
+	ret->len = (uint16_t)v.n;
+	return name_peer(in, ret->rule, v, &ret->name);
+}
+
+/* hint_fits - whether the match m of msg has the hint's group where the
+ * hint found it, so that the hint's name is the group's */
+static const PeerName *hint_fits(const NameHint *hint, const ProgInfo *pi, const Match *m, Slice msg)
+{
+	if (!hint || m->rule != hint->rule || name_group(pi, m->rule) < 0)
+		return NULL;
+	Slice g = m->g[name_group(pi, m->rule)];
+	return g.p == msg.p + hint->off && g.n == hint->len ? &hint->name : NULL;
 }
 
 static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const Match *m)
@@ -597,7 +653,8 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 	}
 	size_t span = h.mask ? (size_t)(hi - lo) : 0;
 	PeerName name;
-	bool named = name_peer(in, pi, m, &name);
+	int g = in->namer ? name_group(pi, m->rule) : -1;
+	bool named = g >= 0 && name_peer(in, m->rule, m->g[g], &name);
 	h.rule |= named ? EV_NAMED : 0;
 	size_t n = EV_ALIGN(sizeof(h) + 4 * (size_t)h.n_groups + h.host_n + span + (named ? 2 + name.norm.n : 0));
 	h.span_n = (uint16_t)span;
@@ -634,32 +691,52 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 }
 
 /* match_line - the rule match, and what it found to the back half */
-static void match_line(Ingest *in, Parser *parser, const ProgInfo *pi, const LogLine *ll)
+static void match_line(Ingest *in, Parser *parser, const ProgInfo *pi, const LogLine *ll, const NameHint *hint)
 {
 	Match m;
 	int r = parser_match(parser, pi->daemon_class, ll->msg, &m);
 	if (r == 0)
-		back_line(in, pi, ll, &m, NULL);
+		back_line(in, pi, ll, &m, hint_fits(hint, pi, &m, ll->msg));
 	else if (r == PARSE_NO_MATCH)
 		back_unrecognized(in, pi);
 }
+
+/* A message goes to the back half to match while it keeps up (fewer than
+ * PIPE_BLOCKS / 2 blocks queued, match_late()); its peer's name is
+ * normalised here too unless the back half is about to run dry, which is
+ * when this thread is the slower (inflating a .gz file). */
+#ifndef HINT_BACKLOG
+#define HINT_BACKLOG (PIPE_BLOCKS / 4)
+#endif
 
 /* emit_msg - a whole message, for the back half to match */
 static void emit_msg(Ingest *in, const ProgInfo *pi, const LogLine *ll)
 {
 	EvHead h = ev_head(in, EV_MSG, pi, ll);
-	size_t n = EV_ALIGN(sizeof(h) + (size_t)h.host_n + ll->msg.n);
+	NameHint hint;
+	bool named = in->namer && queue_backlog(in->queue) >= HINT_BACKLOG && hint_peer(in, pi, ll->msg, &hint);
+	h.rule = named ? (uint8_t)(hint.rule | EV_NAMED) : 0;
+	size_t n = EV_ALIGN(sizeof(h) + (size_t)h.host_n + ll->msg.n + (named ? 6 + hint.name.norm.n : 0));
 	h.span_n = (uint16_t)ll->msg.n;
 	char *p = ll->msg.n <= UINT16_MAX ? ev_reserve(in, &h, ll, n) : NULL;
 	if (!p) {
 		queue_sync(in->queue);
-		match_line(in, in->parser, pi, ll);
+		match_line(in, in->parser, pi, ll, NULL);
 		return;
 	}
 	h.size = (uint16_t)n;
 	memcpy(p, &h, sizeof(h));
 	memcpy(p + sizeof(h), ll->host.p, h.host_n);
 	memcpy(p + sizeof(h) + h.host_n, ll->msg.p, h.span_n);
+	if (named) {
+		uint8_t *t = (uint8_t *)p + sizeof(h) + h.host_n + h.span_n;
+		memcpy(t, &hint.off, 2);
+		memcpy(t + 2, &hint.len, 2);
+		t[4] = (uint8_t)hint.name.norm.n;
+		t[5] = (uint8_t)hint.name.reg_off;
+		if (hint.name.norm.n)
+			memcpy(t + 6, hint.name.norm.p, hint.name.norm.n);
+	}
 	queue_commit(in->queue, n);
 }
 
@@ -691,7 +768,15 @@ static void apply(Ingest *in, const char *rec)
 		const char *host = rec + sizeof(h);
 		LogLine ll = { .ts_usec = h.ts, .host = ev_host(in, &h, host), .prog = pi->prog,
 			       .msg = { host + h.host_n, h.span_n }, .pid = h.pid, .line = SLICE_NULL };
-		match_line(in, in->back_parser, pi, &ll);
+		NameHint hint = { 0 };
+		if (h.rule & EV_NAMED) {
+			const uint8_t *t = (const uint8_t *)ll.msg.p + ll.msg.n;
+			hint.rule = (RuleId)(h.rule & ~EV_NAMED);
+			memcpy(&hint.off, t, 2);
+			memcpy(&hint.len, t + 2, 2);
+			hint.name = (PeerName){ { (const char *)t + 6, t[4] }, t[5] };
+		}
+		match_line(in, in->back_parser, pi, &ll, h.rule & EV_NAMED ? &hint : NULL);
 		break;
 	}
 	case EV_LINE: {
