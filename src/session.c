@@ -259,15 +259,17 @@ static void set_peer(Entry *e, Slice peer, const PeerName *name)
 	e->peer = e->name = NULL;
 	if (!peer.p)
 		return;
-	size_t nn = name && name->norm.n <= UINT8_MAX ? name->norm.n : 0;
+	if (name && name->norm.n > UINT8_MAX)
+		name = NULL; /* names have at most 253 bytes (peers_domain.c) */
+	size_t nn = name ? name->norm.n : 0;
 	char *p = malloc(peer.n + 1 + (name ? nn + 1 : 0));
 	if (!p)
 		return;
 	memcpy(p, peer.p, peer.n);
 	p[peer.n] = '\0';
 	e->peer = p;
-	if (!name || name->norm.n > UINT8_MAX)
-		return; /* no longer than 253 bytes (peers_domain.c); else the Peers decide */
+	if (!name)
+		return;
 	e->name = p + peer.n + 1;
 	if (nn)
 		memcpy(e->name, name->norm.p, nn);
