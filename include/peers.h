@@ -174,8 +174,6 @@ PeerNamer *peers_namer_free(PeerNamer *n);
 void peers_namer_host(PeerNamer *n, Slice host, PeerName *ret);
 /* peers_namer_recipient - the domain of "<user@domain>", normalised */
 void peers_namer_recipient(PeerNamer *n, Slice recipient, PeerName *ret);
-/* peers_recipient_domain - the domain part of "<user@domain>" */
-Slice peers_recipient_domain(Slice recipient);
 
 /*
  * Persistence: "<state_dir>/peers.state", written with statefile_write().

@@ -44,7 +44,7 @@ size_t queue_backlog(Queue *q);
 typedef struct QueueStats {
 	int64_t producer_cpu_usec, consumer_cpu_usec;
 	int64_t producer_wait_usec, consumer_wait_usec;
-	uint64_t bytes;    /* committed records, in bytes */
+	uint64_t bytes;    /* records published to the consumer, in bytes */
 } QueueStats;
 
 /* queue_stats - queue_sync(), then the figures; in the producer's thread */

@@ -574,16 +574,30 @@ static int name_group(const ProgInfo *pi, RuleId rule)
 static bool name_peer(Ingest *in, RuleId rule, Slice v, PeerName *ret)
 {
 	if (rule == R_CONNECT) {
+		/* "unknown", or no peer, normalises to no name, as the Peers
+		 * take it (peers_domain.c compute()) */
 		Slice name, addr;
 		sessions_split_peer(v, &name, &addr);
-		if (!v.p || slice_eq_str(name, "unknown"))
-			*ret = (PeerName){ SLICE_NULL, 0 };
-		else
-			peers_namer_host(in->namer, name, ret);
+		peers_namer_host(in->namer, name, ret);
 	} else {
 		peers_namer_recipient(in->namer, v, ret);
 	}
 	return ret->norm.n <= UINT8_MAX; /* at most 253 bytes; else the Peers decide */
+}
+
+/* put_name - a name at the end of a record: its length, its registrable
+ * domain's offset, its bytes (2 + norm.n bytes); get_name - read it back */
+static void put_name(uint8_t *t, const PeerName *n)
+{
+	t[0] = (uint8_t)n->norm.n;
+	t[1] = (uint8_t)n->reg_off;
+	if (n->norm.n)
+		memcpy(t + 2, n->norm.p, n->norm.n);
+}
+
+static PeerName get_name(const uint8_t *t)
+{
+	return (PeerName){ { (const char *)t + 2, t[0] }, t[1] };
 }
 
 /* A name for a message the counting thread matches (EV_MSG): taken from
@@ -682,11 +696,7 @@ static void emit_line(Ingest *in, const ProgInfo *pi, const LogLine *ll, const M
 	if (span)
 		memcpy(bytes + h.host_n, lo, span);
 	if (named) {
-		uint8_t *t = (uint8_t *)bytes + h.host_n + span;
-		t[0] = (uint8_t)name.norm.n;
-		t[1] = (uint8_t)name.reg_off;
-		if (name.norm.n)
-			memcpy(t + 2, name.norm.p, name.norm.n);
+		put_name((uint8_t *)bytes + h.host_n + span, &name);
 	}
 	queue_commit(in->queue, n);
 }
@@ -731,10 +741,7 @@ static void emit_msg(Ingest *in, const ProgInfo *pi, const LogLine *ll)
 		uint8_t *t = (uint8_t *)p + sizeof(h) + h.host_n + h.span_n;
 		memcpy(t, &hint.off, 2);
 		memcpy(t + 2, &hint.len, 2);
-		t[4] = (uint8_t)hint.name.norm.n;
-		t[5] = (uint8_t)hint.name.reg_off;
-		if (hint.name.norm.n)
-			memcpy(t + 6, hint.name.norm.p, hint.name.norm.n);
+		put_name(t + 4, &hint.name);
 	}
 	queue_commit(in->queue, n);
 }
@@ -773,7 +780,7 @@ static void apply(Ingest *in, const char *rec)
 			hint.rule = (RuleId)(h.rule & ~EV_NAMED);
 			memcpy(&hint.off, t, 2);
 			memcpy(&hint.len, t + 2, 2);
-			hint.name = (PeerName){ { (const char *)t + 6, t[4] }, t[5] };
+			hint.name = get_name(t + 4);
 		}
 		match_line(in, in->back_parser, pi, &ll, h.rule & EV_NAMED ? &hint : NULL);
 		break;
@@ -790,8 +797,7 @@ static void apply(Ingest *in, const char *rec)
 		in->rec_mask = h.mask;
 		m->rule = (RuleId)(h.rule & ~EV_NAMED);
 		bool named = h.rule & EV_NAMED;
-		const uint8_t *t = (const uint8_t *)span + h.span_n;
-		PeerName name = { { (const char *)t + 2, named ? t[0] : 0 }, named ? t[1] : 0 };
+		PeerName name = named ? get_name((const uint8_t *)span + h.span_n) : (PeerName){ SLICE_NULL, 0 };
 		for (uint32_t bits = h.mask; bits; bits &= bits - 1, off += 2)
 			m->g[__builtin_ctz(bits)] = (Slice){ span + off[0], off[1] };
 		back_line(in, pi, &ll, m, named ? &name : NULL);

@@ -326,11 +326,8 @@ void peers_normalize_host(DomCache *c, Slice host, PeerName *ret)
 		for (unsigned w = 0; w < DOMCACHE_WAYS && !e; w++)
 			if (set[w].len == kn && set[w].hash == h)
 				e = &set[w];
-		if (e) {
-			c->hits++;
-		} else {
+		if (!e) {
 			compute(c->psl, &c->out, host.p, host.n);
-			c->misses++;
 			e = cache_fill(set, h, kn, &c->out);
 		}
 		if (!e->valid)
@@ -340,7 +337,6 @@ void peers_normalize_host(DomCache *c, Slice host, PeerName *ret)
 		reg_off = e->reg_off;
 	} else {
 		compute(c->psl, &c->out, host.p, host.n);
-		c->misses++;
 		norm = c->out.norm;
 		norm_len = c->out.norm_len;
 		reg_off = c->out.reg_off;

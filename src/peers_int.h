@@ -162,7 +162,6 @@ typedef struct DomCache {
 	DomCacheEntry *dom;            /* DOMCACHE_SETS * DOMCACHE_WAYS, sets on cache lines */
 	void *dom_mem;                 /* what was allocated for dom */
 	char key[DOMCACHE_NAME_MAX];   /* the last key: the normalised name of a cached lookup */
-	uint64_t hits, misses;
 	DomName out;                   /* the last name normalised */
 } DomCache;
 
@@ -202,6 +201,8 @@ void peers_domcache_deinit(DomCache *c);
 /* peers_normalize_host - cached: ret->norm is the normalised host (empty for
  * "unknown"), pointing into the cache until the next call. */
 void peers_normalize_host(DomCache *c, Slice host, PeerName *ret);
+/* peers_recipient_domain - the domain part of "<user@domain>". */
+Slice peers_recipient_domain(Slice recipient);
 
 /* peers_hour_of - hours since the epoch, clamped to [0, hour of
  * PEERS_USEC_MAX] so that hour arithmetic never overflows. */

@@ -51,7 +51,7 @@ struct Queue {
 	/* the producer's */
 	_Alignas(CACHE_LINE) _Atomic uint64_t produced;
 	size_t fill;               /* bytes in block `produced` */
-	uint64_t bytes;            /* committed, for queue_stats() */
+	uint64_t bytes;            /* published, for queue_stats() */
 	int64_t producer_wait_usec;
 	int64_t producer_cpu0_usec; /* its CPU clock at queue_new() */
 	/* the consumer's */
@@ -176,6 +176,7 @@ static void publish(Queue *q)
 		return;
 	uint64_t p = atomic_load_explicit(&q->produced, memory_order_relaxed);
 	q->used[p % q->n_blocks] = q->fill;
+	q->bytes += q->fill;
 	q->fill = 0;
 	atomic_store(&q->produced, p + 1);
 	wake(q);
@@ -196,7 +197,6 @@ void *queue_reserve(Queue *q, size_t n)
 void queue_commit(Queue *q, size_t n)
 {
 	q->fill += n;
-	q->bytes += n;
 }
 
 void queue_sync(Queue *q)
